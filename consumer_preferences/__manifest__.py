@@ -8,11 +8,14 @@
     "website": "https://github.com/consumer-preferences/consumer_preferences",
     "author": "Consumer Preferences contributors",
     "license": "AGPL-3",
-    "depends": ["account", "product"],
+    "depends": ["account", "sales_team"],
     "data": [
         "security/consumer_preferences_security.xml",
         "security/ir.model.access.csv",
+        "views/consumer_preference_views.xml",
+        "views/res_partner_views.xml",
     ],
     "demo": [],
+    "post_init_hook": "post_init_hook",
     "installable": True,
 }

@@ -1,1 +1,4 @@
-
+from . import consumer_preference
+from . import consumer_preference_history
+from . import account_move
+from . import res_partner

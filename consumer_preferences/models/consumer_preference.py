@@ -1,0 +1,223 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+
+class ConsumerPreference(models.Model):
+    """A product a customer prefers, with the characteristic values preferred.
+
+    Specification lines are entered by hand. History lines are written only by
+    ``consumer.preference.history`` from posted customer invoices: the ORM refuses
+    any manual create, write or unlink on them.
+    """
+
+    _name = "consumer.preference"
+    _description = "Consumer Preference"
+    _order = "partner_id, preference_type desc, sequence, id"
+    _rec_name = "product_id"
+
+    _sql_constraints = [
+        (
+            "unique_preference",
+            "unique(company_id, partner_id, product_id, attribute_value_key, preference_type)",
+            "This customer already has this product with these characteristic values "
+            "in its preferences: edit the existing line instead.",
+        ),
+    ]
+
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    preference_type = fields.Selection(
+        selection=[("specification", "Specification"), ("history", "History")],
+        string="Type",
+        required=True,
+        default="specification",
+        readonly=True,
+        index=True,
+        help="Specification: entered by hand. "
+        "History: recorded from the customer's posted invoices.",
+    )
+    partner_id = fields.Many2one(
+        comodel_name="res.partner",
+        string="Customer",
+        required=True,
+        index=True,
+        ondelete="cascade",
+    )
+    company_id = fields.Many2one(
+        comodel_name="res.company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+    )
+    product_id = fields.Many2one(
+        comodel_name="product.product",
+        string="Product",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        check_company=True,
+    )
+    product_tmpl_id = fields.Many2one(
+        related="product_id.product_tmpl_id",
+        string="Product Template",
+        store=True,
+        index=True,
+    )
+    product_category_id = fields.Many2one(
+        related="product_id.categ_id",
+        string="Product Category",
+        store=True,
+    )
+    allowed_attribute_value_ids = fields.Many2many(
+        comodel_name="product.attribute.value",
+        compute="_compute_allowed_attribute_value_ids",
+        help="Values of the attributes configured on the product's template.",
+    )
+    attribute_value_ids = fields.Many2many(
+        comodel_name="product.attribute.value",
+        relation="consumer_preference_attribute_value_rel",
+        column1="preference_id",
+        column2="value_id",
+        string="Characteristics",
+        compute="_compute_attribute_value_ids",
+        store=True,
+        readonly=False,
+        precompute=True,
+        domain="[('id', 'in', allowed_attribute_value_ids)]",
+    )
+    attribute_value_key = fields.Char(
+        compute="_compute_attribute_value_key",
+        store=True,
+        required=True,
+        precompute=True,
+        help="Sorted ids of the characteristic values: part of the uniqueness key.",
+    )
+    note = fields.Char()
+
+    # Statistics of history lines, written by consumer.preference.history
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    uom_id = fields.Many2one(related="product_id.uom_id", string="Unit")
+    invoice_count = fields.Integer(string="Invoices", readonly=True)
+    refund_count = fields.Integer(string="Returns", readonly=True)
+    quantity = fields.Float(
+        string="Net Quantity", digits="Product Unit of Measure", readonly=True
+    )
+    amount = fields.Monetary(string="Net Amount", readonly=True)
+    first_invoice_date = fields.Date(readonly=True)
+    last_invoice_date = fields.Date(readonly=True)
+    last_price_unit = fields.Monetary(string="Last Unit Price", readonly=True)
+    average_quantity = fields.Float(
+        string="Average Quantity",
+        digits="Product Unit of Measure",
+        readonly=True,
+        help="Net quantity per invoice.",
+    )
+    next_expected_date = fields.Date(
+        string="Next Expected",
+        readonly=True,
+        help="Last invoice date plus the average interval between invoices.",
+    )
+
+    @api.depends("product_id")
+    def _compute_allowed_attribute_value_ids(self):
+        for preference in self:
+            preference.allowed_attribute_value_ids = (
+                preference.product_tmpl_id.attribute_line_ids.value_ids
+            )
+
+    @api.depends("product_id")
+    def _compute_attribute_value_ids(self):
+        """Start from the values of the chosen variant; the user may change them."""
+        for preference in self:
+            preference.attribute_value_ids = (
+                preference.product_id.product_template_attribute_value_ids.product_attribute_value_id
+            )
+
+    @api.depends("attribute_value_ids")
+    def _compute_attribute_value_key(self):
+        for preference in self:
+            preference.attribute_value_key = self._attribute_value_key(
+                preference.attribute_value_ids.ids
+            )
+
+    @api.model
+    def _attribute_value_key(self, value_ids):
+        """The uniqueness key of a set of values; SQL in the history service
+        builds the same string with ``string_agg(id::text, ',' ORDER BY id)``."""
+        return ",".join(str(value_id) for value_id in sorted(value_ids))
+
+    @api.depends("product_id", "attribute_value_ids")
+    def _compute_display_name(self):
+        for preference in self:
+            values = ", ".join(
+                f"{value.attribute_id.name}: {value.name}"
+                for value in preference.attribute_value_ids
+            )
+            name = preference.product_id.display_name or ""
+            preference.display_name = f"{name} ({values})" if values else name
+
+    @api.constrains("product_id", "attribute_value_ids")
+    def _check_attribute_values(self):
+        for preference in self:
+            foreign_values = (
+                preference.attribute_value_ids
+                - preference.product_tmpl_id.attribute_line_ids.value_ids
+            )
+            if foreign_values:
+                raise ValidationError(
+                    _(
+                        "%(values)s cannot be chosen for %(product)s: choose values "
+                        "of the characteristics configured on this product.",
+                        values=", ".join(foreign_values.mapped("display_name")),
+                        product=preference.product_id.display_name,
+                    )
+                )
+            attributes = preference.attribute_value_ids.attribute_id
+            if len(attributes) != len(preference.attribute_value_ids):
+                raise ValidationError(
+                    _(
+                        "Choose at most one value per characteristic on %(product)s.",
+                        product=preference.product_id.display_name,
+                    )
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("preference_type", "specification") != "specification":
+                raise UserError(
+                    _(
+                        "History preferences are recorded from posted invoices "
+                        "and cannot be created by hand."
+                    )
+                )
+            self._normalize_partner(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_specification_only()
+        if vals.get("preference_type", "specification") != "specification":
+            raise UserError(_("A preference cannot be turned into history by hand."))
+        self._normalize_partner(vals)
+        return super().write(vals)
+
+    def unlink(self):
+        self._check_specification_only()
+        return super().unlink()
+
+    def _check_specification_only(self):
+        if any(preference.preference_type == "history" for preference in self):
+            raise UserError(
+                _(
+                    "History preferences follow the customer's posted invoices and "
+                    "cannot be changed by hand: reset or cancel the invoice instead."
+                )
+            )
+
+    def _normalize_partner(self, vals):
+        """Preferences belong to the commercial partner: a company and its
+        contacts share one profile."""
+        if vals.get("partner_id"):
+            partner = self.env["res.partner"].browse(vals["partner_id"])
+            vals["partner_id"] = partner.commercial_partner_id.id
