@@ -1,9 +1,20 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
+from odoo.tools import format_list, formatLang
+
+from .consumer_preference_history import HISTORY_MOVE_TYPES
 
 PREFERENCE_USER_GROUP = "consumer_preferences.group_consumer_preference_user"
 PREFERENCE_MANAGER_GROUP = "consumer_preferences.group_consumer_preference_manager"
+# Who sees the Preferences tab, hence the purchase profile on it.
+PROFILE_GROUPS = (
+    "consumer_preferences.group_consumer_preference_user,"
+    "account.group_account_invoice,account.group_account_readonly"
+)
+# How many categories, values per characteristic and due products the
+# summary names.
+PROFILE_TOP_COUNT = 3
 
 
 class ResPartner(models.Model):
@@ -29,15 +40,18 @@ class ResPartner(models.Model):
         domain=[("preference_type", "=", "history")],
     )
     # A contact shows and edits its company's profile: one profile per
-    # commercial partner, whichever of its contacts the user opened.
+    # commercial partner, whichever of its contacts the user opened. Not
+    # computed as superuser, so that record rules (companies) still apply.
     commercial_specification_ids = fields.One2many(
         related="commercial_partner_id.consumer_specification_ids",
         string="Company Specifications",
         readonly=False,
+        compute_sudo=False,
     )
     commercial_history_ids = fields.One2many(
         related="commercial_partner_id.consumer_history_ids",
         string="Company Purchase History",
+        compute_sudo=False,
     )
     consumer_preference_count = fields.Integer(
         string="Preference Count",
@@ -48,6 +62,11 @@ class ResPartner(models.Model):
         default=True,
         help="When unchecked, posted invoices no longer feed this customer's "
         "purchase history.",
+    )
+    consumer_preference_billing_enabled = fields.Boolean(
+        string="Billing from Preferences Enabled",
+        compute="_compute_consumer_preference_billing_enabled",
+        help="Billing from preferences is enabled for the current company.",
     )
 
     @api.depends("commercial_partner_id")
@@ -63,6 +82,12 @@ class ResPartner(models.Model):
             partner.consumer_preference_count = counts.get(
                 partner.commercial_partner_id, 0
             )
+
+    @api.depends_context("company")
+    def _compute_consumer_preference_billing_enabled(self):
+        self.consumer_preference_billing_enabled = (
+            self.env.company.consumer_preference_billing
+        )
 
     @api.model
     def _commercial_fields(self):
@@ -132,3 +157,270 @@ class ResPartner(models.Model):
             raise AccessError(
                 _("You are not allowed to change customers' consumer preferences.")
             )
+
+    # Purchase profile
+    # What the customer buys, at a glance, for the current company and in its
+    # currency. Computed on the fly from the history lines and the posted
+    # invoices with grouped queries: no second stored copy of the figures.
+    consumer_profile_currency_id = fields.Many2one(
+        comodel_name="res.currency",
+        string="Profile Currency",
+        compute="_compute_consumer_profile",
+        groups=PROFILE_GROUPS,
+    )
+    consumer_profile_invoice_count = fields.Integer(
+        string="Invoices",
+        compute="_compute_consumer_profile",
+        groups=PROFILE_GROUPS,
+        help="Posted customer invoices in the current company.",
+    )
+    consumer_profile_refund_count = fields.Integer(
+        string="Returns",
+        compute="_compute_consumer_profile",
+        groups=PROFILE_GROUPS,
+        help="Posted customer credit notes in the current company.",
+    )
+    consumer_profile_average_invoice = fields.Monetary(
+        string="Average Invoice",
+        currency_field="consumer_profile_currency_id",
+        compute="_compute_consumer_profile",
+        groups=PROFILE_GROUPS,
+        help="Average untaxed amount of the posted invoices, credit notes "
+        "excluded, in the company currency.",
+    )
+    consumer_profile_first_date = fields.Date(
+        string="First Purchase",
+        compute="_compute_consumer_profile",
+        groups=PROFILE_GROUPS,
+    )
+    consumer_profile_last_date = fields.Date(
+        string="Last Purchase",
+        compute="_compute_consumer_profile",
+        groups=PROFILE_GROUPS,
+    )
+    consumer_profile_top_categories = fields.Char(
+        string="Top Categories",
+        compute="_compute_consumer_profile",
+        groups=PROFILE_GROUPS,
+        help="The product categories with the highest net amount.",
+    )
+    consumer_profile_top_values = fields.Char(
+        string="Bought Most",
+        compute="_compute_consumer_profile",
+        groups=PROFILE_GROUPS,
+        help="For each characteristic, the values with the highest net quantity "
+        "bought.",
+    )
+    consumer_profile_due_count = fields.Integer(
+        string="Due for Reorder",
+        compute="_compute_consumer_profile",
+        groups=PROFILE_GROUPS,
+        help="Products whose next expected purchase date is past.",
+    )
+    consumer_profile_due_products = fields.Char(
+        string="Due Products",
+        compute="_compute_consumer_profile",
+        groups=PROFILE_GROUPS,
+        help="The products due for reorder the longest.",
+    )
+
+    @api.depends("commercial_partner_id.consumer_preference_consent")
+    @api.depends_context("company")
+    def _compute_consumer_profile(self):
+        figures = self._get_consumer_profile_figures()
+        currency = self.env.company.currency_id
+        for partner in self:
+            profile = figures.get(partner.commercial_partner_id._origin.id, {})
+            invoice_count = profile.get("invoice_count", 0)
+            partner.consumer_profile_currency_id = currency
+            partner.consumer_profile_invoice_count = invoice_count
+            partner.consumer_profile_refund_count = profile.get("refund_count", 0)
+            partner.consumer_profile_average_invoice = (
+                profile["invoiced_amount"] / invoice_count if invoice_count else 0.0
+            )
+            partner.consumer_profile_first_date = profile.get("first_date")
+            partner.consumer_profile_last_date = profile.get("last_date")
+            partner.consumer_profile_top_categories = (
+                self._format_consumer_profile_categories(
+                    profile.get("categories", []), currency
+                )
+            )
+            partner.consumer_profile_top_values = self._format_consumer_profile_values(
+                profile.get("values", [])
+            )
+            due_products = profile.get("due_products", [])
+            partner.consumer_profile_due_count = len(due_products)
+            partner.consumer_profile_due_products = (
+                self._format_consumer_profile_due_products(due_products)
+            )
+
+    def _get_consumer_profile_figures(self):
+        """The raw figures of the commercial partners' profiles in the current
+        company, in five grouped queries whatever the number of history lines
+        and invoices: ``{commercial partner id: {figure: value}}``. Customers
+        who withdrew their consent have no profile."""
+        partners = self.commercial_partner_id._origin.filtered(
+            "consumer_preference_consent"
+        )
+        if not partners:
+            return {}
+        figures = {partner.id: {} for partner in partners}
+        Preference = self.env["consumer.preference"]
+        history_domain = [
+            ("preference_type", "=", "history"),
+            ("company_id", "=", self.env.company.id),
+            ("partner_id", "in", partners.ids),
+        ]
+
+        for partner, first_date, last_date in Preference._read_group(
+            history_domain,
+            groupby=["partner_id"],
+            aggregates=["first_invoice_date:min", "last_invoice_date:max"],
+        ):
+            figures[partner.id].update(first_date=first_date, last_date=last_date)
+
+        for partner, category, amount in Preference._read_group(
+            history_domain,
+            groupby=["partner_id", "product_category_id"],
+            aggregates=["amount:sum"],
+            order="amount:sum desc",
+        ):
+            if category and amount > 0:
+                figures[partner.id].setdefault("categories", []).append(
+                    (category, amount)
+                )
+
+        # Values are weighted by the net quantity bought (in the products'
+        # units): "Size: M ×12" means twelve M-sized items kept, returns
+        # deducted.
+        for partner, value, quantity in Preference._read_group(
+            history_domain,
+            groupby=["partner_id", "attribute_value_ids"],
+            aggregates=["quantity:sum"],
+            order="quantity:sum desc",
+        ):
+            if value and quantity > 0:
+                figures[partner.id].setdefault("values", []).append((value, quantity))
+
+        today = fields.Date.context_today(self)
+        for partner, product, _next_expected_date in Preference._read_group(
+            history_domain + [("next_expected_date", "<", today)],
+            groupby=["partner_id", "product_id"],
+            aggregates=["next_expected_date:min"],
+            order="next_expected_date:min asc, product_id",
+        ):
+            figures[partner.id].setdefault("due_products", []).append(product.id)
+
+        # Aggregates of the customer's own invoices only, in the current
+        # company: people who maintain preferences (salespeople) may see the
+        # buying rhythm without being allowed to open invoices.
+        invoice_groups = (
+            self.env["account.move"]
+            .sudo()
+            ._read_group(
+                [
+                    ("company_id", "=", self.env.company.id),
+                    ("commercial_partner_id", "in", partners.ids),
+                    ("move_type", "in", HISTORY_MOVE_TYPES),
+                    ("state", "=", "posted"),
+                ],
+                groupby=["commercial_partner_id", "move_type"],
+                aggregates=["__count", "amount_untaxed_signed:sum"],
+            )
+        )
+        for partner, move_type, count, amount in invoice_groups:
+            if move_type == "out_invoice":
+                figures[partner.id].update(invoice_count=count, invoiced_amount=amount)
+            else:
+                figures[partner.id]["refund_count"] = count
+        return figures
+
+    @api.model
+    def _format_consumer_profile_categories(self, categories, currency):
+        """``Textile $ 280.00, Food $ 90.00``: the top categories, by net amount."""
+        return format_list(
+            self.env,
+            [
+                f"{category.name} {formatLang(self.env, amount, currency_obj=currency)}"
+                for category, amount in categories[:PROFILE_TOP_COUNT]
+            ],
+            style="unit",
+        )
+
+    @api.model
+    def _format_consumer_profile_values(self, values):
+        """``Size: M ×12, L ×2 · Colour: Red ×3``: per characteristic, the
+        values bought most; characteristics in the order of their best value."""
+        quantities_by_attribute = {}
+        for value, quantity in values:
+            quantities_by_attribute.setdefault(value.attribute_id, []).append(
+                (value, quantity)
+            )
+        attribute_summaries = []
+        for attribute, quantities in quantities_by_attribute.items():
+            value_summaries = [
+                f"{value.name} ×{self._format_consumer_profile_quantity(quantity)}"
+                for value, quantity in quantities[:PROFILE_TOP_COUNT]
+            ]
+            attribute_summaries.append(
+                f"{attribute.name}: "
+                f"{format_list(self.env, value_summaries, style='unit')}"
+            )
+        return " · ".join(attribute_summaries)
+
+    @api.model
+    def _format_consumer_profile_quantity(self, quantity):
+        if quantity.is_integer():
+            return formatLang(self.env, quantity, digits=0)
+        return formatLang(self.env, quantity, dp="Product Unit of Measure")
+
+    @api.model
+    def _format_consumer_profile_due_products(self, product_ids):
+        """The products due the longest, then how many more are due."""
+        # A fresh browse, so that names are read for the few products shown
+        # only, not for every due product.
+        products = self.env["product.product"].browse(product_ids[:PROFILE_TOP_COUNT])
+        names = format_list(self.env, products.mapped("display_name"), style="unit")
+        more_count = len(product_ids) - len(products)
+        if more_count:
+            return _(
+                "%(products)s and %(count)s more", products=names, count=more_count
+            )
+        return names
+
+    def action_view_consumer_due_preferences(self):
+        """The customer's products due for reorder."""
+        action = self.action_view_consumer_preferences()
+        action["context"] = {
+            "default_partner_id": self.commercial_partner_id.id,
+            "search_default_due_for_reorder": 1,
+        }
+        return action
+
+    def action_view_consumer_sales_by_year(self):
+        """The customer's net sales and quantities per year, in Odoo's invoice
+        analysis (graph, switchable to pivot)."""
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_account_invoice_report_all"
+        )
+        action.update(
+            {
+                "name": _("Sales by Year: %(customer)s", customer=partner.display_name),
+                "domain": [
+                    ("commercial_partner_id", "=", partner.id),
+                    ("company_id", "=", self.env.company.id),
+                    ("move_type", "in", list(HISTORY_MOVE_TYPES)),
+                    ("state", "=", "posted"),
+                ],
+                "context": {
+                    "group_by": ["invoice_date:year"],
+                    "graph_measure": "price_subtotal",
+                    "graph_mode": "bar",
+                    "pivot_measures": ["price_subtotal", "quantity"],
+                    "pivot_row_groupby": ["invoice_date:year"],
+                },
+            }
+        )
+        return action

@@ -1,0 +1,2 @@
+from . import test_specification
+from . import test_history

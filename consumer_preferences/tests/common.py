@@ -1,0 +1,145 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo import Command
+from odoo.tests import new_test_user
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+
+class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
+    """Company, users, products with characteristics and customers, built once.
+
+    Flows use the user they belong to: the salesperson specifies, the
+    accountant posts invoices.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.company = cls.company_data["company"]
+
+        cls.salesperson = new_test_user(
+            cls.env,
+            login="cp_salesperson",
+            # Contact Creation comes with Odoo's default internal user.
+            groups="base.group_user,base.group_partner_manager,"
+            "sales_team.group_sale_salesman",
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
+        )
+        cls.accountant = new_test_user(
+            cls.env,
+            login="cp_accountant",
+            groups="base.group_user,account.group_account_invoice",
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
+        )
+        cls.preference_manager = new_test_user(
+            cls.env,
+            login="cp_manager",
+            groups="base.group_user,"
+            "consumer_preferences.group_consumer_preference_manager",
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
+        )
+
+        cls.quality = cls.env["product.attribute"].create(
+            {
+                "name": "Quality",
+                "create_variant": "no_variant",
+                "value_ids": [Command.create({"name": name}) for name in "789"],
+            }
+        )
+        cls.size = cls.env["product.attribute"].create(
+            {
+                "name": "Size",
+                "create_variant": "always",
+                "value_ids": [Command.create({"name": name}) for name in "SML"],
+            }
+        )
+        cls.quality_7, cls.quality_8, cls.quality_9 = cls.quality.value_ids
+        cls.size_s, cls.size_m, cls.size_l = cls.size.value_ids
+        cls.colour = cls.env["product.attribute"].create(
+            {"name": "Colour", "value_ids": [Command.create({"name": "Red"})]}
+        )
+
+        cls.category_textile = cls.env["product.category"].create({"name": "Textile"})
+        cls.category_food = cls.env["product.category"].create({"name": "Food"})
+        cls.shirt_template = cls.env["product.template"].create(
+            {
+                "name": "Shirt",
+                "categ_id": cls.category_textile.id,
+                "list_price": 20.0,
+                "property_account_income_id": cls.company_data[
+                    "default_account_revenue"
+                ].id,
+                "taxes_id": [Command.set(cls.tax_sale_a.ids)],
+                "attribute_line_ids": [
+                    Command.create(
+                        {"attribute_id": cls.size.id, "value_ids": [Command.set(cls.size.value_ids.ids)]}
+                    ),
+                    Command.create(
+                        {
+                            "attribute_id": cls.quality.id,
+                            "value_ids": [Command.set(cls.quality.value_ids.ids)],
+                        }
+                    ),
+                ],
+            }
+        )
+        cls.shirt_s, cls.shirt_m, cls.shirt_l = (
+            cls.shirt_template.product_variant_ids.sorted(
+                lambda variant: variant.product_template_attribute_value_ids.product_attribute_value_id.id
+            )
+        )
+        cls.coffee = cls._create_product(
+            name="Coffee", categ_id=cls.category_food.id, lst_price=8.0
+        )
+        cls.tea = cls._create_product(
+            name="Tea", categ_id=cls.category_food.id, lst_price=5.0
+        )
+
+        cls.customer = cls.env["res.partner"].create(
+            {"name": "Azure Shop", "is_company": True}
+        )
+        cls.customer_contact = cls.env["res.partner"].create(
+            {"name": "Jane Azure", "parent_id": cls.customer.id}
+        )
+        cls.other_customer = cls.env["res.partner"].create(
+            {"name": "Deco Store", "is_company": True}
+        )
+
+    @classmethod
+    def _create_customer_invoice(
+        cls, partner, lines, move_type="out_invoice", invoice_date="2026-01-15", **values
+    ):
+        """A draft customer invoice; ``lines`` are (product, quantity, price_unit)."""
+        return cls.env["account.move"].create(
+            {
+                "move_type": move_type,
+                "partner_id": partner.id,
+                "invoice_date": invoice_date,
+                "invoice_line_ids": [
+                    Command.create(
+                        {"product_id": product.id, "quantity": quantity, "price_unit": price}
+                    )
+                    for product, quantity, price in lines
+                ],
+                **values,
+            }
+        )
+
+    @classmethod
+    def _post_customer_invoice(cls, partner, lines, **values):
+        """Create and post as the accountant, as in real life."""
+        invoice = cls._create_customer_invoice(partner, lines, **values)
+        invoice.with_user(cls.accountant).action_post()
+        return invoice
+
+    def _history(self, partner=None, product=None):
+        domain = [("preference_type", "=", "history")]
+        if partner:
+            domain.append(("partner_id", "=", partner.id))
+        if product:
+            domain.append(("product_id", "=", product.id))
+        return self.env["consumer.preference"].search(domain)

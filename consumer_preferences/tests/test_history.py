@@ -1,0 +1,336 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from freezegun import freeze_time
+
+from odoo import Command, fields
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from ..hooks import post_init_hook
+from .common import ConsumerPreferenceCommon
+
+HISTORY_FIELDS = [
+    "company_id",
+    "partner_id",
+    "product_id",
+    "attribute_value_ids",
+    "invoice_count",
+    "refund_count",
+    "quantity",
+    "amount",
+    "first_invoice_date",
+    "last_invoice_date",
+    "last_price_unit",
+    "average_quantity",
+    "next_expected_date",
+]
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
+    def test_twenty_invoices_one_line(self):
+        for day in range(1, 21):
+            self._post_customer_invoice(
+                self.customer,
+                [(self.shirt_m, 2, 20.0)],
+                invoice_date=f"2026-03-{day:02d}",
+            )
+        self.assertRecordValues(
+            self._history(self.customer),
+            [
+                {
+                    "product_id": self.shirt_m.id,
+                    "attribute_value_ids": self.size_m.ids,
+                    "invoice_count": 20,
+                    "refund_count": 0,
+                    "quantity": 40.0,
+                    "amount": 800.0,
+                    "first_invoice_date": fields.Date.to_date("2026-03-01"),
+                    "last_invoice_date": fields.Date.to_date("2026-03-20"),
+                    "average_quantity": 2.0,
+                    "next_expected_date": fields.Date.to_date("2026-03-21"),
+                }
+            ],
+        )
+
+    def test_draft_counts_for_nothing(self):
+        self._create_customer_invoice(self.customer, [(self.coffee, 3, 8.0)])
+        self.assertFalse(self._history(self.customer))
+
+    def test_statistics(self):
+        """Amounts are untaxed, the last price is the latest invoice's, the next
+        date adds the average interval to the last one."""
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 1, 8.0)], invoice_date="2026-01-01"
+        )
+        self._post_customer_invoice(
+            self.customer,
+            [(self.coffee, 4, 9.0), (self.coffee, 1, 9.0)],
+            invoice_date="2026-01-31",
+        )
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 3, 7.5)], invoice_date="2026-01-11"
+        )
+        self.assertRecordValues(
+            self._history(self.customer),
+            [
+                {
+                    "invoice_count": 3,
+                    "quantity": 9.0,
+                    "amount": 8.0 + 45.0 + 22.5,
+                    "first_invoice_date": fields.Date.to_date("2026-01-01"),
+                    "last_invoice_date": fields.Date.to_date("2026-01-31"),
+                    "last_price_unit": 9.0,
+                    "average_quantity": 3.0,
+                    "next_expected_date": fields.Date.to_date("2026-02-15"),
+                }
+            ],
+        )
+
+    def test_single_invoice_has_no_expected_date(self):
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+        self.assertFalse(self._history(self.customer).next_expected_date)
+
+    def test_reset_to_draft_and_cancel(self):
+        first = self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-02-01"
+        )
+        second = self._post_customer_invoice(
+            self.customer, [(self.coffee, 5, 8.0)], invoice_date="2026-02-10"
+        )
+        history = self._history(self.customer)
+        self.assertRecordValues(history, [{"invoice_count": 2, "quantity": 7.0}])
+
+        second.with_user(self.accountant).button_draft()
+        self.assertRecordValues(
+            history,
+            [
+                {
+                    "invoice_count": 1,
+                    "quantity": 2.0,
+                    "last_invoice_date": fields.Date.to_date("2026-02-01"),
+                }
+            ],
+        )
+        first.with_user(self.accountant).button_draft()
+        first.with_user(self.accountant).button_cancel()
+        self.assertFalse(history.exists(), "no posted invoice supports the line")
+        second.with_user(self.accountant).action_post()
+        self.assertRecordValues(
+            self._history(self.customer), [{"invoice_count": 1, "quantity": 5.0}]
+        )
+
+    def test_credit_note_is_a_return(self):
+        invoice = self._post_customer_invoice(self.customer, [(self.coffee, 10, 8.0)])
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 3, 8.0)], move_type="out_refund"
+        )
+        self.assertRecordValues(
+            self._history(self.customer),
+            [
+                {
+                    "invoice_count": 1,
+                    "refund_count": 1,
+                    "quantity": 7.0,
+                    "amount": 56.0,
+                    "average_quantity": 7.0,
+                }
+            ],
+        )
+        # A full reversal through Odoo's wizard nets everything out.
+        reversal = (
+            self.env["account.move.reversal"]
+            .with_user(self.accountant)
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"journal_id": invoice.journal_id.id, "reason": "Damaged"})
+        )
+        reversal.refund_moves()
+        refund = invoice.reversal_move_ids
+        refund.with_user(self.accountant).action_post()
+        self.assertRecordValues(
+            self._history(self.customer),
+            [{"invoice_count": 1, "refund_count": 2, "quantity": -3.0}],
+        )
+
+    def test_credit_note_alone_creates_nothing(self):
+        self._post_customer_invoice(
+            self.customer, [(self.tea, 1, 5.0)], move_type="out_refund"
+        )
+        self.assertFalse(self._history(self.customer))
+
+    def test_variants_give_lines_with_their_values(self):
+        self._post_customer_invoice(
+            self.customer, [(self.shirt_s, 1, 20.0), (self.shirt_l, 2, 20.0)]
+        )
+        self.assertRecordValues(
+            self._history(self.customer).sorted("quantity"),
+            [
+                {"product_id": self.shirt_s.id, "attribute_value_ids": self.size_s.ids},
+                {"product_id": self.shirt_l.id, "attribute_value_ids": self.size_l.ids},
+            ],
+        )
+
+    def test_contact_invoices_feed_company_profile(self):
+        self._post_customer_invoice(self.customer_contact, [(self.coffee, 1, 8.0)])
+        self.assertEqual(self._history(self.customer).invoice_count, 1)
+        self.assertEqual(
+            self.customer_contact.commercial_history_ids, self._history(self.customer)
+        )
+
+    def test_history_coexists_with_specification(self):
+        self.env["consumer.preference"].create(
+            {"partner_id": self.customer.id, "product_id": self.coffee.id}
+        )
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+        self.assertEqual(
+            self.customer.consumer_preference_ids.mapped("preference_type"),
+            ["specification", "history"],
+        )
+
+    def test_companies_are_separate(self):
+        other_company_data = self.setup_other_company()
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+        self.env["account.move"].with_company(other_company_data["company"]).create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": self.customer.id,
+                "invoice_date": "2026-01-15",
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "product_id": self.coffee.id,
+                            "quantity": 5,
+                            "price_unit": 8.0,
+                            "tax_ids": [],
+                        }
+                    )
+                ],
+            }
+        ).action_post()
+        self.assertRecordValues(
+            self._history(self.customer).sorted("quantity"),
+            [
+                {"company_id": self.company.id, "quantity": 1.0},
+                {"company_id": other_company_data["company"].id, "quantity": 5.0},
+            ],
+        )
+        self.assertEqual(
+            self.env["consumer.preference"]
+            .with_user(self.salesperson)
+            .search([("preference_type", "=", "history")])
+            .company_id,
+            self.company,
+        )
+
+    def test_foreign_currency_amount_in_company_currency(self):
+        other_currency = self.setup_other_currency("EUR", rates=[("2026-01-01", 2.0)])
+        self._post_customer_invoice(
+            self.customer,
+            [(self.coffee, 2, 10.0)],
+            currency_id=other_currency.id,
+            invoice_date="2026-01-15",
+        )
+        self.assertRecordValues(
+            self._history(self.customer),
+            [{"amount": 10.0, "last_price_unit": 5.0, "currency_id": self.company.currency_id.id}],
+        )
+
+    def test_future_dated_auto_post_counts_only_once_posted(self):
+        with freeze_time("2026-04-01"):
+            invoice = self._create_customer_invoice(
+                self.customer,
+                [(self.coffee, 1, 8.0)],
+                invoice_date="2026-04-20",
+                auto_post="at_date",
+            )
+            invoice.with_user(self.accountant)._post(soft=True)
+            self.assertEqual(invoice.state, "draft")
+            self.assertFalse(self._history(self.customer))
+        with freeze_time("2026-04-21"):
+            self.env["account.move"]._autopost_draft_entries()
+            self.assertEqual(invoice.state, "posted")
+            self.assertEqual(self._history(self.customer).invoice_count, 1)
+
+    def test_consent_withdrawn_records_nothing(self):
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+        self.customer.with_user(self.salesperson).consumer_preference_consent = False
+        self.assertFalse(
+            self.customer_contact.consumer_preference_consent,
+            "consent is shared by the company's contacts",
+        )
+        self._post_customer_invoice(self.customer_contact, [(self.coffee, 4, 8.0)])
+        self._post_customer_invoice(self.customer, [(self.tea, 1, 5.0)])
+        self.assertRecordValues(
+            self._history(self.customer),
+            [{"product_id": self.coffee.id, "invoice_count": 1, "quantity": 1.0}],
+        )
+
+        self.customer.with_user(self.salesperson).action_consumer_preference_erase_history()
+        self.assertFalse(self._history(self.customer))
+        self.assertIn(
+            "Purchase history erased", self.customer.message_ids[0].body
+        )
+
+        # Consent given back: what was invoiced meanwhile counts again.
+        self.customer.with_user(self.salesperson).consumer_preference_consent = True
+        self.assertRecordValues(
+            self._history(self.customer).sorted("quantity"),
+            [
+                {"product_id": self.tea.id, "invoice_count": 1, "quantity": 1.0},
+                {"product_id": self.coffee.id, "invoice_count": 2, "quantity": 5.0},
+            ],
+        )
+
+    def test_forget_erases_whole_profile(self):
+        self.env["consumer.preference"].create(
+            {"partner_id": self.customer.id, "product_id": self.tea.id}
+        )
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+        self._post_customer_invoice(self.other_customer, [(self.coffee, 1, 8.0)])
+        self.customer_contact.with_user(self.salesperson).action_consumer_preference_forget()
+        self.assertFalse(self.customer.consumer_preference_ids)
+        self.assertTrue(self._history(self.other_customer))
+        self.assertIn("forgotten", self.customer.message_ids[0].body)
+
+    def test_backfill_equals_live_posting(self):
+        """Installing on a database with posted invoices gives the same lines."""
+        self._post_customer_invoice(
+            self.customer,
+            [(self.coffee, 2, 8.0), (self.shirt_m, 1, 20.0)],
+            invoice_date="2026-01-05",
+        )
+        self._post_customer_invoice(
+            self.customer_contact, [(self.coffee, 3, 9.0)], invoice_date="2026-02-05"
+        )
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 1, 9.0)], move_type="out_refund"
+        )
+        self._post_customer_invoice(self.other_customer, [(self.shirt_l, 4, 20.0)])
+        live_lines = self._history().read(HISTORY_FIELDS)
+        for line in live_lines:
+            del line["id"]
+
+        # What a database had before the addon: posted invoices, no history.
+        self.env.cr.execute(
+            "DELETE FROM consumer_preference WHERE preference_type = 'history'"
+        )
+        self.env.invalidate_all()
+        self.assertFalse(self._history())
+
+        post_init_hook(self.env)
+        backfilled_lines = self._history().read(HISTORY_FIELDS)
+        for line in backfilled_lines:
+            del line["id"]
+        self.assertEqual(backfilled_lines, live_lines)
+
+    def test_manager_rebuild(self):
+        self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        history = self._history(self.customer)
+        self.env.cr.execute(
+            "UPDATE consumer_preference SET invoice_count = 99 WHERE id = %s",
+            history.ids,
+        )
+        history.invalidate_recordset()
+        with self.assertRaises(AccessError):
+            self.customer.with_user(self.salesperson).action_consumer_preference_rebuild()
+        self.customer.with_user(self.preference_manager).action_consumer_preference_rebuild()
+        self.assertEqual(history.invoice_count, 1)

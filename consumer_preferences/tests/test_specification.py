@@ -1,0 +1,209 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from psycopg2 import IntegrityError
+
+from odoo import Command
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import Form, new_test_user, tagged
+from odoo.tools import mute_logger
+
+from .common import ConsumerPreferenceCommon
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
+    def _specify(self, partner, product, values=None, note=False, user=None):
+        """Add a specification through the partner form, as a salesperson does."""
+        specifications = [
+            ("partner_id", "=", partner.commercial_partner_id.id),
+            ("preference_type", "=", "specification"),
+        ]
+        existing = self.env["consumer.preference"].search(specifications)
+        with Form(self._as_web_client(partner, user)) as partner_form:
+            with partner_form.commercial_specification_ids.new() as line:
+                line.product_id = product
+                if values is not None:
+                    line.attribute_value_ids.clear()
+                    for value in values:
+                        line.attribute_value_ids.add(value)
+                if note:
+                    line.note = note
+        return self.env["consumer.preference"].search(specifications) - existing
+
+    def _as_web_client(self, records, user=None):
+        """The records as the web client's request would see them: the user's
+        current company selected."""
+        user = user or self.salesperson
+        return records.with_user(user).with_context(
+            allowed_company_ids=user.company_id.ids
+        )
+
+    def test_add_specification_without_values(self):
+        preference = self._specify(self.customer, self.coffee, note="Dark roast")
+        self.assertRecordValues(
+            preference,
+            [
+                {
+                    "partner_id": self.customer.id,
+                    "company_id": self.company.id,
+                    "product_id": self.coffee.id,
+                    "preference_type": "specification",
+                    "attribute_value_ids": [],
+                    "note": "Dark roast",
+                }
+            ],
+        )
+        self.assertEqual(self.customer.consumer_preference_count, 1)
+
+    def test_add_specification_with_values(self):
+        preference = self._specify(
+            self.customer, self.shirt_m, values=[self.size_m, self.quality_8]
+        )
+        self.assertEqual(preference.attribute_value_ids, self.size_m | self.quality_8)
+        self.assertEqual(
+            preference.attribute_value_key,
+            ",".join(str(i) for i in sorted((self.size_m | self.quality_8).ids)),
+        )
+        self.assertIn("Quality: 8", preference.display_name)
+
+    def test_variant_values_are_proposed(self):
+        """Picking a variant proposes its values; the user may keep them."""
+        preference = self._specify(self.customer, self.shirt_l)
+        self.assertEqual(preference.attribute_value_ids, self.size_l)
+
+    def test_edit_specification(self):
+        preference = self._specify(self.customer, self.shirt_m, values=[self.size_m])
+        with Form(self.customer.with_user(self.salesperson)) as partner_form:
+            with partner_form.commercial_specification_ids.edit(0) as line:
+                line.attribute_value_ids.add(self.quality_9)
+                line.note = "For the summer"
+        self.assertRecordValues(
+            preference,
+            [
+                {
+                    "attribute_value_ids": (self.size_m | self.quality_9).ids,
+                    "note": "For the summer",
+                }
+            ],
+        )
+
+    def test_delete_specification(self):
+        preference = self._specify(self.customer, self.coffee)
+        with Form(self.customer.with_user(self.salesperson)) as partner_form:
+            partner_form.commercial_specification_ids.remove(0)
+        self.assertFalse(preference.exists())
+
+    def test_duplicate_refused(self):
+        self._specify(self.customer, self.shirt_m, values=[self.size_m, self.quality_8])
+        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"):
+            self.env["consumer.preference"].with_user(self.salesperson).create(
+                {
+                    "partner_id": self.customer.id,
+                    "product_id": self.shirt_m.id,
+                    "attribute_value_ids": [
+                        Command.set((self.quality_8 | self.size_m).ids)
+                    ],
+                }
+            )
+
+    def test_same_product_other_values_allowed(self):
+        self._specify(self.customer, self.shirt_m, values=[self.size_m, self.quality_8])
+        other = self._specify(
+            self.customer, self.shirt_m, values=[self.size_m, self.quality_9]
+        )
+        self.assertEqual(len(self.customer.consumer_specification_ids), 2)
+        self.assertEqual(other.attribute_value_ids, self.size_m | self.quality_9)
+
+    def test_foreign_attribute_value_refused(self):
+        with self.assertRaisesRegex(ValidationError, "Red cannot be chosen"):
+            self._specify(self.customer, self.shirt_m, values=[self.colour.value_ids])
+
+    def test_two_values_of_one_attribute_refused(self):
+        with self.assertRaisesRegex(ValidationError, "at most one value"):
+            self._specify(self.customer, self.shirt_m, values=[self.size_m, self.size_l])
+
+    def test_contact_shares_company_profile(self):
+        """A contact's tab shows and edits its company's lines."""
+        preference = self._specify(self.customer_contact, self.coffee)
+        self.assertEqual(preference.partner_id, self.customer)
+        self.assertEqual(
+            self.customer_contact.commercial_specification_ids, preference
+        )
+        self.assertEqual(self.customer_contact.consumer_preference_count, 1)
+        self.assertFalse(self.customer_contact.consumer_preference_ids)
+
+    def test_other_company_lines_invisible(self):
+        other_company = self.setup_other_company()["company"]
+        foreign_preference = self.env["consumer.preference"].create(
+            {
+                "partner_id": self.customer.id,
+                "company_id": other_company.id,
+                "product_id": self.coffee.id,
+            }
+        )
+        # A new request starts with an empty cache: x2many values cached for
+        # the superuser above would otherwise be served to the salesperson.
+        self.env.invalidate_all()
+        own_preference = self._specify(self.customer, self.tea)
+        visible = self._as_web_client(self.env["consumer.preference"]).search(
+            [("partner_id", "=", self.customer.id)]
+        )
+        self.assertEqual(visible, own_preference)
+        with self.assertRaises(AccessError):
+            self._as_web_client(foreign_preference).read(["product_id"])
+
+    def test_user_without_group_cannot_write(self):
+        employee = new_test_user(
+            self.env,
+            login="cp_employee",
+            groups="base.group_user",
+            company_id=self.company.id,
+            company_ids=[Command.set(self.company.ids)],
+        )
+        preference = self._specify(self.customer, self.coffee)
+        with self.assertRaises(AccessError):
+            preference.with_user(employee).write({"note": "Nope"})
+        with self.assertRaises(AccessError):
+            self.env["consumer.preference"].with_user(employee).create(
+                {"partner_id": self.customer.id, "product_id": self.tea.id}
+            )
+
+    def test_accountant_reads_but_cannot_write(self):
+        preference = self._specify(self.customer, self.coffee)
+        self.assertEqual(
+            preference.with_user(self.accountant).read(["product_id"])[0]["product_id"][0],
+            self.coffee.id,
+        )
+        with self.assertRaises(AccessError):
+            preference.with_user(self.accountant).write({"note": "Nope"})
+
+    def test_portal_user_cannot_read(self):
+        portal_user = new_test_user(
+            self.env,
+            login="cp_portal",
+            groups="base.group_portal",
+            partner_id=self.customer_contact.id,
+        )
+        preference = self._specify(self.customer, self.coffee)
+        with self.assertRaises(AccessError):
+            preference.with_user(portal_user).read(["product_id"])
+
+    def test_history_lines_refused_by_hand(self):
+        with self.assertRaisesRegex(UserError, "cannot be created by hand"):
+            self.env["consumer.preference"].with_user(self.salesperson).create(
+                {
+                    "partner_id": self.customer.id,
+                    "product_id": self.coffee.id,
+                    "preference_type": "history",
+                }
+            )
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+        history = self._history(self.customer, self.coffee)
+        self.assertTrue(history)
+        for user in (self.salesperson, self.preference_manager, self.env.user):
+            with self.assertRaisesRegex(UserError, "cannot be changed by hand"):
+                history.with_user(user).write({"note": "Edited"})
+            with self.assertRaisesRegex(UserError, "cannot be changed by hand"):
+                history.with_user(user).unlink()
+        specification = self._specify(self.customer, self.tea)
+        with self.assertRaisesRegex(UserError, "cannot be turned into history"):
+            specification.write({"preference_type": "history"})
