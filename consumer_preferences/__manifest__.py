@@ -13,9 +13,18 @@
         "security/consumer_preferences_security.xml",
         "security/ir.model.access.csv",
         "views/consumer_preference_views.xml",
+        # before the partner form, whose Bill button opens the wizard's action
+        "wizard/consumer_preference_bill_views.xml",
         "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/consumer_preferences_menus.xml",
     ],
-    "demo": [],
+    "demo": ["demo/consumer_preference_demo.xml"],
+    "assets": {
+        "web.assets_tests": [
+            "consumer_preferences/static/tests/tours/*.js",
+        ],
+    },
     "post_init_hook": "post_init_hook",
     "installable": True,
 }

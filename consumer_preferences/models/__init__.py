@@ -2,3 +2,5 @@ from . import consumer_preference
 from . import consumer_preference_history
 from . import account_move
 from . import res_partner
+from . import res_company
+from . import res_config_settings

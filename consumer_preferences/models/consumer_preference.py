@@ -1,6 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 
 class ConsumerPreference(models.Model):
@@ -19,7 +20,8 @@ class ConsumerPreference(models.Model):
     _sql_constraints = [
         (
             "unique_preference",
-            "unique(company_id, partner_id, product_id, attribute_value_key, preference_type)",
+            "unique(company_id, partner_id, product_id, attribute_value_key, "
+            "preference_type)",
             "This customer already has this product with these characteristic values "
             "in its preferences: edit the existing line instead.",
         ),
@@ -118,6 +120,58 @@ class ConsumerPreference(models.Model):
         readonly=True,
         help="Last invoice date plus the average interval between invoices.",
     )
+    is_specified_and_bought = fields.Boolean(
+        string="Specified and Bought",
+        compute="_compute_is_specified_and_bought",
+        search="_search_is_specified_and_bought",
+        help="A specification the customer bought, or a purchase the customer "
+        "specified: the customer has a line of the other type for the same "
+        "product in the same company.",
+    )
+
+    @api.depends("company_id", "partner_id", "product_id", "preference_type")
+    def _compute_is_specified_and_bought(self):
+        matched = (
+            self._origin.with_context(active_test=False)
+            .search(
+                [
+                    ("id", "in", self._origin.ids),
+                    ("is_specified_and_bought", "=", True),
+                ]
+            )
+            .ids
+        )
+        for preference in self:
+            preference.is_specified_and_bought = preference._origin.id in matched
+
+    def _search_is_specified_and_bought(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(
+                _("Filter on “Specified and Bought” with “is set” or “is not set”.")
+            )
+        # The subquery reads these columns directly: write pending changes first.
+        self.flush_model(
+            ["company_id", "partner_id", "product_id", "preference_type", "active"]
+        )
+        # One subquery, not a loop over lines: archived specifications no
+        # longer count as specified.
+        matched_ids = SQL(
+            """(
+            SELECT preference.id
+              FROM consumer_preference preference
+             WHERE EXISTS (
+                    SELECT 1
+                      FROM consumer_preference counterpart
+                     WHERE counterpart.company_id = preference.company_id
+                       AND counterpart.partner_id = preference.partner_id
+                       AND counterpart.product_id = preference.product_id
+                       AND counterpart.preference_type != preference.preference_type
+                       AND counterpart.active
+                   )
+            )"""
+        )
+        positive = (operator == "=") == value
+        return [("id", "in" if positive else "not in", matched_ids)]
 
     @api.depends("product_id")
     def _compute_allowed_attribute_value_ids(self):
@@ -130,9 +184,8 @@ class ConsumerPreference(models.Model):
     def _compute_attribute_value_ids(self):
         """Start from the values of the chosen variant; the user may change them."""
         for preference in self:
-            preference.attribute_value_ids = (
-                preference.product_id.product_template_attribute_value_ids.product_attribute_value_id
-            )
+            variant_values = preference.product_id.product_template_attribute_value_ids
+            preference.attribute_value_ids = variant_values.product_attribute_value_id
 
     @api.depends("attribute_value_ids")
     def _compute_attribute_value_key(self):

@@ -10,10 +10,12 @@ Every entry point (posting, reset to draft, cancel, the install backfill, a
 manager's rebuild, consent given back) only decides *which keys* to refresh, then
 calls ``_refresh_keys``, which recomputes those keys from the source of truth in
 one statement. Recomputing rather than incrementing is what keeps concurrent
-posting correct: two transactions touching the same key collide on the unique
-constraint and PostgreSQL's repeatable-read isolation (Odoo's default) makes the
-later one fail with a serialization error; Odoo retries it, and the retry sees
-both invoices.
+posting correct: two transactions touching the same key collide on that key's
+row, and PostgreSQL's repeatable-read isolation (Odoo's default) makes the later
+one fail with a serialization error; Odoo retries it, and the retry sees both
+invoices. Both the upsert (via the unique constraint) and the delete must touch
+every existing row of the refreshed keys for this to hold: a rewrite that skips
+rows would let a stale snapshot win (tests/test_history_concurrency.py).
 """
 
 from odoo import api, models
@@ -117,7 +119,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         until they ask for erasure)."""
         if not keys:
             return
-        company_ids, partner_ids, product_ids = (list(column) for column in zip(*keys))
+        company_ids, partner_ids, product_ids = (
+            list(column) for column in zip(*keys, strict=True)
+        )
         self.env.cr.execute(
             SQL(
                 """
@@ -138,9 +142,12 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                        * line.quantity / COALESCE(line_uom.factor, 1)
                        * COALESCE(product_uom.factor, 1) AS quantity,
                    -line.balance AS amount,
-                   -- unit price in company currency: the line's rate applied
-                   line.price_unit * CASE WHEN line.amount_currency != 0
-                       THEN line.balance / line.amount_currency ELSE 1 END
+                   -- unit price in the product's unit and the company
+                   -- currency: the line's unit and rate applied
+                   line.price_unit
+                       * COALESCE(line_uom.factor, 1) / COALESCE(product_uom.factor, 1)
+                       * CASE WHEN line.amount_currency != 0
+                              THEN line.balance / line.amount_currency ELSE 1 END
                        AS price_unit,
                    line.id AS line_id
               FROM keys
@@ -160,8 +167,10 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         ),
         statistics AS (
             SELECT company_id, partner_id, product_id,
-                   COUNT(DISTINCT move_id) FILTER (WHERE is_invoice) AS invoice_count,
-                   COUNT(DISTINCT move_id) FILTER (WHERE NOT is_invoice) AS refund_count,
+                   COUNT(DISTINCT move_id) FILTER (WHERE is_invoice)
+                       AS invoice_count,
+                   COUNT(DISTINCT move_id) FILTER (WHERE NOT is_invoice)
+                       AS refund_count,
                    SUM(quantity) AS quantity,
                    SUM(amount) AS amount,
                    MIN(invoice_date) FILTER (WHERE is_invoice) AS first_invoice_date,
@@ -223,7 +232,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             RETURNING preference.id, preference.product_id
         ),
         linked_values AS (
-            INSERT INTO consumer_preference_attribute_value_rel (preference_id, value_id)
+            INSERT INTO consumer_preference_attribute_value_rel
+                   (preference_id, value_id)
             SELECT upserted.id, value.product_attribute_value_id
               FROM upserted
               JOIN product_variant_combination combination

@@ -169,7 +169,7 @@ class ResPartner(models.Model):
         groups=PROFILE_GROUPS,
     )
     consumer_profile_invoice_count = fields.Integer(
-        string="Invoices",
+        string="Posted Invoices",
         compute="_compute_consumer_profile",
         groups=PROFILE_GROUPS,
         help="Posted customer invoices in the current company.",
@@ -338,14 +338,11 @@ class ResPartner(models.Model):
     @api.model
     def _format_consumer_profile_categories(self, categories, currency):
         """``Textile $ 280.00, Food $ 90.00``: the top categories, by net amount."""
-        return format_list(
-            self.env,
-            [
-                f"{category.name} {formatLang(self.env, amount, currency_obj=currency)}"
-                for category, amount in categories[:PROFILE_TOP_COUNT]
-            ],
-            style="unit",
-        )
+        category_summaries = [
+            f"{category.name} {formatLang(self.env, amount, currency_obj=currency)}"
+            for category, amount in categories[:PROFILE_TOP_COUNT]
+        ]
+        return format_list(self.env, category_summaries, style="unit") or False
 
     @api.model
     def _format_consumer_profile_values(self, values):
@@ -366,7 +363,7 @@ class ResPartner(models.Model):
                 f"{attribute.name}: "
                 f"{format_list(self.env, value_summaries, style='unit')}"
             )
-        return " · ".join(attribute_summaries)
+        return " · ".join(attribute_summaries) or False
 
     @api.model
     def _format_consumer_profile_quantity(self, quantity):
@@ -386,7 +383,7 @@ class ResPartner(models.Model):
             return _(
                 "%(products)s and %(count)s more", products=names, count=more_count
             )
-        return names
+        return names or False
 
     def action_view_consumer_due_preferences(self):
         """The customer's products due for reorder."""
@@ -405,9 +402,12 @@ class ResPartner(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account.action_account_invoice_report_all"
         )
+        name = _("Sales by Year: %(customer)s", customer=partner.display_name)
         action.update(
             {
-                "name": _("Sales by Year: %(customer)s", customer=partner.display_name),
+                # the web client shows display_name, set from the original action
+                "name": name,
+                "display_name": name,
                 "domain": [
                     ("commercial_partner_id", "=", partner.id),
                     ("company_id", "=", self.env.company.id),

@@ -1,2 +1,7 @@
 from . import test_specification
 from . import test_history
+from . import test_partner_form_tour
+from . import test_history_invariant
+from . import test_history_queries
+from . import test_profile
+from . import test_billing

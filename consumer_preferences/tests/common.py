@@ -76,7 +76,10 @@ class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
                 "taxes_id": [Command.set(cls.tax_sale_a.ids)],
                 "attribute_line_ids": [
                     Command.create(
-                        {"attribute_id": cls.size.id, "value_ids": [Command.set(cls.size.value_ids.ids)]}
+                        {
+                            "attribute_id": cls.size.id,
+                            "value_ids": [Command.set(cls.size.value_ids.ids)],
+                        }
                     ),
                     Command.create(
                         {
@@ -89,7 +92,9 @@ class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
         )
         cls.shirt_s, cls.shirt_m, cls.shirt_l = (
             cls.shirt_template.product_variant_ids.sorted(
-                lambda variant: variant.product_template_attribute_value_ids.product_attribute_value_id.id
+                lambda variant: (
+                    variant.product_template_attribute_value_ids.product_attribute_value_id.id
+                )
             )
         )
         cls.coffee = cls._create_product(
@@ -111,7 +116,12 @@ class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
 
     @classmethod
     def _create_customer_invoice(
-        cls, partner, lines, move_type="out_invoice", invoice_date="2026-01-15", **values
+        cls,
+        partner,
+        lines,
+        move_type="out_invoice",
+        invoice_date="2026-01-15",
+        **values,
     ):
         """A draft customer invoice; ``lines`` are (product, quantity, price_unit)."""
         return cls.env["account.move"].create(
@@ -121,7 +131,11 @@ class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
                 "invoice_date": invoice_date,
                 "invoice_line_ids": [
                     Command.create(
-                        {"product_id": product.id, "quantity": quantity, "price_unit": price}
+                        {
+                            "product_id": product.id,
+                            "quantity": quantity,
+                            "price_unit": price,
+                        }
                     )
                     for product, quantity, price in lines
                 ],

@@ -231,7 +231,13 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
         )
         self.assertRecordValues(
             self._history(self.customer),
-            [{"amount": 10.0, "last_price_unit": 5.0, "currency_id": self.company.currency_id.id}],
+            [
+                {
+                    "amount": 10.0,
+                    "last_price_unit": 5.0,
+                    "currency_id": self.company.currency_id.id,
+                }
+            ],
         )
 
     def test_future_dated_auto_post_counts_only_once_posted(self):
@@ -264,11 +270,11 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             [{"product_id": self.coffee.id, "invoice_count": 1, "quantity": 1.0}],
         )
 
-        self.customer.with_user(self.salesperson).action_consumer_preference_erase_history()
+        self.customer.with_user(
+            self.salesperson
+        ).action_consumer_preference_erase_history()
         self.assertFalse(self._history(self.customer))
-        self.assertIn(
-            "Purchase history erased", self.customer.message_ids[0].body
-        )
+        self.assertIn("Purchase history erased", self.customer.message_ids[0].body)
 
         # Consent given back: what was invoiced meanwhile counts again.
         self.customer.with_user(self.salesperson).consumer_preference_consent = True
@@ -286,7 +292,9 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
         )
         self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
         self._post_customer_invoice(self.other_customer, [(self.coffee, 1, 8.0)])
-        self.customer_contact.with_user(self.salesperson).action_consumer_preference_forget()
+        self.customer_contact.with_user(
+            self.salesperson
+        ).action_consumer_preference_forget()
         self.assertFalse(self.customer.consumer_preference_ids)
         self.assertTrue(self._history(self.other_customer))
         self.assertIn("forgotten", self.customer.message_ids[0].body)
@@ -331,6 +339,10 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
         )
         history.invalidate_recordset()
         with self.assertRaises(AccessError):
-            self.customer.with_user(self.salesperson).action_consumer_preference_rebuild()
-        self.customer.with_user(self.preference_manager).action_consumer_preference_rebuild()
+            self.customer.with_user(
+                self.salesperson
+            ).action_consumer_preference_rebuild()
+        self.customer.with_user(
+            self.preference_manager
+        ).action_consumer_preference_rebuild()
         self.assertEqual(history.invoice_count, 1)

@@ -119,15 +119,15 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
 
     def test_two_values_of_one_attribute_refused(self):
         with self.assertRaisesRegex(ValidationError, "at most one value"):
-            self._specify(self.customer, self.shirt_m, values=[self.size_m, self.size_l])
+            self._specify(
+                self.customer, self.shirt_m, values=[self.size_m, self.size_l]
+            )
 
     def test_contact_shares_company_profile(self):
         """A contact's tab shows and edits its company's lines."""
         preference = self._specify(self.customer_contact, self.coffee)
         self.assertEqual(preference.partner_id, self.customer)
-        self.assertEqual(
-            self.customer_contact.commercial_specification_ids, preference
-        )
+        self.assertEqual(self.customer_contact.commercial_specification_ids, preference)
         self.assertEqual(self.customer_contact.consumer_preference_count, 1)
         self.assertFalse(self.customer_contact.consumer_preference_ids)
 
@@ -170,7 +170,9 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
     def test_accountant_reads_but_cannot_write(self):
         preference = self._specify(self.customer, self.coffee)
         self.assertEqual(
-            preference.with_user(self.accountant).read(["product_id"])[0]["product_id"][0],
+            preference.with_user(self.accountant).read(["product_id"])[0]["product_id"][
+                0
+            ],
             self.coffee.id,
         )
         with self.assertRaises(AccessError):

@@ -1,0 +1,469 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+import unittest
+
+from freezegun import freeze_time
+
+from odoo import Command, fields
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import Form, tagged
+
+from .common import ConsumerPreferenceCommon
+
+
+class ConsumerPreferenceBillCommon(ConsumerPreferenceCommon):
+    """The customer specified a shirt (S, quality 8) and tea, and bought coffee
+    and M shirts once: four lines to bill, specifications first."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company.write(
+            {
+                "consumer_preference_billing": True,
+                "consumer_preference_auto_post": False,
+            }
+        )
+        Preference = cls.env["consumer.preference"].with_user(cls.salesperson)
+        cls.shirt_specification = Preference.create(
+            {
+                "partner_id": cls.customer.id,
+                "product_id": cls.shirt_s.id,
+                "attribute_value_ids": [Command.set((cls.size_s | cls.quality_8).ids)],
+            }
+        )
+        cls.tea_specification = Preference.create(
+            {"partner_id": cls.customer.id, "product_id": cls.tea.id}
+        )
+        cls._post_customer_invoice(
+            cls.customer,
+            [(cls.coffee, 4, 8.0), (cls.shirt_m, 2, 20.0)],
+            invoice_date="2026-01-15",
+        )
+        history = cls.env["consumer.preference"].search(
+            [("partner_id", "=", cls.customer.id), ("preference_type", "=", "history")]
+        )
+        cls.coffee_history = history.filtered(
+            lambda line: line.product_id == cls.coffee
+        )
+        cls.shirt_history = history.filtered(
+            lambda line: line.product_id == cls.shirt_m
+        )
+
+    def _bill_form(self, partner=None, user=None):
+        """The wizard as opened by the Bill button of the customer's form."""
+        wizard = self.env["consumer.preference.bill"].with_user(user or self.accountant)
+        return Form(
+            wizard.with_context(
+                active_model="res.partner", active_id=(partner or self.customer).id
+            )
+        )
+
+    def _set_quantities(self, form, quantities):
+        """``quantities``: {preference: quantity}, typed in the wizard's lines."""
+        for index in range(len(form.line_ids)):
+            with form.line_ids.edit(index) as line:
+                if line.preference_id in quantities:
+                    line.quantity = quantities[line.preference_id]
+
+    def _line_index(self, form, preference):
+        for index in range(len(form.line_ids)):
+            with form.line_ids.edit(index) as line:
+                if line.preference_id == preference:
+                    return index
+        raise AssertionError(f"{preference.display_name} is not in the wizard")
+
+    def _assert_nothing_billed(self, wizard, message, error=UserError):
+        """``action_bill`` refuses with ``message`` and leaves no journal entry.
+
+        unittest's assertRaises, not Odoo's: Odoo's rolls the call back to a
+        savepoint of its own, which would hide an invoice the wizard left
+        behind."""
+        move_count = self.env["account.move"].search_count([])
+        with unittest.TestCase.assertRaises(self, error) as caught:
+            wizard.action_bill()
+        self.assertIn(message, str(caught.exception))
+        self.assertEqual(self.env["account.move"].search_count([]), move_count)
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceBillSettings(ConsumerPreferenceBillCommon):
+    def test_settings_enable_billing_then_auto_post(self):
+        self.company.write(
+            {
+                "consumer_preference_billing": False,
+                "consumer_preference_auto_post": False,
+            }
+        )
+        # The common data has cash basis taxes with the cash basis setting off:
+        # the settings form would warn about it on opening.
+        self.company.tax_exigibility = True
+        settings = Form(self.env["res.config.settings"])
+        with self.assertRaises(
+            AssertionError, msg="auto-post hidden while billing off"
+        ):
+            settings.consumer_preference_auto_post = True
+        settings.consumer_preference_billing = True
+        settings.consumer_preference_auto_post = True
+        settings.save().execute()
+        self.assertRecordValues(
+            self.company,
+            [
+                {
+                    "consumer_preference_billing": True,
+                    "consumer_preference_auto_post": True,
+                }
+            ],
+        )
+
+    def test_billing_off_hides_button_and_refuses(self):
+        wizard = self._bill_form().save()
+        self.company.consumer_preference_billing = False
+        customer = self.customer.with_user(self.accountant)
+        self.assertFalse(customer.consumer_preference_billing_enabled)
+        arch = customer.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('invisible="not consumer_preference_billing_enabled"', arch)
+        with self.assertRaisesRegex(UserError, "Billing from preferences is disabled"):
+            self._bill_form()
+        self._assert_nothing_billed(wizard, "Billing from preferences is disabled")
+
+        self.company.consumer_preference_billing = True
+        customer.invalidate_recordset()
+        self.assertTrue(customer.consumer_preference_billing_enabled)
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
+    def test_lines_specifications_first_quantities_empty(self):
+        form = self._bill_form(partner=self.customer_contact)
+        self.assertEqual(form.partner_id, self.customer_contact)
+        wizard = form.save()
+        self.assertRecordValues(
+            wizard.line_ids,
+            [
+                {
+                    "preference_id": self.shirt_specification.id,
+                    "product_id": self.shirt_s.id,
+                    "attribute_value_ids": (self.size_s | self.quality_8).ids,
+                    "quantity": 0.0,
+                    "suggested_quantity": 0.0,
+                    "price_unit": 20.0,
+                    "uom_id": self.shirt_s.uom_id.id,
+                },
+                {
+                    "preference_id": self.tea_specification.id,
+                    "product_id": self.tea.id,
+                    "attribute_value_ids": [],
+                    "quantity": 0.0,
+                    "suggested_quantity": 0.0,
+                    "price_unit": 5.0,
+                    "uom_id": self.tea.uom_id.id,
+                },
+                *[
+                    {
+                        "preference_id": history.id,
+                        "product_id": history.product_id.id,
+                        "attribute_value_ids": history.attribute_value_ids.ids,
+                        "quantity": 0.0,
+                        "suggested_quantity": history.average_quantity,
+                        "price_unit": history.product_id.lst_price,
+                        "uom_id": history.product_id.uom_id.id,
+                    }
+                    for history in (self.coffee_history | self.shirt_history).sorted()
+                ],
+            ],
+        )
+        self.assertEqual(self.coffee_history.average_quantity, 4.0)
+
+    def test_fill_suggested_quantities(self):
+        wizard = self._bill_form().save()
+        action = wizard.action_fill_suggested_quantities()
+        self.assertEqual(
+            (action["res_model"], action["res_id"]), (wizard._name, wizard.id)
+        )
+        self.assertEqual(
+            {line.preference_id: line.quantity for line in wizard.line_ids},
+            {
+                self.shirt_specification: 0.0,
+                self.tea_specification: 0.0,
+                self.coffee_history: 4.0,
+                self.shirt_history: 2.0,
+            },
+        )
+
+    def test_bill_three_lines_draft_invoice(self):
+        move_count = self.env["account.move"].search_count([])
+        form = self._bill_form()
+        self._set_quantities(
+            form,
+            {
+                self.shirt_specification: 3,
+                self.tea_specification: 2,
+                self.coffee_history: 5,
+            },
+        )
+        action = form.save().action_bill()
+
+        self.assertEqual(self.env["account.move"].search_count([]), move_count + 1)
+        invoice = self.env["account.move"].browse(action["res_id"])
+        self.assertEqual(
+            (action["res_model"], action["view_mode"]), ("account.move", "form")
+        )
+        self.assertRecordValues(
+            invoice,
+            [
+                {
+                    "move_type": "out_invoice",
+                    "state": "draft",
+                    "partner_id": self.customer.id,
+                    "company_id": self.company.id,
+                    "amount_untaxed": 3 * 20.0 + 2 * 5.0 + 5 * 8.0,
+                }
+            ],
+        )
+        self.assertRecordValues(
+            invoice.invoice_line_ids,
+            [
+                {
+                    "product_id": self.shirt_s.id,
+                    "quantity": 3.0,
+                    "price_unit": 20.0,
+                    "name": "Shirt (S)\nQuality: 8",
+                    "tax_ids": self.tax_sale_a.ids,
+                    "account_id": self.company_data["default_account_revenue"].id,
+                },
+                {
+                    "product_id": self.tea.id,
+                    "quantity": 2.0,
+                    "price_unit": 5.0,
+                    "name": "Tea",
+                    "tax_ids": self.tax_sale_a.ids,
+                    "account_id": self.company_data["default_account_revenue"].id,
+                },
+                {
+                    "product_id": self.coffee.id,
+                    "quantity": 5.0,
+                    "price_unit": 8.0,
+                    "name": "Coffee",
+                    "tax_ids": self.tax_sale_a.ids,
+                    "account_id": self.company_data["default_account_revenue"].id,
+                },
+            ],
+        )
+        # A draft does not count in the history.
+        self.assertEqual(self.coffee_history.invoice_count, 1)
+
+    @freeze_time("2026-02-15")
+    def test_auto_post_updates_history(self):
+        self.company.consumer_preference_auto_post = True
+        form = self._bill_form()
+        self._set_quantities(form, {self.coffee_history: 2})
+        invoice = self.env["account.move"].browse(form.save().action_bill()["res_id"])
+
+        self.assertRecordValues(
+            invoice,
+            [{"state": "posted", "invoice_date": fields.Date.to_date("2026-02-15")}],
+        )
+        self.assertRecordValues(
+            self.coffee_history,
+            [
+                {
+                    "invoice_count": 2,
+                    "quantity": 6.0,
+                    "last_invoice_date": fields.Date.to_date("2026-02-15"),
+                }
+            ],
+        )
+
+    def test_bill_selected_lines_from_preferences_list(self):
+        wizard = self.env["consumer.preference.bill"].with_user(self.accountant)
+        form = Form(
+            wizard.with_context(
+                active_model="consumer.preference",
+                active_ids=(self.coffee_history | self.tea_specification).ids,
+            )
+        )
+        self.assertEqual(form.partner_id, self.customer)
+        self._set_quantities(form, {self.coffee_history: 1, self.tea_specification: 1})
+        wizard = form.save()
+        self.assertEqual(
+            wizard.line_ids.preference_id, self.tea_specification | self.coffee_history
+        )
+        invoice = self.env["account.move"].browse(wizard.action_bill()["res_id"])
+        self.assertEqual(invoice.invoice_line_ids.product_id, self.tea | self.coffee)
+
+    def test_selected_lines_of_two_customers_refused(self):
+        other_specification = self.env["consumer.preference"].create(
+            {"partner_id": self.other_customer.id, "product_id": self.tea.id}
+        )
+        wizard = self.env["consumer.preference.bill"].with_user(self.accountant)
+        with self.assertRaisesRegex(
+            UserError, "select the preferences of one customer"
+        ):
+            Form(
+                wizard.with_context(
+                    active_model="consumer.preference",
+                    active_ids=(self.tea_specification | other_specification).ids,
+                )
+            )
+
+    def test_price_from_customer_pricelist(self):
+        """The price follows the customer's pricelist, its quantity breaks
+        included, and the invoice line keeps it."""
+        pricelist = self.env["product.pricelist"].create(
+            {
+                "name": "Wholesale",
+                "currency_id": self.company.currency_id.id,
+                "company_id": self.company.id,
+                "item_ids": [
+                    Command.create(
+                        {
+                            "applied_on": "0_product_variant",
+                            "product_id": self.coffee.id,
+                            "min_quantity": 10,
+                            "compute_price": "fixed",
+                            "fixed_price": 6.5,
+                        }
+                    )
+                ],
+            }
+        )
+        self.customer.property_product_pricelist = pricelist
+        self.accountant.groups_id |= self.env.ref("product.group_product_pricelist")
+        form = self._bill_form()
+        self.assertEqual(form.pricelist_id, pricelist)
+        with form.line_ids.edit(self._line_index(form, self.coffee_history)) as line:
+            self.assertEqual(line.price_unit, 8.0)
+            line.quantity = 10
+            self.assertEqual(line.price_unit, 6.5)
+        invoice = self.env["account.move"].browse(form.save().action_bill()["res_id"])
+        self.assertRecordValues(
+            invoice.invoice_line_ids,
+            [{"product_id": self.coffee.id, "quantity": 10.0, "price_unit": 6.5}],
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceBillErrors(ConsumerPreferenceBillCommon):
+    def _wizard_with_quantities(self, quantities):
+        form = self._bill_form()
+        self._set_quantities(form, quantities)
+        return form.save()
+
+    def test_no_quantity(self):
+        wizard = self._wizard_with_quantities({})
+        self._assert_nothing_billed(wizard, "Enter a quantity on the lines to bill")
+
+    def test_negative_quantity(self):
+        wizard = self._wizard_with_quantities(
+            {self.tea_specification: 2, self.coffee_history: -1}
+        )
+        self._assert_nothing_billed(wizard, "Quantities cannot be negative (Coffee)")
+
+    def test_archived_product(self):
+        wizard = self._wizard_with_quantities({self.tea_specification: 2})
+        self.tea.action_archive()
+        self._assert_nothing_billed(wizard, "These products are archived: Tea")
+
+    def test_product_not_for_sale(self):
+        wizard = self._wizard_with_quantities({self.coffee_history: 2})
+        self.coffee.sale_ok = False
+        self._assert_nothing_billed(wizard, "These products cannot be sold: Coffee")
+
+    def test_archived_customer(self):
+        wizard = self._wizard_with_quantities({self.coffee_history: 2})
+        self.customer.action_archive()
+        self._assert_nothing_billed(wizard, "Azure Shop is archived")
+
+    def test_preference_of_another_customer(self):
+        other_specification = self.env["consumer.preference"].create(
+            {"partner_id": self.other_customer.id, "product_id": self.coffee.id}
+        )
+        wizard = self._wizard_with_quantities({self.tea_specification: 1})
+        wizard.write(
+            {
+                "line_ids": [
+                    Command.create(
+                        {"preference_id": other_specification.id, "quantity": 3}
+                    )
+                ]
+            }
+        )
+        self._assert_nothing_billed(
+            wizard, "These lines are not preferences of Azure Shop"
+        )
+
+    def test_preference_of_another_company(self):
+        """A user of two companies selects, in the preferences list, a line of
+        the company he is not working in."""
+        other_company = self.env["res.company"].create({"name": "Azure Branch Co"})
+        self.accountant.company_ids |= other_company
+        other_company_preference = self.env["consumer.preference"].create(
+            {
+                "partner_id": self.customer.id,
+                "product_id": self.coffee.id,
+                "company_id": other_company.id,
+            }
+        )
+        wizard = self.env["consumer.preference.bill"].with_user(self.accountant)
+        form = Form(
+            wizard.with_context(
+                allowed_company_ids=[self.company.id, other_company.id],
+                active_model="consumer.preference",
+                active_ids=other_company_preference.ids,
+            )
+        )
+        self._set_quantities(form, {other_company_preference: 1})
+        self._assert_nothing_billed(
+            form.save(), "These lines are not preferences of Azure Shop in"
+        )
+
+    def test_posting_fails_rolls_back(self):
+        """The draft is created, then posting refuses it: the draft goes too."""
+        self.company.consumer_preference_auto_post = True
+        form = self._bill_form()
+        with form.line_ids.edit(self._line_index(form, self.coffee_history)) as line:
+            line.quantity = 2
+            line.price_unit = -8.0
+        self._assert_nothing_billed(form.save(), "negative total amount")
+        self.assertEqual(self.coffee_history.invoice_count, 1)
+
+    def test_receivable_account_deprecated(self):
+        self.company.consumer_preference_auto_post = True
+        self.company_data["default_account_receivable"].deprecated = True
+        wizard = self._wizard_with_quantities({self.coffee_history: 2})
+        self._assert_nothing_billed(wizard, "Account Receivable (121000) is deprecated")
+
+    def test_missing_sale_journal(self):
+        wizard = self._wizard_with_quantities({self.coffee_history: 2})
+        self.env["account.journal"].search(
+            [("company_id", "=", self.company.id), ("type", "=", "sale")]
+        ).action_archive()
+        self._assert_nothing_billed(wizard, "Nothing was billed to Azure Shop")
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceBillRights(ConsumerPreferenceBillCommon):
+    def test_salesperson_cannot_bill(self):
+        customer = self.customer.with_user(self.salesperson)
+        arch = customer.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn("consumer_preference_consent", arch, "the tab is shown")
+        self.assertNotIn(self._bill_button_name(), arch)
+        with self.assertRaises(AccessError):
+            self._bill_form(user=self.salesperson)
+
+        wizard = self._bill_form().save()
+        wizard.line_ids[0].quantity = 1
+        self._assert_nothing_billed(
+            wizard.with_user(self.salesperson),
+            "You are not allowed to create invoices",
+            error=AccessError,
+        )
+
+    def test_accountant_sees_bill_button(self):
+        customer = self.customer.with_user(self.accountant)
+        arch = customer.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn(self._bill_button_name(), arch)
+
+    def _bill_button_name(self):
+        action = self.env.ref("consumer_preferences.consumer_preference_bill_action")
+        return f'name="{action.id}"'

@@ -1,0 +1,365 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from datetime import date
+
+from freezegun import freeze_time
+from lxml import etree
+
+from odoo import Command
+from odoo.tests import Form, new_test_user, tagged
+from odoo.tools.safe_eval import safe_eval
+
+from .common import ConsumerPreferenceCommon
+
+# The web client formats amounts with a no-break space after the symbol.
+NBSP = "\N{NO-BREAK SPACE}"
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
+    """The purchase profile on a known data set.
+
+    ==========  =======================================  ========  ========
+    date        lines (quantity × unit price)            untaxed   kind
+    ==========  =======================================  ========  ========
+    2025-03-10  Shirt M 4×20, Coffee 2×8, Notebook 3×10,    132.00  invoice
+                Seeds 1×6
+    2025-09-10  Shirt M 8×20, Shirt L 3×20                  220.00  invoice
+    2026-01-15  Coffee 3×8, Tea 10×5                         74.00  invoice
+    2026-02-01  Shirt L 1×20                                -20.00  refund
+    ==========  =======================================  ========  ========
+
+    Categories: Textile 280, Food 90, Books 30, Garden 6. Sizes: M 12, L 2.
+    Shirt M is expected again on 2026-03-13 (184 days after 2025-09-10),
+    Coffee on 2026-11-22 (311 days after 2026-01-15).
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        category_books = cls.env["product.category"].create({"name": "Books"})
+        category_garden = cls.env["product.category"].create({"name": "Garden"})
+        cls.notebook = cls._create_product(
+            name="Notebook", categ_id=category_books.id, lst_price=10.0
+        )
+        cls.seeds = cls._create_product(
+            name="Seeds", categ_id=category_garden.id, lst_price=6.0
+        )
+        cls._post_customer_invoice(
+            cls.customer,
+            [
+                (cls.shirt_m, 4, 20.0),
+                (cls.coffee, 2, 8.0),
+                (cls.notebook, 3, 10.0),
+                (cls.seeds, 1, 6.0),
+            ],
+            invoice_date="2025-03-10",
+        )
+        cls._post_customer_invoice(
+            cls.customer_contact,
+            [(cls.shirt_m, 8, 20.0), (cls.shirt_l, 3, 20.0)],
+            invoice_date="2025-09-10",
+        )
+        cls._post_customer_invoice(
+            cls.customer,
+            [(cls.coffee, 3, 8.0), (cls.tea, 10, 5.0)],
+            invoice_date="2026-01-15",
+        )
+        cls._post_customer_invoice(
+            cls.customer,
+            [(cls.shirt_l, 1, 20.0)],
+            move_type="out_refund",
+            invoice_date="2026-02-01",
+        )
+
+    def _usd(self, amount):
+        return f"${NBSP}{amount}"
+
+    def _filter_domain(self, filter_name):
+        """The domain of a filter of the search view, evaluated as the web
+        client does."""
+        search_view = self.env.ref(
+            "consumer_preferences.consumer_preference_view_search"
+        )
+        [filter_node] = etree.fromstring(search_view.arch).xpath(
+            f"//filter[@name='{filter_name}']"
+        )
+        return safe_eval(filter_node.get("domain"), {"context_today": date.today})
+
+    @freeze_time("2026-06-01")
+    def test_summary_figures(self):
+        self.assertRecordValues(
+            self.customer.with_user(self.salesperson),
+            [
+                {
+                    "consumer_profile_currency_id": self.company.currency_id.id,
+                    "consumer_profile_invoice_count": 3,
+                    "consumer_profile_refund_count": 1,
+                    "consumer_profile_average_invoice": 142.0,
+                    "consumer_profile_first_date": date(2025, 3, 10),
+                    "consumer_profile_last_date": date(2026, 1, 15),
+                    "consumer_profile_top_categories": (
+                        f"Textile {self._usd('280.00')}, Food {self._usd('90.00')}, "
+                        f"Books {self._usd('30.00')}"
+                    ),
+                    "consumer_profile_top_values": "Size: M ×12, L ×2",
+                    "consumer_profile_due_count": 1,
+                    "consumer_profile_due_products": "Shirt (M)",
+                }
+            ],
+        )
+
+    @freeze_time("2026-06-01")
+    def test_contact_form_shows_company_profile(self):
+        form = Form(self.customer_contact.with_user(self.salesperson))
+        self.assertEqual(form.consumer_profile_invoice_count, 3)
+        self.assertEqual(form.consumer_profile_top_values, "Size: M ×12, L ×2")
+        self.assertEqual(form.consumer_profile_due_products, "Shirt (M)")
+
+    def test_due_products_most_overdue_first(self):
+        self._post_customer_invoice(
+            self.customer,
+            [(self.tea, 2, 5.0), (self.notebook, 1, 10.0), (self.seeds, 1, 6.0)],
+            invoice_date="2026-03-01",
+        )
+        # Shirt M 2026-03-13, Tea 2026-04-15, Coffee 2026-11-22,
+        # Notebook and Seeds 2027-02-20.
+        with freeze_time("2026-12-01"):
+            self.assertRecordValues(
+                self.customer,
+                [
+                    {
+                        "consumer_profile_due_count": 3,
+                        "consumer_profile_due_products": "Shirt (M), Tea, Coffee",
+                    }
+                ],
+            )
+        self.customer.invalidate_recordset()
+        with freeze_time("2027-06-01"):
+            self.assertRecordValues(
+                self.customer,
+                [
+                    {
+                        "consumer_profile_due_count": 5,
+                        "consumer_profile_due_products": (
+                            "Shirt (M), Tea, Coffee and 2 more"
+                        ),
+                    }
+                ],
+            )
+            action = self.customer.action_view_consumer_due_preferences()
+            self.assertEqual(action["context"]["search_default_due_for_reorder"], 1)
+            due_lines = self.env["consumer.preference"].search(
+                action["domain"] + self._filter_domain("due_for_reorder")
+            )
+            self.assertEqual(
+                due_lines.product_id,
+                self.shirt_m | self.tea | self.coffee | self.notebook | self.seeds,
+            )
+
+    def test_values_of_several_characteristics(self):
+        colour_red = self.colour.value_ids
+        self.env["product.template.attribute.line"].create(
+            {
+                "product_tmpl_id": self.shirt_template.id,
+                "attribute_id": self.colour.id,
+                "value_ids": [Command.set(colour_red.ids)],
+            }
+        )
+        # A single-value attribute does not create new variants: the existing
+        # shirts now carry Red, and the history picks it up on rebuild.
+        self.customer.with_user(
+            self.preference_manager
+        ).action_consumer_preference_rebuild()
+        self.assertEqual(
+            self.customer.consumer_profile_top_values,
+            "Colour: Red ×14 · Size: M ×12, L ×2",
+        )
+
+    def test_foreign_currency_in_company_currency(self):
+        other_currency = self.setup_other_currency("EUR", rates=[("2026-01-01", 2.0)])
+        self._post_customer_invoice(
+            self.other_customer,
+            [(self.shirt_s, 5, 100.0), (self.coffee, 1, 40.0)],
+            currency_id=other_currency.id,
+            invoice_date="2026-02-01",
+        )
+        self.assertRecordValues(
+            self.other_customer,
+            [
+                {
+                    "consumer_profile_invoice_count": 1,
+                    "consumer_profile_average_invoice": 270.0,
+                    "consumer_profile_top_categories": (
+                        f"Textile {self._usd('250.00')}, Food {self._usd('20.00')}"
+                    ),
+                    "consumer_profile_top_values": "Size: S ×5",
+                }
+            ],
+        )
+
+    def test_current_company_only(self):
+        other_company = self.setup_other_company()["company"]
+        self.env["account.move"].with_company(other_company).create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": self.customer.id,
+                "invoice_date": "2026-03-01",
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "product_id": self.tea.id,
+                            "quantity": 7,
+                            "price_unit": 10.0,
+                            "tax_ids": [],
+                        }
+                    )
+                ],
+            }
+        ).action_post()
+        self.assertRecordValues(
+            self.customer,
+            [
+                {
+                    "consumer_profile_invoice_count": 3,
+                    "consumer_profile_last_date": date(2026, 1, 15),
+                }
+            ],
+        )
+        self.assertRecordValues(
+            self.customer.with_company(other_company),
+            [
+                {
+                    "consumer_profile_currency_id": other_company.currency_id.id,
+                    "consumer_profile_invoice_count": 1,
+                    "consumer_profile_refund_count": 0,
+                    "consumer_profile_average_invoice": 70.0,
+                    "consumer_profile_first_date": date(2026, 3, 1),
+                    "consumer_profile_last_date": date(2026, 3, 1),
+                    "consumer_profile_top_categories": f"Food {self._usd('70.00')}",
+                    "consumer_profile_top_values": False,
+                    "consumer_profile_due_count": 0,
+                }
+            ],
+        )
+
+    def test_no_profile_without_consent(self):
+        self.customer.consumer_preference_consent = False
+        self.assertRecordValues(
+            self.customer_contact,
+            [
+                {
+                    "consumer_profile_invoice_count": 0,
+                    "consumer_profile_average_invoice": 0.0,
+                    "consumer_profile_first_date": False,
+                    "consumer_profile_top_categories": False,
+                    "consumer_profile_due_count": 0,
+                }
+            ],
+        )
+
+    def test_query_count_independent_of_history_size(self):
+        """The summary costs as many queries for five history lines (customer)
+        as for one (other customer)."""
+        self._post_customer_invoice(
+            self.other_customer, [(self.shirt_m, 1, 20.0)], invoice_date="2026-03-01"
+        )
+        self._post_customer_invoice(
+            self.other_customer, [(self.shirt_m, 1, 20.0)], invoice_date="2026-04-01"
+        )
+        query_counts = {}
+        with freeze_time("2027-01-01"):
+            # The first pass fills the registry caches (access rules, language).
+            for _pass in range(2):
+                for partner in (self.customer, self.other_customer):
+                    self.env.invalidate_all()
+                    query_count_before = self.env.cr.sql_log_count
+                    self.assertTrue(partner.consumer_profile_due_products)
+                    query_counts[partner] = (
+                        self.env.cr.sql_log_count - query_count_before
+                    )
+        self.assertEqual(
+            (
+                len(self._history(self.customer)),
+                len(self._history(self.other_customer)),
+            ),
+            (6, 1),
+        )
+        self.assertEqual(query_counts[self.customer], query_counts[self.other_customer])
+
+    def test_sales_by_year(self):
+        action = self.customer_contact.with_user(
+            self.accountant
+        ).action_view_consumer_sales_by_year()
+        self.assertEqual(action["res_model"], "account.invoice.report")
+        self.assertEqual(action["display_name"], "Sales by Year: Azure Shop")
+        self.assertEqual(action["context"]["group_by"], ["invoice_date:year"])
+        sales = (
+            self.env["account.invoice.report"]
+            .with_user(self.accountant)
+            ._read_group(
+                action["domain"],
+                groupby=["invoice_date:year"],
+                aggregates=["price_subtotal:sum", "quantity:sum"],
+            )
+        )
+        self.assertEqual(
+            [(year.year, amount, quantity) for year, amount, quantity in sales],
+            [(2025, 352.0, 21.0), (2026, 54.0, 12.0)],
+        )
+
+    def test_specified_and_bought_filters(self):
+        Preference = self.env["consumer.preference"].with_user(self.salesperson)
+        shirt_m_specification, shirt_s_specification = Preference.create(
+            [
+                {"partner_id": self.customer.id, "product_id": self.shirt_m.id},
+                {"partner_id": self.customer.id, "product_id": self.shirt_s.id},
+            ]
+        )
+        # Another customer's purchase does not make Shirt S "bought".
+        self._post_customer_invoice(self.other_customer, [(self.shirt_s, 1, 20.0)])
+        customer_domain = [("partner_id", "=", self.customer.id)]
+
+        self.assertEqual(
+            Preference.search(
+                customer_domain + self._filter_domain("specified_not_bought")
+            ),
+            shirt_s_specification,
+        )
+        self.assertEqual(
+            Preference.search(
+                customer_domain + self._filter_domain("bought_not_specified")
+            ).product_id,
+            self.shirt_l | self.coffee | self.tea | self.notebook | self.seeds,
+        )
+        self.assertRecordValues(
+            shirt_m_specification
+            | shirt_s_specification
+            | self._history(self.customer, self.shirt_m),
+            [
+                {"is_specified_and_bought": True},
+                {"is_specified_and_bought": False},
+                {"is_specified_and_bought": True},
+            ],
+        )
+
+        # An archived specification is no longer specified.
+        shirt_m_specification.action_archive()
+        self.assertIn(
+            self.shirt_m,
+            Preference.search(
+                customer_domain + self._filter_domain("bought_not_specified")
+            ).product_id,
+        )
+
+    def test_preferences_menu_for_managers(self):
+        invoicing_administrator = new_test_user(
+            self.env,
+            login="cp_invoicing_administrator",
+            groups="base.group_user,account.group_account_manager",
+        )
+        menu = self.env.ref("consumer_preferences.consumer_preference_menu")
+        Menu = self.env["ir.ui.menu"]
+        self.assertIn(
+            menu.id, Menu.with_user(invoicing_administrator)._visible_menu_ids()
+        )
+        self.assertNotIn(menu.id, Menu.with_user(self.accountant)._visible_menu_ids())

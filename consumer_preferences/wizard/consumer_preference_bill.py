@@ -1,0 +1,299 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import float_compare
+
+
+class ConsumerPreferenceBill(models.TransientModel):
+    """Bill a customer from its preferences: one line per preference, the user
+    enters quantities and ``action_bill`` issues one customer invoice through
+    the ordinary ``account.move`` create (and ``action_post`` when the company
+    posts at once), so that accounts, taxes and the purchase history follow the
+    same path as a manual invoice."""
+
+    _name = "consumer.preference.bill"
+    _description = "Bill from Consumer Preferences"
+
+    company_id = fields.Many2one(
+        comodel_name="res.company",
+        required=True,
+        readonly=True,
+        default=lambda self: self.env.company,
+    )
+    partner_id = fields.Many2one(
+        comodel_name="res.partner",
+        string="Customer",
+        required=True,
+        help="The invoice is addressed to this partner; the preferences are "
+        "those of its company.",
+    )
+    pricelist_id = fields.Many2one(
+        comodel_name="product.pricelist",
+        compute="_compute_pricelist_id",
+        store=True,
+        precompute=True,
+    )
+    currency_id = fields.Many2one(
+        comodel_name="res.currency",
+        compute="_compute_currency_id",
+        store=True,
+        precompute=True,
+    )
+    fiscal_position_id = fields.Many2one(
+        comodel_name="account.fiscal.position",
+        compute="_compute_fiscal_position_id",
+        store=True,
+        precompute=True,
+    )
+    auto_post = fields.Boolean(related="company_id.consumer_preference_auto_post")
+    line_ids = fields.One2many(
+        comodel_name="consumer.preference.bill.line",
+        inverse_name="wizard_id",
+        string="Lines",
+    )
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        partner, preferences = self._get_partner_and_preferences()
+        if not partner:
+            return values
+        self._check_billing_enabled(self.env.company)
+        if "partner_id" in fields_list:
+            values["partner_id"] = partner.id
+        if "line_ids" in fields_list:
+            values["line_ids"] = [
+                Command.create({"sequence": sequence, "preference_id": preference.id})
+                for sequence, preference in enumerate(preferences, start=1)
+            ]
+        return values
+
+    @api.model
+    def _get_partner_and_preferences(self):
+        """The customer to bill and its preference lines, from where the wizard
+        was opened: a customer's form (all its preferences in the current
+        company) or the preferences list (the selected lines)."""
+        Preference = self.env["consumer.preference"]
+        active_model = self.env.context.get("active_model")
+        if active_model == "res.partner" and self.env.context.get("active_id"):
+            partner = self.env["res.partner"].browse(self.env.context["active_id"])
+            preferences = Preference.search(self._preferences_domain(partner))
+            return partner, preferences
+        if active_model == "consumer.preference" and self.env.context.get("active_ids"):
+            preferences = Preference.search(
+                [("id", "in", self.env.context["active_ids"])]
+            )
+            if len(preferences.partner_id) > 1:
+                raise UserError(
+                    _(
+                        "The selected preferences belong to several customers "
+                        "(%(customers)s): select the preferences of one customer "
+                        "to bill it.",
+                        customers=", ".join(preferences.partner_id.mapped("name")),
+                    )
+                )
+            return preferences.partner_id, preferences
+        return self.env["res.partner"], Preference
+
+    @api.model
+    def _preferences_domain(self, partner):
+        return [
+            ("partner_id", "=", partner.commercial_partner_id.id),
+            ("company_id", "=", self.env.company.id),
+        ]
+
+    @api.depends("partner_id", "company_id")
+    def _compute_pricelist_id(self):
+        for wizard in self:
+            wizard.pricelist_id = wizard.partner_id.with_company(
+                wizard.company_id
+            ).property_product_pricelist
+
+    @api.depends("pricelist_id", "company_id")
+    def _compute_currency_id(self):
+        for wizard in self:
+            wizard.currency_id = (
+                wizard.pricelist_id.currency_id or wizard.company_id.currency_id
+            )
+
+    @api.depends("partner_id", "company_id")
+    def _compute_fiscal_position_id(self):
+        for wizard in self:
+            wizard.fiscal_position_id = (
+                self.env["account.fiscal.position"]
+                .with_company(wizard.company_id)
+                ._get_fiscal_position(wizard.partner_id)
+            )
+
+    def action_fill_suggested_quantities(self):
+        """Put each line's suggested quantity (the customer's average quantity
+        per invoice) in its quantity, and keep the wizard open."""
+        self.ensure_one()
+        for line in self.line_ids:
+            if line.suggested_quantity > 0:
+                line.quantity = line.suggested_quantity
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Bill from Preferences"),
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": self.env.context,
+        }
+
+    def action_bill(self):
+        """Issue one customer invoice with the lines that have a quantity, post
+        it when the company posts at once, and open it."""
+        self.ensure_one()
+        if not self.env["account.move"].has_access("create"):
+            raise AccessError(
+                _(
+                    "You are not allowed to create invoices: ask your administrator "
+                    "for Invoicing rights to bill customers from their preferences."
+                )
+            )
+        self._check_billing_enabled(self.company_id)
+        self._check_partner()
+        lines = self._get_lines_to_bill()
+        try:
+            # Nothing must survive a failure, even when the caller catches the
+            # error: the draft invoice goes away with the failed posting.
+            with self.env.cr.savepoint():
+                invoice = self.env["account.move"].create(
+                    self._prepare_invoice_vals(lines)
+                )
+                if self.auto_post:
+                    invoice.action_post()
+        except AccessError:
+            raise
+        except UserError as error:  # validation errors included
+            raise UserError(
+                _(
+                    "Nothing was billed to %(customer)s:\n%(reason)s\n"
+                    "Fix this problem and bill again.",
+                    customer=self.partner_id.display_name,
+                    reason=error.args[0],
+                )
+            ) from error
+        return self._get_invoice_action(invoice)
+
+    @api.model
+    def _check_billing_enabled(self, company):
+        if not company.consumer_preference_billing:
+            raise UserError(
+                _(
+                    "Billing from preferences is disabled for %(company)s: an "
+                    "administrator can enable it in Invoicing > Configuration > "
+                    "Settings, Customer Invoices section.",
+                    company=company.display_name,
+                )
+            )
+
+    def _check_partner(self):
+        customer = self.partner_id.commercial_partner_id
+        if not (self.partner_id.active and customer.active):
+            raise UserError(
+                _(
+                    "%(customer)s is archived: restore the customer before billing it.",
+                    customer=self.partner_id.display_name,
+                )
+            )
+        foreign_lines = self.line_ids.filtered(
+            lambda line: (
+                line.preference_id.partner_id != customer
+                or line.preference_id.company_id != self.company_id
+            )
+        )
+        if foreign_lines:
+            raise UserError(
+                _(
+                    "These lines are not preferences of %(customer)s in "
+                    "%(company)s: %(preferences)s. Remove them and bill each "
+                    "customer from its own preferences.",
+                    customer=customer.display_name,
+                    company=self.company_id.display_name,
+                    preferences=", ".join(
+                        foreign_lines.preference_id.mapped("display_name")
+                    ),
+                )
+            )
+
+    def _get_lines_to_bill(self):
+        """The lines with a quantity, once every quantity and product is valid."""
+        digits = self.env["decimal.precision"].precision_get("Product Unit of Measure")
+        negative_lines = self.line_ids.filtered(
+            lambda line: float_compare(line.quantity, 0, precision_digits=digits) < 0
+        )
+        if negative_lines:
+            raise UserError(
+                _(
+                    "Quantities cannot be negative (%(products)s): enter a positive "
+                    "quantity, or issue a credit note to refund the customer.",
+                    products=", ".join(
+                        negative_lines.product_id.mapped("display_name")
+                    ),
+                )
+            )
+        lines = self.line_ids.filtered(
+            lambda line: float_compare(line.quantity, 0, precision_digits=digits) > 0
+        )
+        if not lines:
+            raise UserError(
+                _(
+                    "Enter a quantity on the lines to bill, or click Fill Suggested "
+                    "Quantities."
+                )
+            )
+        archived_products = lines.product_id.filtered(
+            lambda product: not product.active
+        )
+        if archived_products:
+            raise UserError(
+                _(
+                    "These products are archived: %(products)s. Set their quantity "
+                    "to 0, or restore them before billing.",
+                    products=", ".join(archived_products.mapped("display_name")),
+                )
+            )
+        unsaleable_products = lines.product_id.filtered(
+            lambda product: not product.sale_ok
+        )
+        if unsaleable_products:
+            raise UserError(
+                _(
+                    "These products cannot be sold: %(products)s. Set their "
+                    "quantity to 0, or tick Sales on the products before billing.",
+                    products=", ".join(unsaleable_products.mapped("display_name")),
+                )
+            )
+        return lines
+
+    def _prepare_invoice_vals(self, lines):
+        # Descriptions in the customer's language, as on the invoice it receives.
+        lines = lines.with_context(lang=self.partner_id.lang)
+        return {
+            "move_type": "out_invoice",
+            "company_id": self.company_id.id,
+            "partner_id": self.partner_id.id,
+            "currency_id": self.currency_id.id,
+            "fiscal_position_id": self.fiscal_position_id.id,
+            "invoice_line_ids": [
+                Command.create(line._prepare_invoice_line_vals()) for line in lines
+            ],
+        }
+
+    def _get_invoice_action(self, invoice):
+        action = self.env["ir.actions.actions"]._for_xml_id(
+            "account.action_move_out_invoice_type"
+        )
+        action.update(
+            {
+                "views": [(self.env.ref("account.view_move_form").id, "form")],
+                "view_mode": "form",
+                "res_id": invoice.id,
+                "context": {"default_move_type": "out_invoice"},
+            }
+        )
+        return action

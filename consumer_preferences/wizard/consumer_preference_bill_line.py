@@ -1,0 +1,104 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo import api, fields, models
+
+
+class ConsumerPreferenceBillLine(models.TransientModel):
+    _name = "consumer.preference.bill.line"
+    _description = "Bill from Consumer Preferences: Line"
+    _order = "sequence, id"
+
+    wizard_id = fields.Many2one(
+        comodel_name="consumer.preference.bill",
+        required=True,
+        index=True,
+        ondelete="cascade",
+    )
+    sequence = fields.Integer(default=10)
+    preference_id = fields.Many2one(
+        comodel_name="consumer.preference",
+        required=True,
+        ondelete="cascade",
+    )
+    preference_type = fields.Selection(related="preference_id.preference_type")
+    product_id = fields.Many2one(related="preference_id.product_id")
+    attribute_value_ids = fields.Many2many(related="preference_id.attribute_value_ids")
+    suggested_quantity = fields.Float(
+        related="preference_id.average_quantity",
+        string="Suggested",
+        help="The customer's average quantity per invoice.",
+    )
+    quantity = fields.Float(digits="Product Unit of Measure")
+    uom_id = fields.Many2one(related="product_id.uom_id")
+    currency_id = fields.Many2one(related="wizard_id.currency_id")
+    price_unit = fields.Float(
+        string="Unit Price",
+        digits="Product Price",
+        compute="_compute_price_unit",
+        store=True,
+        readonly=False,
+        precompute=True,
+    )
+
+    @api.depends(
+        "preference_id",
+        "quantity",
+        "wizard_id.pricelist_id",
+        "wizard_id.currency_id",
+        "wizard_id.fiscal_position_id",
+    )
+    def _compute_price_unit(self):
+        """The unit price an invoice line would get: the customer's pricelist
+        price (or the product's sales price without pricelist), adapted to the
+        fiscal position's taxes and the invoice currency. Pricelist rules are
+        fetched once per wizard and quantity, not once per line."""
+        today = fields.Date.context_today(self)
+        for wizard, wizard_lines in self.grouped("wizard_id").items():
+            pricelist = wizard.pricelist_id
+            company = wizard.company_id or self.env.company
+            currency = wizard.currency_id or company.currency_id
+            for quantity, lines in wizard_lines.grouped(
+                lambda line: line.quantity or 1.0
+            ).items():
+                pricelist_prices = {}
+                if pricelist:
+                    pricelist_prices = pricelist._get_products_price(
+                        lines.product_id, quantity, currency=currency, date=today
+                    )
+                for line in lines:
+                    if not line.product_id:
+                        line.price_unit = 0.0
+                        continue
+                    line.price_unit = line.product_id._get_tax_included_unit_price(
+                        company,
+                        currency,
+                        today,
+                        "sale",
+                        product_currency=currency if pricelist else None,
+                        product_price_unit=pricelist_prices.get(line.product_id.id),
+                        fiscal_position=wizard.fiscal_position_id,
+                    )
+
+    def _prepare_invoice_line_vals(self):
+        self.ensure_one()
+        return {
+            "product_id": self.product_id.id,
+            "name": self._get_invoice_line_description(),
+            "quantity": self.quantity,
+            "price_unit": self.price_unit,
+        }
+
+    def _get_invoice_line_description(self):
+        """The product, then the characteristic values its name does not
+        already carry, one per line: "Shirt (S)" then "Quality: 8"."""
+        self.ensure_one()
+        variant = self.product_id
+        variant_values = (
+            variant.product_template_attribute_value_ids.product_attribute_value_id
+        )
+        return "\n".join(
+            [variant.display_name]
+            + [
+                f"{value.attribute_id.name}: {value.name}"
+                for value in self.attribute_value_ids - variant_values
+            ]
+        )
