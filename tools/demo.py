@@ -1,0 +1,72 @@
+"""Serve Odoo with consumer_preferences and its demo data on 127.0.0.1.
+
+    python3 tools/demo.py [--port 8069] [--reset]
+
+The first run starts a PostgreSQL cluster in `.local/demo/` (or uses the
+server named by PGHOST and the other PG* variables) and creates the database
+`consumer_preferences_demo` with the addon and demo data installed; later runs
+reuse both. `--reset` deletes them first. Ctrl-C stops Odoo and the cluster.
+"""
+
+import argparse
+import shutil
+
+import harness
+
+DATABASE = "consumer_preferences_demo"
+FOLDER = harness.LOCAL_DIR / "demo"
+LOGIN = "admin"
+PASSWORD = "admin"
+
+
+def main(argv=None):
+    """Run the whole command; return Odoo's exit code."""
+    arguments = parse_arguments(argv)
+    odoo = harness.find_odoo()
+    postgres = harness.postgres_for(FOLDER)
+    if arguments.reset:
+        reset(postgres)
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    with postgres.running() as connection:
+        config_file = harness.write_odoo_config(
+            FOLDER / "odoo.conf",
+            odoo=odoo,
+            connection=connection,
+            data_dir=FOLDER / "data",
+            http_port=arguments.port,
+            db_name=DATABASE,
+            dbfilter=f"^{DATABASE}$",
+            list_db=False,
+        )
+        env = odoo.environment()
+        if not harness.addon_installed(connection, DATABASE):
+            install_code = harness.install_addon(odoo, config_file, DATABASE, env)
+            if install_code:
+                return install_code
+        print(
+            f"Odoo serves {harness.ADDON} at http://127.0.0.1:{arguments.port}/web/login"
+            f" (login {LOGIN}, password {PASSWORD}); press Ctrl-C to stop.",
+            flush=True,
+        )
+        return harness.run_child(odoo.command(config_file, "--log-level=warn"), env=env)
+
+
+def parse_arguments(argv):
+    """The command line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--port", type=int, default=8069, help="default: 8069")
+    parser.add_argument(
+        "--reset", action="store_true", help="delete the database and cluster first"
+    )
+    return parser.parse_args(argv)
+
+
+def reset(postgres):
+    """Delete the demo database, its cluster and Odoo's files for it."""
+    print(f"Deleting the database {DATABASE} and {FOLDER} ...", flush=True)
+    postgres.discard_database(DATABASE)
+    shutil.rmtree(FOLDER, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    harness.run_command(main)

@@ -1,0 +1,187 @@
+"""Lint, then run every test of consumer_preferences in a throwaway database.
+
+    python3 tools/run_tests.py [-- PYTEST_ARGUMENTS]
+
+Steps: check the prerequisites (Odoo 18.0, PostgreSQL, a Chromium and
+websocket-client, since Odoo silently skips browser tests without them), lint
+with ruff and pylint-odoo, start a PostgreSQL cluster in a fresh
+`.local/test-<random>/` folder, install the addon with its demo data into a new
+database, run pytest-odoo over `consumer_preferences/tests` and `tests/`, then
+drop the database and delete the folder. The exit code is pytest's.
+
+Arguments after `--` go to pytest; paths among them replace the default ones:
+
+    python3 tools/run_tests.py -- -k history consumer_preferences/tests/test_history.py
+"""
+
+import argparse
+import importlib.util
+import os
+import secrets
+import shutil
+import site
+import sys
+from pathlib import Path
+
+import harness
+
+# The names Odoo 18 looks up on PATH, in its order (odoo.tests.common).
+BROWSER_NAMES = (
+    "google-chrome",
+    "chromium",
+    "chromium-browser",
+    "google-chrome-stable",
+)
+INSTALL_HINT = "run `python3 -m pip install -r requirements.txt`"
+
+
+def main(argv=None):
+    """Run the whole command; return the exit code."""
+    pytest_arguments = parse_arguments(argv)
+    run_id = secrets.token_hex(4)
+    folder = harness.LOCAL_DIR / f"test-{run_id}"
+    odoo = harness.find_odoo()
+    postgres = harness.postgres_for(folder)
+    browser = find_browser()
+    require_python_packages()
+    lint_code = lint()
+    if lint_code:
+        return lint_code
+    return run_suite(
+        odoo=odoo,
+        postgres=postgres,
+        folder=folder,
+        database=f"{harness.ADDON}_test_{run_id}",
+        browser=browser,
+        pytest_arguments=pytest_arguments,
+    )
+
+
+def parse_arguments(argv):
+    """The arguments meant for pytest (everything after `--`)."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n", 1)[0],
+        epilog="Example: python3 tools/run_tests.py -- -k history -x",
+    )
+    parser.add_argument(
+        "pytest_arguments", nargs="*", help="passed on to pytest, after `--`"
+    )
+    return parser.parse_args(argv).pytest_arguments
+
+
+def find_browser():
+    """The Chromium that browser tests will use: CHROME_BIN, else the first
+    browser Odoo itself would find on PATH."""
+    chrome_bin = os.environ.get("CHROME_BIN")
+    if chrome_bin:
+        path = shutil.which(chrome_bin)
+        if not path:
+            raise harness.HarnessError(
+                f"CHROME_BIN={chrome_bin} is not an executable: point it at "
+                "Chromium or Google Chrome, or unset it."
+            )
+        return Path(path)
+    for name in BROWSER_NAMES:
+        path = shutil.which(name)
+        if path:
+            return Path(path)
+    raise harness.HarnessError(
+        "No Chromium found (looked for " + ", ".join(BROWSER_NAMES) + " on PATH): "
+        "browser tests cannot run, so install the `chromium` package or set CHROME_BIN."
+    )
+
+
+def require_python_packages():
+    """Fail when a package the tests or the lint need is missing."""
+    for module, package in (
+        ("pytest_odoo", "pytest-odoo"),
+        ("websocket", "websocket-client"),
+        ("ruff", "ruff"),
+    ):
+        if importlib.util.find_spec(module) is None:
+            raise harness.HarnessError(
+                f"The Python package {package} is missing: {INSTALL_HINT}."
+            )
+
+
+def lint():
+    """Run ruff on the project, then pylint-odoo on the addon when installed;
+    return the first non-zero exit code, or 0."""
+    print("Linting with ruff ...", flush=True)
+    ruff_code = harness.run_child([sys.executable, "-m", "ruff", "check", "."])
+    if ruff_code:
+        return ruff_code
+    if importlib.util.find_spec("pylint_odoo") is None:
+        print(f"pylint-odoo is not installed, skipping it ({INSTALL_HINT}).")
+        return 0
+    print("Linting with pylint-odoo ...", flush=True)
+    rcfile = harness.ROOT / ".pylintrc"
+    return harness.run_child(
+        [sys.executable, "-m", "pylint", f"--rcfile={rcfile}", harness.ADDON]
+    )
+
+
+def run_suite(*, odoo, postgres, folder, database, browser, pytest_arguments):
+    """Install the addon into a new database, run pytest-odoo, clean up."""
+    folder.mkdir(parents=True)
+    try:
+        with postgres.running() as connection:
+            config_file = harness.write_odoo_config(
+                folder / "odoo.conf",
+                odoo=odoo,
+                connection=connection,
+                data_dir=folder / "data",
+                max_cron_threads=0,
+            )
+            env = test_environment(odoo, folder, browser)
+            try:
+                install_code = harness.install_addon(odoo, config_file, database, env)
+                if install_code:
+                    return install_code
+                return run_pytest(config_file, database, env, pytest_arguments)
+            finally:
+                harness.drop_database(connection, database)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_environment(odoo, folder, browser):
+    """The environment of the Odoo and pytest processes.
+
+    HOME, the XDG folders and TMPDIR point into the run folder: Chromium
+    writes to HOME (~/.config/chromium/Crash Reports, ~/.cache/dconf) even
+    with its own profile folder, and leaves folders in TMPDIR; all of it goes
+    with the run folder. PATH starts with a link to the browser, named like
+    the first one Odoo looks for, so Odoo starts the browser checked up front.
+    """
+    bin_dir, home, temporary_dir = folder / "bin", folder / "home", folder / "tmp"
+    for path in (bin_dir, home, temporary_dir):
+        path.mkdir()
+    (bin_dir / BROWSER_NAMES[0]).symlink_to(browser)
+    return odoo.environment(
+        PATH=os.pathsep.join([str(bin_dir), os.environ.get("PATH", os.defpath)]),
+        HOME=home,
+        XDG_CONFIG_HOME=home / ".config",
+        XDG_CACHE_HOME=home / ".cache",
+        XDG_DATA_HOME=home / ".local" / "share",
+        TMPDIR=temporary_dir,
+        # HOME moved: keep packages installed with `pip install --user` visible.
+        PYTHONUSERBASE=site.getuserbase(),
+    )
+
+
+def run_pytest(config_file, database, env, pytest_arguments):
+    """Run pytest-odoo; the default paths are pyproject.toml's `testpaths`."""
+    odoo_options = [
+        f"--odoo-database={database}",
+        f"--odoo-config={config_file}",
+        "--odoo-http",
+        "--odoo-log-level=warn",
+    ]
+    return harness.run_child(
+        [sys.executable, "-m", "pytest", *odoo_options, *pytest_arguments], env=env
+    )
+
+
+if __name__ == "__main__":
+    harness.run_command(main)

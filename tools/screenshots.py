@@ -1,0 +1,263 @@
+"""Take the documentation screenshots from a running demo (`tools/demo.py`).
+
+    python3 tools/demo.py --port 8071 &
+    python3 tools/screenshots.py --url http://127.0.0.1:8071
+
+Headless Chromium logs in through the login page, then saves under `docs/`:
+- `preferences_tab.png`: the Preferences tab of the demo customer with the
+  most purchase history, its profile summary above the lists;
+- `preferences_graph.png`: the graph view of all customers' preferences
+  (Invoicing > Customers > Preferences);
+- `sales_by_year.png`: that customer's sales by year, opened from the tab.
+
+Chromium is driven over the DevTools protocol with `websocket-client`.
+"""
+
+import argparse
+import base64
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import websocket
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--remote-debugging-port=0",
+)
+VIEWPORT = {"width": 1366, "height": 1000}
+TIMEOUT = 60  # seconds to wait for a page or an element
+
+
+class ScreenshotError(Exception):
+    """A step that did not happen in time, told in one sentence."""
+
+
+def main(argv=None):
+    arguments = parse_arguments(argv)
+    output_dir = Path(arguments.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with chromium(arguments.chromium) as browser:
+        browser.log_in(
+            arguments.url, arguments.database, arguments.login, arguments.password
+        )
+        partner_id = most_profiled_customer(browser)
+        print(f"Customer: {partner_id}")
+
+        browser.open(
+            f"{arguments.url}/odoo/action-account.res_partner_action_customer/{partner_id}"
+        )
+        browser.wait_for(".o_form_view .o_notebook")
+        browser.click('.o_notebook a.nav-link[name="consumer_preferences"]')
+        browser.wait_for('div[name="consumer_profile"]')
+        browser.evaluate(
+            "document.querySelector('.o_notebook').scrollIntoView({block: 'start'})"
+        )
+        browser.screenshot(output_dir / "preferences_tab.png")
+
+        browser.click('button[name="action_view_consumer_sales_by_year"]')
+        browser.wait_for(".o_graph_renderer canvas")
+        browser.screenshot(output_dir / "sales_by_year.png")
+
+        browser.open(
+            f"{arguments.url}/odoo/action-consumer_preferences.consumer_preference_action"
+        )
+        browser.wait_for(".o_list_view")
+        browser.click(".o_switch_view.o_graph")
+        browser.wait_for(".o_graph_renderer canvas")
+        browser.screenshot(output_dir / "preferences_graph.png")
+    return 0
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8069", help="demo server")
+    parser.add_argument("--database", default="consumer_preferences_demo")
+    parser.add_argument("--login", default="admin")
+    parser.add_argument("--password", default="admin")
+    parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
+    parser.add_argument("--output-dir", default=str(ROOT / "docs"))
+    return parser.parse_args(argv)
+
+
+def most_profiled_customer(browser):
+    """The id of the customer with the most history lines."""
+    groups = browser.rpc(
+        "/web/dataset/call_kw",
+        {
+            "model": "consumer.preference",
+            "method": "read_group",
+            "args": [
+                [["preference_type", "=", "history"]],
+                ["partner_id"],
+                ["partner_id"],
+            ],
+            "kwargs": {"orderby": "partner_id_count desc", "lazy": True},
+        },
+    )
+    if not groups:
+        raise ScreenshotError("The demo database has no purchase history.")
+    return max(groups, key=lambda group: group["partner_id_count"])["partner_id"][0]
+
+
+@contextmanager
+def chromium(executable):
+    """A headless Chromium with a throw-away profile, stopped on exit."""
+    with tempfile.TemporaryDirectory(prefix="cp-screenshots-") as profile_dir:
+        process = subprocess.Popen(
+            [
+                executable,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile_dir}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            port = wait_for_devtools_port(Path(profile_dir) / "DevToolsActivePort")
+            with closing(Browser(page_websocket_url(port))) as browser:
+                yield browser
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def wait_for_devtools_port(port_file):
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        if port_file.exists() and port_file.read_text().strip():
+            return int(port_file.read_text().split()[0])
+        time.sleep(0.2)
+    raise ScreenshotError("Chromium did not open its DevTools port.")
+
+
+def page_websocket_url(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json") as response:
+        targets = json.load(response)
+    return next(
+        target["webSocketDebuggerUrl"] for target in targets if target["type"] == "page"
+    )
+
+
+class Browser:
+    """One page, driven over the DevTools protocol."""
+
+    def __init__(self, websocket_url):
+        self.connection = websocket.create_connection(
+            websocket_url, timeout=TIMEOUT, suppress_origin=True
+        )
+        self.message_id = 0
+        self.send("Page.enable")
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            deviceScaleFactor=1,
+            mobile=False,
+            **VIEWPORT,
+        )
+
+    def close(self):
+        self.connection.close()
+
+    def send(self, method, **params):
+        self.message_id += 1
+        self.connection.send(
+            json.dumps({"id": self.message_id, "method": method, "params": params})
+        )
+        while True:
+            message = json.loads(self.connection.recv())
+            if message.get("id") == self.message_id:
+                if "error" in message:
+                    raise ScreenshotError(f"{method} failed: {message['error']}")
+                return message["result"]
+
+    def evaluate(self, expression):
+        """The value of a JavaScript expression (promises awaited)."""
+        result = self.send(
+            "Runtime.evaluate",
+            expression=expression,
+            awaitPromise=True,
+            returnByValue=True,
+        )
+        if "exceptionDetails" in result:
+            raise ScreenshotError(f"JavaScript failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def open(self, url):
+        self.send("Page.navigate", url=url)
+        self.wait_until("document.readyState === 'complete'", f"{url} to load")
+
+    def wait_until(self, expression, what):
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if self.evaluate(expression):
+                return
+            time.sleep(0.3)
+        raise ScreenshotError(f"Timed out waiting for {what}.")
+
+    def wait_for(self, selector):
+        """Wait until an element is shown, then for the page to settle
+        (pending requests, chart animations)."""
+        self.wait_until(
+            f"(() => {{ const element = document.querySelector({json.dumps(selector)});"
+            " return !!element && element.offsetParent !== null; })()",
+            selector,
+        )
+        time.sleep(1.5)
+
+    def click(self, selector):
+        self.wait_for(selector)
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
+
+    def log_in(self, url, database, login, password):
+        self.open(f"{url}/web/login?db={database}")
+        self.evaluate(
+            "(() => { const form = document.querySelector('form.oe_login_form');"
+            f"form.querySelector('input[name=login]').value = {json.dumps(login)};"
+            "form.querySelector('input[name=password]').value ="
+            f" {json.dumps(password)};"
+            "form.submit(); })()"
+        )
+        self.wait_until("location.pathname.startsWith('/odoo')", "the login")
+        self.wait_for(".o_main_navbar")
+
+    def rpc(self, route, params):
+        """Call Odoo's JSON-RPC from the logged-in page."""
+        body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": params})
+        response = self.evaluate(
+            f"fetch({json.dumps(route)}, {{method: 'POST',"
+            " headers: {'Content-Type': 'application/json'},"
+            f" body: {json.dumps(body)}}}).then((response) => response.json())"
+        )
+        if "error" in response:
+            raise ScreenshotError(
+                f"{route} failed: {response['error']['data']['message']}"
+            )
+        return response["result"]
+
+    def screenshot(self, path):
+        image = self.send("Page.captureScreenshot", format="png")
+        path.write_bytes(base64.b64decode(image["data"]))
+        print(f"Saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except ScreenshotError as error:
+        sys.exit(f"error: {error}")
