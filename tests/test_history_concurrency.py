@@ -284,15 +284,7 @@ class TestHistoryConcurrency(BaseCase):
                 first, second = self._create_invoices(
                     self.tea_id, [(2.0, "2026-01-10"), (3.0, "2026-01-12")]
                 )
-                failures = self._race(
-                    ("worker 1", first, "action_post"),
-                    ("worker 2", second, "action_post"),
-                    order=order,
-                )
-                if order == "sequential":
-                    self._assert_retried(failures, "worker 2")
-                else:
-                    self.assertTrue(any(failures.values()), "nobody was retried")
+                self._race_two_posts(first, second, order)
                 self.assertEqual(self._states([earlier, first, second]), ["posted"] * 3)
                 expected_count += 2
                 expected_quantity += 5.0
@@ -310,6 +302,18 @@ class TestHistoryConcurrency(BaseCase):
                     ],
                 )
 
+    def _race_two_posts(self, first, second, order):
+        """Two workers post one invoice each; the later one must be retried."""
+        failures = self._race(
+            ("worker 1", first, "action_post"),
+            ("worker 2", second, "action_post"),
+            order=order,
+        )
+        if order == "sequential":
+            self._assert_retried(failures, "worker 2")
+        else:
+            self.assertTrue(any(failures.values()), "nobody was retried")
+
     def test_two_workers_race_the_first_purchase(self):
         """No line yet: both workers insert it. Simultaneously, and with the
         second inserting after the first committed a row it cannot see."""
@@ -322,15 +326,7 @@ class TestHistoryConcurrency(BaseCase):
                     product_id, [(2.0, "2026-02-01"), (5.0, "2026-02-03")]
                 )
                 self.assertEqual(self._history(product_id), [])
-                failures = self._race(
-                    ("worker 1", first, "action_post"),
-                    ("worker 2", second, "action_post"),
-                    order=order,
-                )
-                if order == "sequential":
-                    self._assert_retried(failures, "worker 2")
-                else:
-                    self.assertTrue(any(failures.values()), "nobody was retried")
+                self._race_two_posts(first, second, order)
                 self.assertEqual(self._states([first, second]), ["posted"] * 2)
                 self.assertEqual(
                     self._history(product_id),

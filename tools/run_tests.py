@@ -105,12 +105,19 @@ def require_python_packages():
 
 
 def lint():
-    """Run ruff on the project, then pylint-odoo on the addon when installed;
+    """Run ruff on the project, check that the addon's README.rst matches its
+    readme fragments, then run pylint-odoo on the addon when installed;
     return the first non-zero exit code, or 0."""
     print("Linting with ruff ...", flush=True)
-    ruff_code = harness.run_child([sys.executable, "-m", "ruff", "check", "."])
-    if ruff_code:
-        return ruff_code
+    for ruff_command in (["check", "."], ["format", "--check", "."]):
+        ruff_code = harness.run_child([sys.executable, "-m", "ruff", *ruff_command])
+        if ruff_code:
+            return ruff_code
+    readme_code = harness.run_child(
+        [sys.executable, str(harness.ROOT / "tools" / "addon_readme.py"), "--check"]
+    )
+    if readme_code:
+        return readme_code
     if importlib.util.find_spec("pylint_odoo") is None:
         print(f"pylint-odoo is not installed, skipping it ({INSTALL_HINT}).")
         return 0

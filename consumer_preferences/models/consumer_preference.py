@@ -54,7 +54,6 @@ class ConsumerPreference(models.Model):
     )
     product_id = fields.Many2one(
         comodel_name="product.product",
-        string="Product",
         required=True,
         index=True,
         ondelete="cascade",
@@ -110,7 +109,6 @@ class ConsumerPreference(models.Model):
     last_invoice_date = fields.Date(readonly=True)
     last_price_unit = fields.Monetary(string="Last Unit Price", readonly=True)
     average_quantity = fields.Float(
-        string="Average Quantity",
         digits="Product Unit of Measure",
         readonly=True,
         help="Net quantity per invoice.",

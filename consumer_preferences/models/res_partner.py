@@ -97,8 +97,10 @@ class ResPartner(models.Model):
         consent_given = self.browse()
         if vals.get("consumer_preference_consent"):
             consent_given = self.filtered(
-                lambda partner: not partner.consumer_preference_consent
-                and partner.commercial_partner_id == partner
+                lambda partner: (
+                    not partner.consumer_preference_consent
+                    and partner.commercial_partner_id == partner
+                )
             )
         result = super().write(vals)
         if consent_given:
