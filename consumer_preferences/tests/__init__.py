@@ -5,3 +5,4 @@ from . import test_history_invariant
 from . import test_history_queries
 from . import test_profile
 from . import test_billing
+from . import test_translation
