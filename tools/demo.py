@@ -5,7 +5,8 @@
 The first run starts a PostgreSQL cluster in `.local/demo/` (or uses the
 server named by PGHOST and the other PG* variables) and creates the database
 `consumer_preferences_demo` with the addon and demo data installed; later runs
-reuse both. `--reset` deletes them first. Ctrl-C stops Odoo and the cluster.
+reuse both, updating the addon to the code checked out. `--reset` deletes them
+first. Ctrl-C stops Odoo and the cluster.
 """
 
 import argparse
@@ -39,7 +40,11 @@ def main(argv=None):
             list_db=False,
         )
         env = odoo.environment()
-        if not harness.addon_installed(connection, DATABASE):
+        server_options = ["--log-level=warn"]
+        if harness.addon_installed(connection, DATABASE):
+            # The code may have changed since the database was made.
+            server_options.append(f"--update={harness.ADDON}")
+        else:
             install_code = harness.install_addon(odoo, config_file, DATABASE, env)
             if install_code:
                 return install_code
@@ -48,7 +53,7 @@ def main(argv=None):
             f" (login {LOGIN}, password {PASSWORD}); press Ctrl-C to stop.",
             flush=True,
         )
-        return harness.run_child(odoo.command(config_file, "--log-level=warn"), env=env)
+        return harness.run_child(odoo.command(config_file, *server_options), env=env)
 
 
 def parse_arguments(argv):
