@@ -23,21 +23,18 @@ report gives each run, the medians, their ratio and the SQL query counts.
 The target: wizard / direct <= 1.2.
 """
 
-import argparse
 import statistics
 import time
 
-import odoo
-from odoo import Command, api
-from odoo.modules.registry import Registry
+from odoo import Command
+
+from rolled_back import argument_parser, run_rolled_back
 
 TARGET_RATIO = 1.2
 
 
 def parse_arguments():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-c", "--config", required=True, help="Odoo configuration file")
-    parser.add_argument("-d", "--database", required=True)
+    parser = argument_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=200, help="invoice lines")
     parser.add_argument("--repeat", type=int, default=7, help="timed runs of each")
     parser.add_argument(
@@ -49,20 +46,12 @@ def parse_arguments():
 
 
 def main():
-    arguments = parse_arguments()
-    odoo.tools.config.parse_config(["-c", arguments.config, "-d", arguments.database])
-    registry = Registry(arguments.database)
-    with registry.cursor() as cr:
-        try:
-            env = api.Environment(cr, odoo.SUPERUSER_ID, {})
-            admin = env.ref("base.user_admin")
-            env = env(user=admin, context={"tracking_disable": True})
-            benchmark(env, arguments)
-        finally:
-            cr.rollback()
+    run_rolled_back(parse_arguments(), benchmark)
 
 
 def benchmark(env, arguments):
+    admin = env.ref("base.user_admin")
+    env = env(user=admin, context={"tracking_disable": True})
     customer = prepare_data(env, arguments.lines, arguments.pricelist)
     print(
         f"{arguments.lines} lines, {arguments.repeat} runs each, company "

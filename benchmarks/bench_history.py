@@ -15,37 +15,25 @@ creates customers, products and posted invoices, then prints:
 Everything is rolled back at the end.
 """
 
-import argparse
 import random
 import statistics
 import time
 
-import odoo
-from odoo import Command, api
-from odoo.tools import config
+from odoo import Command
+
+from rolled_back import argument_parser, run_rolled_back
 
 CUSTOMER_COUNT = 30
 PRODUCT_COUNT = 200
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("-c", "--config", required=True, help="Odoo configuration file")
-    parser.add_argument("-d", "--database", required=True, help="database name")
+    parser = argument_parser(__doc__.split("\n\n", 1)[0])
     parser.add_argument(
         "--invoices", type=int, default=300, help="posted invoices of 10 lines"
     )
     parser.add_argument("--runs", type=int, default=15, help="timed postings")
-    arguments = parser.parse_args(argv)
-    config.parse_config(["-c", arguments.config, "-d", arguments.database])
-    registry = odoo.modules.registry.Registry(arguments.database)
-    with registry.cursor() as cr:
-        env = api.Environment(cr, odoo.SUPERUSER_ID, {})
-        try:
-            run(env, arguments)
-        finally:
-            cr.rollback()
-    print("Rolled back: the database is unchanged.")
+    run_rolled_back(parser.parse_args(argv), run)
 
 
 def run(env, arguments):

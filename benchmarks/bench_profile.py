@@ -18,16 +18,15 @@ inline list or kanban reads that subview's fields for its first 40 records
 always invisible are read without their related records.
 """
 
-import argparse
 import statistics
 import time
 from datetime import date, timedelta
 
 from lxml import etree
 
-import odoo
-from odoo import Command, api
-from odoo.tools import config
+from odoo import Command
+
+from rolled_back import argument_parser, run_rolled_back
 
 X2MANY_DEFAULT_LIMIT = 40
 INVOICE_LINE_COUNT = 100  # lines per invoice
@@ -35,22 +34,11 @@ SIZES = ("XS", "S", "M", "L")
 
 
 def main(argv=None):
-    arguments = parse_arguments(argv)
-    config.parse_config(["-c", arguments.config, "-d", arguments.database])
-    registry = odoo.modules.registry.Registry(arguments.database)
-    with registry.cursor() as cr:
-        env = api.Environment(cr, odoo.SUPERUSER_ID, {})
-        try:
-            run(env, arguments)
-        finally:
-            cr.rollback()
-    print("Rolled back: the database is unchanged.")
+    run_rolled_back(parse_arguments(argv), run)
 
 
 def parse_arguments(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("-c", "--config", required=True, help="Odoo configuration file")
-    parser.add_argument("-d", "--database", required=True, help="database name")
+    parser = argument_parser(__doc__.split("\n\n", 1)[0])
     parser.add_argument(
         "--lines", type=int, default=2000, help="history lines (default 2000)"
     )

@@ -134,7 +134,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
              WHERE partner.consumer_preference_consent IS NOT FALSE
         ),
         source AS (
-            SELECT keys.company_id, keys.partner_id, keys.product_id,
+            SELECT move.company_id, move.commercial_partner_id AS partner_id,
+                   line.product_id,
                    move.id AS move_id,
                    move.move_type = 'out_invoice' AS is_invoice,
                    move.invoice_date,
@@ -150,20 +151,22 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                               THEN line.balance / line.amount_currency ELSE 1 END
                        AS price_unit,
                    line.id AS line_id
-              FROM keys
-              JOIN account_move move
-                ON move.company_id = keys.company_id
-               AND move.commercial_partner_id = keys.partner_id
-               AND move.state = 'posted'
-               AND move.move_type IN %(move_types)s
-              JOIN account_move_line line
-                ON line.move_id = move.id
-               AND line.product_id = keys.product_id
-               AND line.display_type = 'product'
+              FROM account_move move
+              JOIN account_move_line line ON line.move_id = move.id
               JOIN product_product product ON product.id = line.product_id
               JOIN product_template template ON template.id = product.product_tmpl_id
               LEFT JOIN uom_uom line_uom ON line_uom.id = line.product_uom_id
               LEFT JOIN uom_uom product_uom ON product_uom.id = template.uom_id
+             WHERE move.state = 'posted'
+               AND move.move_type IN %(move_types)s
+               AND line.display_type = 'product'
+               -- The customers and products alone let PostgreSQL read each
+               -- customer's invoices (or each product's lines) once, however
+               -- many keys they have; the keys then keep the right pairs.
+               AND move.commercial_partner_id = ANY(%(distinct_partner_ids)s)
+               AND line.product_id = ANY(%(distinct_product_ids)s)
+               AND (move.company_id, move.commercial_partner_id, line.product_id)
+                   IN (SELECT company_id, partner_id, product_id FROM keys)
         ),
         statistics AS (
             SELECT company_id, partner_id, product_id,
@@ -253,6 +256,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 company_ids=company_ids,
                 partner_ids=partner_ids,
                 product_ids=product_ids,
+                distinct_partner_ids=sorted(set(partner_ids)),
+                distinct_product_ids=sorted(set(product_ids)),
                 move_types=HISTORY_MOVE_TYPES,
                 uid=self.env.uid,
             )
