@@ -265,8 +265,25 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         self.env["consumer.preference"].invalidate_model()
 
     def _flush_sources(self):
-        """The statement reads the database: push pending ORM writes first."""
-        self.env["account.move.line"].flush_model()
-        self.env["account.move"].flush_model()
+        """The statements read the database: push the pending ORM writes of
+        the columns they read, and nothing more (this runs inside _post)."""
+        self.env["account.move"].flush_model(
+            ["state", "move_type", "company_id", "commercial_partner_id"]
+            + ["invoice_date"]
+        )
+        self.env["account.move.line"].flush_model(
+            [
+                "move_id",
+                "display_type",
+                "product_id",
+                "product_uom_id",
+                "quantity",
+                "price_unit",
+                "balance",
+                "amount_currency",
+            ]
+        )
+        self.env["product.product"].flush_model(["product_tmpl_id"])
+        self.env["product.template"].flush_model(["uom_id", "categ_id"])
         self.env["res.partner"].flush_model(["consumer_preference_consent"])
         self.env["consumer.preference"].flush_model()

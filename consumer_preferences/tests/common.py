@@ -18,29 +18,17 @@ class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.company = cls.company_data["company"]
 
-        cls.salesperson = new_test_user(
-            cls.env,
-            login="cp_salesperson",
-            # Contact Creation comes with Odoo's default internal user.
-            groups="base.group_user,base.group_partner_manager,"
-            "sales_team.group_sale_salesman",
-            company_id=cls.company.id,
-            company_ids=[Command.set(cls.company.ids)],
+        # Contact Creation comes with Odoo's default internal user.
+        cls.salesperson = cls._new_company_user(
+            "cp_salesperson",
+            "base.group_user,base.group_partner_manager,sales_team.group_sale_salesman",
         )
-        cls.accountant = new_test_user(
-            cls.env,
-            login="cp_accountant",
-            groups="base.group_user,account.group_account_invoice",
-            company_id=cls.company.id,
-            company_ids=[Command.set(cls.company.ids)],
+        cls.accountant = cls._new_company_user(
+            "cp_accountant", "base.group_user,account.group_account_invoice"
         )
-        cls.preference_manager = new_test_user(
-            cls.env,
-            login="cp_manager",
-            groups="base.group_user,"
-            "consumer_preferences.group_consumer_preference_manager",
-            company_id=cls.company.id,
-            company_ids=[Command.set(cls.company.ids)],
+        cls.preference_manager = cls._new_company_user(
+            "cp_manager",
+            "base.group_user,consumer_preferences.group_consumer_preference_manager",
         )
 
         cls.quality = cls.env["product.attribute"].create(
@@ -112,6 +100,17 @@ class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
         )
         cls.other_customer = cls.env["res.partner"].create(
             {"name": "Deco Store", "is_company": True}
+        )
+
+    @classmethod
+    def _new_company_user(cls, login, groups):
+        """A user of the test company only, with these groups (xml ids)."""
+        return new_test_user(
+            cls.env,
+            login=login,
+            groups=groups,
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
         )
 
     @classmethod

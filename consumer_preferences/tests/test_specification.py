@@ -152,13 +152,7 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
             self._as_web_client(foreign_preference).read(["product_id"])
 
     def test_user_without_group_cannot_write(self):
-        employee = new_test_user(
-            self.env,
-            login="cp_employee",
-            groups="base.group_user",
-            company_id=self.company.id,
-            company_ids=[Command.set(self.company.ids)],
-        )
+        employee = self._new_company_user("cp_employee", "base.group_user")
         preference = self._specify(self.customer, self.coffee)
         with self.assertRaises(AccessError):
             preference.with_user(employee).write({"note": "Nope"})

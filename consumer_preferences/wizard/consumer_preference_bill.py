@@ -246,29 +246,35 @@ class ConsumerPreferenceBill(models.TransientModel):
                     "Quantities."
                 )
             )
-        archived_products = lines.product_id.filtered(
-            lambda product: not product.active
-        )
-        if archived_products:
-            raise UserError(
+        self._check_products_billable(lines.product_id)
+        return lines
+
+    @api.model
+    def _check_products_billable(self, products):
+        """Archived and unsaleable products are not billed: say which, and what
+        to do, for each reason."""
+        reasons = [
+            (
+                products.filtered(lambda product: not product.active),
                 _(
                     "These products are archived: %(products)s. Set their quantity "
-                    "to 0, or restore them before billing.",
-                    products=", ".join(archived_products.mapped("display_name")),
-                )
-            )
-        unsaleable_products = lines.product_id.filtered(
-            lambda product: not product.sale_ok
-        )
-        if unsaleable_products:
-            raise UserError(
+                    "to 0, or restore them before billing."
+                ),
+            ),
+            (
+                products.filtered(lambda product: not product.sale_ok),
                 _(
                     "These products cannot be sold: %(products)s. Set their "
-                    "quantity to 0, or tick Sales on the products before billing.",
-                    products=", ".join(unsaleable_products.mapped("display_name")),
+                    "quantity to 0, or tick Sales on the products before billing."
+                ),
+            ),
+        ]
+        for refused_products, message in reasons:
+            if refused_products:
+                raise UserError(
+                    message
+                    % {"products": ", ".join(refused_products.mapped("display_name"))}
                 )
-            )
-        return lines
 
     def _prepare_invoice_vals(self, lines):
         # Descriptions in the customer's language, as on the invoice it receives.
