@@ -3,7 +3,7 @@
     "name": "Consumer Preferences",
     "summary": "Customer purchasing profile: specified and invoiced products "
     "with their characteristics, statistics and billing from preferences",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Sales/Sales",
     "website": "https://github.com/consumer-preferences/consumer_preferences",
     "author": "Consumer Preferences contributors",
@@ -12,6 +12,7 @@
     "data": [
         "security/consumer_preferences_security.xml",
         "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
         "views/consumer_preference_views.xml",
         # before the partner form, whose Bill button opens the wizard's action
         "wizard/consumer_preference_bill_views.xml",
@@ -26,5 +27,6 @@
         ],
     },
     "post_init_hook": "post_init_hook",
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
 }

@@ -1,7 +1,18 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo.tools import SQL
+
+from .models.account_move import HISTORY_MOVE_INDEX
+from .models.account_move_line import HISTORY_LINE_INDEX
 
 
 def post_init_hook(env):
     """Backfill: a database that already has posted invoices gets its whole
     purchase history in one pass, through the same service as live posting."""
     env["consumer.preference.history"]._rebuild()
+
+
+def uninstall_hook(env):
+    """Drop the indexes this addon put on Odoo's tables: Odoo removes the
+    tables, columns and constraints of the addon's own fields, not these."""
+    for index in (HISTORY_MOVE_INDEX, HISTORY_LINE_INDEX):
+        env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))

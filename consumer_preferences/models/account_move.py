@@ -4,17 +4,20 @@ from odoo.tools.sql import create_index
 
 from .consumer_preference_history import HISTORY_MOVE_TYPES
 
+# Dropped by the uninstall hook: Odoo drops only the indexes of its fields.
+HISTORY_MOVE_INDEX = "account_move_consumer_preference_history_index"
+
 
 class AccountMove(models.Model):
     _inherit = "account.move"
 
     def init(self):
         result = super().init()
-        # The history service reads a customer's posted invoices: without this
-        # index, a popular product's lines are its only way in.
+        # The purchase profile reads a customer's posted invoices: Odoo does
+        # not index the commercial partner of moves.
         create_index(
             self.env.cr,
-            "account_move_consumer_preference_history_index",
+            HISTORY_MOVE_INDEX,
             self._table,
             ["commercial_partner_id", "company_id"],
             where=f"state = 'posted' AND move_type IN {HISTORY_MOVE_TYPES}",

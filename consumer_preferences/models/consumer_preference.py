@@ -108,6 +108,9 @@ class ConsumerPreference(models.Model):
     first_invoice_date = fields.Date(readonly=True)
     last_invoice_date = fields.Date(readonly=True)
     last_price_unit = fields.Monetary(string="Last Unit Price", readonly=True)
+    # Which line the last unit price comes from: a newly posted invoice
+    # replaces it only when it comes later (by invoice date, then line).
+    last_invoice_line_id = fields.Integer(readonly=True, copy=False)
     average_quantity = fields.Float(
         digits="Product Unit of Measure",
         readonly=True,

@@ -4,24 +4,72 @@
 Invariant: for every key (company, commercial partner, product) of a customer who
 consents, the history line equals the aggregate of that key over the posted
 customer invoices and credit notes of that company; a key that no posted invoice
-supports has no history line.
+supports has no history line. A key may lag behind only while it waits in
+``consumer.preference.history.queue``; the partner form says so.
 
-Every entry point (posting, reset to draft, cancel, the install backfill, a
-manager's rebuild, consent given back) only decides *which keys* to refresh, then
-calls ``_refresh_keys``, which recomputes those keys from the source of truth in
-one statement. Recomputing rather than incrementing is what keeps concurrent
-posting correct: two transactions touching the same key collide on that key's
-row, and PostgreSQL's repeatable-read isolation (Odoo's default) makes the later
-one fail with a serialization error; Odoo retries it, and the retry sees both
-invoices. Both the upsert (via the unique constraint) and the delete must touch
-every existing row of the refreshed keys for this to hold: a rewrite that skips
-rows would let a stale snapshot win (tests/test_history_concurrency.py).
+How it is kept, and why:
+
+* **Posting never fails nor waits because of the history.** The work runs in
+  a savepoint, on keys this transaction could lock at once
+  (``pg_try_advisory_xact_lock``), and it locks their history lines with
+  ``NOWAIT``. A key another transaction holds, or whose line changed since this
+  transaction's snapshot (a serialization failure under Odoo's repeatable-read
+  isolation), is not an error: the savepoint is rolled back and the key is
+  queued, in the same transaction as the invoice, so it is committed (or not)
+  with it and can never be lost. A scheduled action, triggered at once,
+  recomputes queued keys in fresh transactions (``_process_queue``).
+* **Posting costs the same whatever the customer's past.** A newly posted
+  invoice adds its own lines to the existing history lines (``_increment``):
+  counts and sums add up, the first and last dates and the last unit price
+  compare. Nothing that cannot be undone that way is ever undone by
+  subtraction: a key seen for the first time, an invoice leaving the posted
+  state, a queued key, a rebuild are all recomputed exactly from that key's
+  posted lines (``_recompute``), read through an index on the lines by
+  customer and product.
+* **The backfill and rebuild are one set-based pass** over the posted lines.
+
+Every writer of a key writes its history line (update, delete, or insert under
+the unique constraint), so two transactions that computed the same key from
+different snapshots always collide on that row, and the later one is queued (or,
+for a rebuild, retried by Odoo's request loop) instead of writing a stale figure.
 """
+
+import logging
+import threading
+
+from psycopg2 import errors
 
 from odoo import api, models
 from odoo.tools import SQL
 
+_logger = logging.getLogger(__name__)
+
 HISTORY_MOVE_TYPES = ("out_invoice", "out_refund")
+QUEUE_CRON_XMLID = "consumer_preferences.ir_cron_consumer_preference_history_queue"
+# Errors that mean "another transaction has this key": queue it and go on.
+CONTENTION_ERRORS = (
+    errors.SerializationFailure,
+    errors.LockNotAvailable,
+    errors.DeadlockDetected,
+)
+# Keys the scheduled action recomputes per transaction.
+QUEUE_BATCH_SIZE = 2000
+# The figures of a history line, as the statistics set them.
+STATISTICS_COLUMNS = (
+    "invoice_count",
+    "refund_count",
+    "quantity",
+    "amount",
+    "first_invoice_date",
+    "last_invoice_date",
+    "last_invoice_line_id",
+    "last_price_unit",
+    "average_quantity",
+    "next_expected_date",
+    "active",
+    "write_uid",
+    "write_date",
+)
 
 
 class ConsumerPreferenceHistory(models.AbstractModel):
@@ -29,146 +77,303 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     _description = "Consumer Preference History Service"
 
     # ------------------------------------------------------------------
-    # Entry points: which keys to refresh
+    # Entry points
     # ------------------------------------------------------------------
     @api.model
     def _sync_moves(self, moves):
-        """Refresh the keys of customer invoices whose posted state changed."""
+        """Record customer invoices that entered or left the posted state.
+
+        Newly posted invoices are added to their keys' lines; the keys of
+        invoices that left the posted state are recomputed exactly. Keys that
+        another transaction holds are queued, never waited for.
+        """
         moves = moves.filtered(lambda move: move.move_type in HISTORY_MOVE_TYPES)
         if not moves:
             return
         self._flush_sources()
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT DISTINCT move.company_id, move.commercial_partner_id,
-                       line.product_id
-                  FROM account_move_line line
-                  JOIN account_move move ON move.id = line.move_id
-                 WHERE line.move_id = ANY(%(move_ids)s)
-                   AND line.display_type = 'product'
-                   AND line.product_id IS NOT NULL
-                """,
-                move_ids=moves.ids,
-            )
-        )
-        self._refresh_keys(self.env.cr.fetchall())
+        unposted = moves.filtered(lambda move: move.state != "posted")
+        keys, contended = [], []
+        try:
+            with self.env.cr.savepoint(flush=False):
+                keys = self._lock_keys(moves)
+                locked = [key for key, is_locked in keys if is_locked]
+                contended = [key for key, is_locked in keys if not is_locked]
+                recompute = set(locked) & set(self._move_keys(unposted))
+                missing = self._increment(
+                    moves - unposted, [key for key in locked if key not in recompute]
+                )
+                self._recompute(keys=list(recompute) + missing)
+        except CONTENTION_ERRORS as error:
+            _logger.debug("History keys queued after %s", type(error).__name__)
+            contended = [key for key, _is_locked in keys] or self._move_keys(moves)
+        self._invalidate_caches()
+        self._enqueue(contended)
 
     @api.model
-    def _rebuild(self, partners=None):
-        """Rebuild the history of ``partners`` (commercial partners), or of every
-        customer when none are given: the install backfill and the manager's
-        rebuild. Keys are those of posted invoices plus those of existing lines,
-        so that lines no invoice supports any more disappear."""
+    def _rebuild(self, partners=None, companies=None):
+        """Recompute exactly, in one pass, the history of ``partners``
+        (commercial partners; every customer when None) in ``companies``
+        (every company when None): the install backfill, the manager's
+        rebuild, consent given back. Synchronous: when it returns, their
+        history is exact and none of their keys is left queued."""
         self._flush_sources()
-        partner_filter = SQL("TRUE")
-        if partners is not None:
-            partner_filter = SQL("partner_id = ANY(%s)", partners.ids)
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT company_id, partner_id, product_id FROM (
-                    SELECT DISTINCT move.company_id,
-                           move.commercial_partner_id AS partner_id,
-                           line.product_id
-                      FROM account_move_line line
-                      JOIN account_move move ON move.id = line.move_id
-                     WHERE move.state = 'posted'
-                       AND move.move_type IN %(move_types)s
-                       AND line.display_type = 'product'
-                       AND line.product_id IS NOT NULL
-                     UNION
-                    SELECT company_id, partner_id, product_id
-                      FROM consumer_preference
-                     WHERE preference_type = 'history'
-                ) history_keys
-                 WHERE %(partner_filter)s
-                """,
-                move_types=HISTORY_MOVE_TYPES,
-                partner_filter=partner_filter,
-            )
-        )
-        self._refresh_keys(self.env.cr.fetchall())
+        self._recompute(partners=partners, companies=companies)
+        self._dequeue(partners=partners, companies=companies)
+        self._invalidate_caches()
+        return True
 
     @api.model
     def _erase(self, partners):
-        """Delete the history lines of ``partners``, whatever their consent."""
+        """Delete the history lines of ``partners`` in the user's companies,
+        whatever their consent; return how many were deleted."""
+        companies = self.env.companies
         self.env["consumer.preference"].flush_model()
         self.env.cr.execute(
             SQL(
-                """
-                DELETE FROM consumer_preference
-                 WHERE preference_type = 'history' AND partner_id = ANY(%s)
-                """,
-                partners.ids,
+                "DELETE FROM consumer_preference preference "
+                "WHERE preference.preference_type = 'history' AND %s",
+                self._scope_filter("preference", partners, companies),
             )
         )
-        self.env["consumer.preference"].invalidate_model()
-        return self.env.cr.rowcount
+        erased_count = self.env.cr.rowcount
+        self._dequeue(partners=partners, companies=companies)
+        self._invalidate_caches()
+        return erased_count
+
+    @api.model
+    def _process_queue(self, batch_size=QUEUE_BATCH_SIZE):
+        """Recompute the queued keys, one batch per transaction, and report
+        progress to the scheduled action. A key another transaction holds
+        is left for the next run, which the progress report makes immediate.
+        Returns the number of keys recomputed."""
+        # The scheduled action commits each batch (a fresh snapshot for the
+        # next one); a test's transaction must not be committed.
+        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        done = 0
+        skipped_ids = []
+        while batch := self._lock_queued_keys(batch_size, skipped_ids):
+            locked = [(key, ids) for key, ids, is_locked in batch if is_locked]
+            skipped_ids += [
+                id_ for _key, ids, is_locked in batch if not is_locked for id_ in ids
+            ]
+            queue_ids = [id_ for _key, ids in locked for id_ in ids]
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    self._recompute(keys=[key for key, _ids in locked])
+                    self.env.cr.execute(
+                        SQL(
+                            "DELETE FROM consumer_preference_history_queue "
+                            "WHERE id = ANY(%s)",
+                            queue_ids,
+                        ),
+                        log_exceptions=False,
+                    )
+                done += len(locked)
+            except CONTENTION_ERRORS:
+                skipped_ids += queue_ids
+            self._invalidate_caches()
+            if auto_commit:
+                # Each batch is kept, and the next one reads a fresh snapshot:
+                # the scheduled action's own transaction, as Odoo's batch
+                # crons do.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        self.env.cr.execute(
+            "SELECT COUNT(DISTINCT (company_id, partner_id, product_id)) "
+            "FROM consumer_preference_history_queue"
+        )
+        self.env["ir.cron"]._notify_progress(
+            done=done, remaining=self.env.cr.fetchone()[0]
+        )
+        return done
+
+    # ------------------------------------------------------------------
+    # Keys, locks and the queue
+    # ------------------------------------------------------------------
+    def _lock_keys(self, moves):
+        """The keys of ``moves`` whose customer consents, each with whether
+        this transaction could lock it at once."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT company_id, partner_id, product_id, "
+                "pg_try_advisory_xact_lock(%s) FROM (%s) move_keys",
+                self._lock_key_sql(),
+                self._move_keys_sql(moves),
+            )
+        )
+        return [(tuple(row[:3]), row[3]) for row in self.env.cr.fetchall()]
+
+    def _lock_queued_keys(self, batch_size, skipped_ids):
+        """A batch of queued keys: ``(key, queue ids, locked)`` each."""
+        self._flush_sources()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT company_id, partner_id, product_id, queue_ids,
+                       pg_try_advisory_xact_lock(%s)
+                  FROM (SELECT company_id, partner_id, product_id,
+                               ARRAY_AGG(id) AS queue_ids
+                          FROM consumer_preference_history_queue
+                         WHERE NOT id = ANY(%s)
+                         GROUP BY company_id, partner_id, product_id
+                         ORDER BY MIN(id)
+                         LIMIT %s) queued_keys
+                """,
+                self._lock_key_sql(),
+                skipped_ids,
+                batch_size,
+            )
+        )
+        return [(tuple(row[:3]), row[3], row[4]) for row in self.env.cr.fetchall()]
+
+    def _move_keys(self, moves):
+        if not moves:
+            return []
+        self.env.cr.execute(self._move_keys_sql(moves))
+        return [tuple(row) for row in self.env.cr.fetchall()]
+
+    @staticmethod
+    def _move_keys_sql(moves):
+        return SQL(
+            """
+            SELECT DISTINCT line.company_id, line.partner_id, line.product_id
+              FROM account_move_line line
+              JOIN res_partner partner ON partner.id = line.partner_id
+             WHERE line.move_id = ANY(%s)
+               AND line.display_type = 'product'
+               AND line.product_id IS NOT NULL
+               AND partner.consumer_preference_consent IS NOT FALSE
+            """,
+            moves.ids,
+        )
+
+    @staticmethod
+    def _lock_key_sql():
+        """A key's advisory lock, computed from the key's columns. Two keys
+        sharing a hash only make each other queue now and then."""
+        return SQL(
+            "hashtextextended('consumer_preference_history:' || company_id "
+            "|| ',' || partner_id || ',' || product_id, 0)"
+        )
+
+    @staticmethod
+    def _keys_sql(keys):
+        company_ids, partner_ids, product_ids = (
+            list(column) for column in zip(*keys, strict=True)
+        )
+        return SQL(
+            "SELECT DISTINCT company_id, partner_id, product_id "
+            "FROM unnest(%s::int[], %s::int[], %s::int[]) "
+            "AS key(company_id, partner_id, product_id)",
+            company_ids,
+            partner_ids,
+            product_ids,
+        )
+
+    def _enqueue(self, keys):
+        """Queue ``keys`` in this transaction, committed with the invoices
+        that changed them, and wake the scheduled action once it commits."""
+        if not keys:
+            return
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO consumer_preference_history_queue
+                       (company_id, partner_id, product_id, queued_at)
+                SELECT company_id, partner_id, product_id, NOW() AT TIME ZONE 'UTC'
+                  FROM (%s) queued_keys
+                """,
+                self._keys_sql(keys),
+            )
+        )
+        self.env["res.partner"].invalidate_model(
+            ["consumer_preference_history_pending"]
+        )
+        # The scheduled action is this addon's own, run as superuser:
+        # waking it up is no right the posting user needs.
+        self.env.ref(QUEUE_CRON_XMLID).sudo()._trigger()
+
+    def _dequeue(self, partners=None, companies=None):
+        self.env.cr.execute(
+            SQL(
+                "DELETE FROM consumer_preference_history_queue queue WHERE %s",
+                self._scope_filter("queue", partners, companies),
+            )
+        )
+        self.env["res.partner"].invalidate_model(
+            ["consumer_preference_history_pending"]
+        )
+
+    @staticmethod
+    def _scope_filter(alias, partners=None, companies=None):
+        """Rows of ``alias`` of ``partners`` in ``companies`` (None: all)."""
+        conditions = [SQL("TRUE")]
+        if partners is not None:
+            conditions.append(
+                SQL("%s.partner_id = ANY(%s)", SQL.identifier(alias), partners.ids)
+            )
+        if companies is not None:
+            conditions.append(
+                SQL("%s.company_id = ANY(%s)", SQL.identifier(alias), companies.ids)
+            )
+        return SQL(" AND ").join(conditions)
 
     # ------------------------------------------------------------------
     # The consolidation rule and the statistics, stated once
     # ------------------------------------------------------------------
-    @api.model
-    def _refresh_keys(self, keys):
-        """Recompute the history lines of ``keys``, a list of
-        ``(company_id, commercial_partner_id, product_id)``, in one statement:
-        aggregate the posted invoice lines of those keys, upsert a line for
-        each key still bought, delete the lines of the others. Customers who
-        withdrew consent are left untouched (nothing recorded, nothing lost
-        until they ask for erasure)."""
-        if not keys:
-            return
-        company_ids, partner_ids, product_ids = (
-            list(column) for column in zip(*keys, strict=True)
-        )
-        self.env.cr.execute(
-            SQL(
-                """
-        WITH keys AS (
-            SELECT DISTINCT key.company_id, key.partner_id, key.product_id
-              FROM unnest(%(company_ids)s::int[], %(partner_ids)s::int[],
-                          %(product_ids)s::int[])
-                   AS key(company_id, partner_id, product_id)
-              JOIN res_partner partner ON partner.id = key.partner_id
-             WHERE partner.consumer_preference_consent IS NOT FALSE
-        ),
-        source AS (
-            SELECT move.company_id, move.commercial_partner_id AS partner_id,
-                   line.product_id,
-                   move.id AS move_id,
+    @staticmethod
+    def _source_lines_sql(scope):
+        """The posted customer invoice and credit note lines of consenting
+        customers within ``scope`` (a condition on ``line``), one row each:
+        quantity in the product's unit (negative on credit notes), amount and
+        unit price in company currency."""
+        return SQL(
+            """
+            SELECT line.company_id, line.partner_id, line.product_id,
+                   line.move_id, line.id AS line_id,
                    move.move_type = 'out_invoice' AS is_invoice,
                    move.invoice_date,
                    CASE WHEN move.move_type = 'out_refund' THEN -1 ELSE 1 END
                        * line.quantity / COALESCE(line_uom.factor, 1)
                        * COALESCE(product_uom.factor, 1) AS quantity,
                    -line.balance AS amount,
-                   -- unit price in the product's unit and the company
-                   -- currency: the line's unit and rate applied
                    line.price_unit
                        * COALESCE(line_uom.factor, 1) / COALESCE(product_uom.factor, 1)
+                       -- the line's own rate, else the invoice's (a line of
+                       -- zero amount has no rate of its own)
                        * CASE WHEN line.amount_currency != 0
-                              THEN line.balance / line.amount_currency ELSE 1 END
-                       AS price_unit,
-                   line.id AS line_id
-              FROM account_move move
-              JOIN account_move_line line ON line.move_id = move.id
+                              THEN line.balance / line.amount_currency
+                              WHEN move.invoice_currency_rate > 0
+                              THEN 1 / move.invoice_currency_rate
+                              ELSE 1 END
+                       AS price_unit
+              FROM account_move_line line
+              JOIN account_move move ON move.id = line.move_id
+              JOIN res_partner partner ON partner.id = line.partner_id
               JOIN product_product product ON product.id = line.product_id
               JOIN product_template template ON template.id = product.product_tmpl_id
               LEFT JOIN uom_uom line_uom ON line_uom.id = line.product_uom_id
               LEFT JOIN uom_uom product_uom ON product_uom.id = template.uom_id
-             WHERE move.state = 'posted'
-               AND move.move_type IN %(move_types)s
+             WHERE line.parent_state = 'posted'
                AND line.display_type = 'product'
-               -- The customers and products alone let PostgreSQL read each
-               -- customer's invoices (or each product's lines) once, however
-               -- many keys they have; the keys then keep the right pairs.
-               AND move.commercial_partner_id = ANY(%(distinct_partner_ids)s)
-               AND line.product_id = ANY(%(distinct_product_ids)s)
-               AND (move.company_id, move.commercial_partner_id, line.product_id)
-                   IN (SELECT company_id, partner_id, product_id FROM keys)
-        ),
-        statistics AS (
+               AND move.move_type IN %s
+               -- Odoo keeps an invoice's lines on its commercial partner
+               AND move.commercial_partner_id = line.partner_id
+               AND partner.consumer_preference_consent IS NOT FALSE
+               AND %s
+            """,
+            HISTORY_MOVE_TYPES,
+            scope,
+        )
+
+    @staticmethod
+    def _statistics_sql(source, invoiced_only=False):
+        """Aggregate ``source`` lines by key. The last invoiced line is the
+        greatest (invoice date, line id): ``MAX`` over an array finds it, and
+        its unit price, without sorting each key's lines. ``invoiced_only``
+        keeps the keys with an invoice: a credit note alone never makes a
+        customer prefer a product."""
+        return SQL(
+            """
             SELECT company_id, partner_id, product_id,
                    COUNT(DISTINCT move_id) FILTER (WHERE is_invoice)
                        AS invoice_count,
@@ -178,39 +383,32 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    SUM(amount) AS amount,
                    MIN(invoice_date) FILTER (WHERE is_invoice) AS first_invoice_date,
                    MAX(invoice_date) FILTER (WHERE is_invoice) AS last_invoice_date,
-                   (ARRAY_AGG(price_unit ORDER BY invoice_date DESC, move_id DESC,
-                              line_id DESC) FILTER (WHERE is_invoice))[1]
-                       AS last_price_unit
-              FROM source
+                   MAX(ARRAY[(invoice_date - DATE '2000-01-01')::numeric,
+                             line_id, price_unit]) FILTER (WHERE is_invoice)
+                       AS last_line
+              FROM (%s) source
              GROUP BY company_id, partner_id, product_id
-            -- a credit note alone never makes a customer "prefer" a product
-            HAVING COUNT(*) FILTER (WHERE is_invoice) > 0
-        ),
-        upserted AS (
-            INSERT INTO consumer_preference AS preference (
-                   company_id, partner_id, product_id, product_tmpl_id,
-                   product_category_id, preference_type, attribute_value_key,
-                   sequence, active, invoice_count, refund_count, quantity,
-                   amount, first_invoice_date, last_invoice_date, last_price_unit,
-                   average_quantity, next_expected_date,
-                   create_uid, create_date, write_uid, write_date)
-            SELECT statistics.company_id, statistics.partner_id,
-                   statistics.product_id, product.product_tmpl_id,
-                   template.categ_id, 'history',
-                   COALESCE(variant_values.value_key, ''),
-                   10, TRUE, invoice_count, refund_count, quantity,
-                   amount, first_invoice_date, last_invoice_date, last_price_unit,
-                   quantity / invoice_count,
-                   CASE WHEN invoice_count > 1 THEN last_invoice_date
-                        + ROUND((last_invoice_date - first_invoice_date)::numeric
-                                / (invoice_count - 1))::int
-                   END,
-                   %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
-              FROM statistics
+            %s
+            """,
+            source,
+            SQL("HAVING COUNT(*) FILTER (WHERE is_invoice) > 0")
+            if invoiced_only
+            else SQL(),
+        )
+
+    @staticmethod
+    def _keyed_statistics_sql(statistics):
+        """``statistics`` with what a history line takes from its product:
+        template, category and the key of its characteristic values (the
+        same key as ``consumer.preference._attribute_value_key()``)."""
+        return SQL(
+            """
+            SELECT statistics.*, product.product_tmpl_id, template.categ_id,
+                   COALESCE(variant_values.value_key, '') AS attribute_value_key
+              FROM (%s) statistics
               JOIN product_product product ON product.id = statistics.product_id
               JOIN product_template template ON template.id = product.product_tmpl_id
               LEFT JOIN LATERAL (
-                    -- same key as consumer.preference._attribute_value_key()
                     SELECT STRING_AGG(value.product_attribute_value_id::text, ','
                                       ORDER BY value.product_attribute_value_id)
                            AS value_key
@@ -219,61 +417,278 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                         ON value.id = combination.product_template_attribute_value_id
                      WHERE combination.product_product_id = statistics.product_id
                    ) variant_values ON TRUE
+            """,
+            statistics,
+        )
+
+    def _assignments_sql(self, alias):
+        """The columns of a history line set from the statistics in
+        ``alias`` (a relation with the columns of ``_statistics_sql``)."""
+        statistics = SQL.identifier(alias)
+        return SQL(
+            """
+            invoice_count = %(s)s.invoice_count,
+            refund_count = %(s)s.refund_count,
+            quantity = %(s)s.quantity,
+            amount = %(s)s.amount,
+            first_invoice_date = %(s)s.first_invoice_date,
+            last_invoice_date = %(s)s.last_invoice_date,
+            last_invoice_line_id = %(s)s.last_line[2],
+            last_price_unit = %(s)s.last_line[3],
+            average_quantity = %(s)s.quantity / %(s)s.invoice_count,
+            next_expected_date = %(next_expected_date)s,
+            active = TRUE,
+            write_uid = %(uid)s,
+            write_date = NOW() AT TIME ZONE 'UTC'
+            """,
+            s=statistics,
+            next_expected_date=self._next_expected_date_sql(statistics),
+            uid=self.env.uid,
+        )
+
+    @staticmethod
+    def _next_expected_date_sql(statistics):
+        """Last invoice date plus the average interval between invoices."""
+        return SQL(
+            """
+            CASE WHEN %(s)s.invoice_count > 1 THEN %(s)s.last_invoice_date
+                 + ROUND((%(s)s.last_invoice_date - %(s)s.first_invoice_date)::numeric
+                         / (%(s)s.invoice_count - 1))::int
+            END
+            """,
+            s=statistics,
+        )
+
+    # ------------------------------------------------------------------
+    # Writers
+    # ------------------------------------------------------------------
+    def _increment(self, moves, keys):
+        """Add the lines of newly posted ``moves`` to the existing history
+        lines of ``keys``; return the keys that have no line yet (or a line
+        whose product's characteristic values changed since)."""
+        if not moves or not keys:
+            return []
+        scope = SQL(
+            "line.move_id = ANY(%s) AND (line.company_id, line.partner_id, "
+            "line.product_id) IN (SELECT company_id, partner_id, product_id "
+            "FROM keys)",
+            moves.ids,
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+        WITH keys AS (%(keys)s),
+        delta AS (%(delta)s),
+        merged AS (
+            SELECT preference.id, delta.company_id, delta.partner_id,
+                   delta.product_id,
+                   preference.invoice_count + delta.invoice_count AS invoice_count,
+                   preference.refund_count + delta.refund_count AS refund_count,
+                   preference.quantity + delta.quantity AS quantity,
+                   preference.amount + delta.amount AS amount,
+                   LEAST(preference.first_invoice_date, delta.first_invoice_date)
+                       AS first_invoice_date,
+                   GREATEST(preference.last_invoice_date, delta.last_invoice_date)
+                       AS last_invoice_date,
+                   GREATEST(delta.last_line,
+                            ARRAY[(preference.last_invoice_date
+                                   - DATE '2000-01-01')::numeric,
+                                  COALESCE(preference.last_invoice_line_id, 0),
+                                  preference.last_price_unit]) AS last_line
+              FROM delta
+              JOIN consumer_preference preference
+                ON preference.company_id = delta.company_id
+               AND preference.partner_id = delta.partner_id
+               AND preference.product_id = delta.product_id
+               AND preference.attribute_value_key = delta.attribute_value_key
+               AND preference.preference_type = 'history'
+               FOR UPDATE OF preference NOWAIT
+        ),
+        updated AS (
+            UPDATE consumer_preference preference
+               SET %(assignments)s
+              FROM merged
+             WHERE preference.id = merged.id
+        )
+        SELECT delta.company_id, delta.partner_id, delta.product_id
+          FROM delta
+         WHERE NOT EXISTS (
+                SELECT 1 FROM merged
+                 WHERE merged.company_id = delta.company_id
+                   AND merged.partner_id = delta.partner_id
+                   AND merged.product_id = delta.product_id)
+                """,
+                keys=self._keys_sql(keys),
+                delta=self._keyed_statistics_sql(
+                    self._statistics_sql(self._source_lines_sql(scope))
+                ),
+                assignments=self._assignments_sql("merged"),
+            ),
+            log_exceptions=False,
+        )
+        return [tuple(row) for row in self.env.cr.fetchall()]
+
+    def _recompute(self, keys=None, partners=None, companies=None):
+        """Recompute exactly, from their posted lines, the history lines of
+        ``keys`` (``(company_id, partner_id, product_id)`` tuples) or else of
+        ``partners`` in ``companies`` (None: all), in one statement: update
+        the lines whose figures changed, delete those no posted invoice
+        supports any more, insert the new ones. Lines of customers who
+        withdrew consent stay as they are. Returns the numbers of lines
+        updated, deleted and inserted."""
+        if keys is not None:
+            if not keys:
+                return (0, 0, 0)
+            keys_cte = self._keys_sql(keys)
+            in_keys = "(%s.company_id, %s.partner_id, %s.product_id) IN " + (
+                "(SELECT company_id, partner_id, product_id FROM keys)"
+            )
+            line_scope = SQL(in_keys % (("line",) * 3))
+            existing_scope = SQL(in_keys % (("preference",) * 3))
+            # Recomputing keys runs beside postings: never wait for a line
+            # another transaction holds, let the caller queue the key.
+            row_locks = SQL("FOR UPDATE OF preference NOWAIT")
+        else:
+            # A rebuild may wait: it is the manager's, not the accountant's.
+            row_locks = SQL()
+            keys_cte = SQL("SELECT NULL")
+            line_scope = self._scope_filter("line", partners, companies)
+            existing_scope = self._scope_filter("preference", partners, companies)
+        self.env.cr.execute(
+            SQL(
+                """
+        WITH keys AS (%(keys)s),
+        statistics AS (%(statistics)s),
+        existing AS (
+            SELECT preference.id, preference.company_id, preference.partner_id,
+                   preference.product_id, preference.attribute_value_key
+              FROM consumer_preference preference
+              JOIN res_partner partner ON partner.id = preference.partner_id
+             WHERE preference.preference_type = 'history'
+               AND partner.consumer_preference_consent IS NOT FALSE
+               AND %(existing_scope)s
+            %(row_locks)s
+        ),
+        updated AS (
+            UPDATE consumer_preference preference
+               SET %(assignments)s
+              FROM existing, statistics
+             WHERE preference.id = existing.id
+               AND statistics.company_id = existing.company_id
+               AND statistics.partner_id = existing.partner_id
+               AND statistics.product_id = existing.product_id
+               AND statistics.attribute_value_key = existing.attribute_value_key
+               -- unchanged lines are not rewritten (a rebuild touches only
+               -- what differs)
+               AND (preference.invoice_count, preference.refund_count,
+                    preference.quantity, preference.amount,
+                    preference.first_invoice_date, preference.last_invoice_date,
+                    preference.last_invoice_line_id, preference.last_price_unit,
+                    preference.active)
+                   IS DISTINCT FROM
+                   (statistics.invoice_count::int, statistics.refund_count::int,
+                    statistics.quantity, statistics.amount,
+                    statistics.first_invoice_date, statistics.last_invoice_date,
+                    statistics.last_line[2]::int, statistics.last_line[3], TRUE)
+         RETURNING preference.id
+        ),
+        deleted AS (
+            DELETE FROM consumer_preference preference
+             USING existing
+             WHERE preference.id = existing.id
+               AND NOT EXISTS (
+                    SELECT 1 FROM statistics
+                     WHERE statistics.company_id = existing.company_id
+                       AND statistics.partner_id = existing.partner_id
+                       AND statistics.product_id = existing.product_id
+                       AND statistics.attribute_value_key
+                           = existing.attribute_value_key)
+         RETURNING preference.id
+        ),
+        inserted AS (
+            INSERT INTO consumer_preference AS preference (
+                   company_id, partner_id, product_id, product_tmpl_id,
+                   product_category_id, preference_type, attribute_value_key,
+                   sequence, active, invoice_count, refund_count, quantity,
+                   amount, first_invoice_date, last_invoice_date,
+                   last_invoice_line_id, last_price_unit, average_quantity,
+                   next_expected_date, create_uid, create_date, write_uid,
+                   write_date)
+            SELECT statistics.company_id, statistics.partner_id,
+                   statistics.product_id, statistics.product_tmpl_id,
+                   statistics.categ_id, 'history', statistics.attribute_value_key,
+                   10, TRUE, statistics.invoice_count, statistics.refund_count,
+                   statistics.quantity, statistics.amount,
+                   statistics.first_invoice_date, statistics.last_invoice_date,
+                   statistics.last_line[2], statistics.last_line[3],
+                   statistics.quantity / statistics.invoice_count,
+                   %(next_expected_date)s,
+                   %(uid)s, NOW() AT TIME ZONE 'UTC',
+                   %(uid)s, NOW() AT TIME ZONE 'UTC'
+              FROM statistics
+             WHERE NOT EXISTS (
+                    SELECT 1 FROM existing
+                     WHERE existing.company_id = statistics.company_id
+                       AND existing.partner_id = statistics.partner_id
+                       AND existing.product_id = statistics.product_id
+                       AND existing.attribute_value_key
+                           = statistics.attribute_value_key)
                 ON CONFLICT ON CONSTRAINT consumer_preference_unique_preference
-                DO UPDATE SET invoice_count = EXCLUDED.invoice_count,
-                              refund_count = EXCLUDED.refund_count,
-                              quantity = EXCLUDED.quantity,
-                              amount = EXCLUDED.amount,
-                              first_invoice_date = EXCLUDED.first_invoice_date,
-                              last_invoice_date = EXCLUDED.last_invoice_date,
-                              last_price_unit = EXCLUDED.last_price_unit,
-                              average_quantity = EXCLUDED.average_quantity,
-                              next_expected_date = EXCLUDED.next_expected_date,
-                              active = TRUE,
-                              write_uid = EXCLUDED.write_uid,
-                              write_date = EXCLUDED.write_date
+                DO UPDATE SET %(conflict_assignments)s
             RETURNING preference.id, preference.product_id
         ),
         linked_values AS (
             INSERT INTO consumer_preference_attribute_value_rel
                    (preference_id, value_id)
-            SELECT upserted.id, value.product_attribute_value_id
-              FROM upserted
+            SELECT inserted.id, value.product_attribute_value_id
+              FROM inserted
               JOIN product_variant_combination combination
-                ON combination.product_product_id = upserted.product_id
+                ON combination.product_product_id = inserted.product_id
               JOIN product_template_attribute_value value
                 ON value.id = combination.product_template_attribute_value_id
                 ON CONFLICT DO NOTHING
         )
-        DELETE FROM consumer_preference preference
-         USING keys
-         WHERE preference.preference_type = 'history'
-           AND preference.company_id = keys.company_id
-           AND preference.partner_id = keys.partner_id
-           AND preference.product_id = keys.product_id
-           AND preference.id NOT IN (SELECT id FROM upserted)
+        SELECT (SELECT COUNT(*) FROM updated), (SELECT COUNT(*) FROM deleted),
+               (SELECT COUNT(*) FROM inserted)
                 """,
-                company_ids=company_ids,
-                partner_ids=partner_ids,
-                product_ids=product_ids,
-                distinct_partner_ids=sorted(set(partner_ids)),
-                distinct_product_ids=sorted(set(product_ids)),
-                move_types=HISTORY_MOVE_TYPES,
+                keys=keys_cte,
+                statistics=self._keyed_statistics_sql(
+                    self._statistics_sql(
+                        self._source_lines_sql(line_scope), invoiced_only=True
+                    )
+                ),
+                existing_scope=existing_scope,
+                row_locks=row_locks,
+                assignments=self._assignments_sql("statistics"),
+                conflict_assignments=SQL(", ").join(
+                    SQL("%s = EXCLUDED.%s", SQL.identifier(name), SQL.identifier(name))
+                    for name in STATISTICS_COLUMNS
+                ),
+                next_expected_date=self._next_expected_date_sql(
+                    SQL.identifier("statistics")
+                ),
                 uid=self.env.uid,
-            )
+            ),
+            log_exceptions=False,
         )
-        self.env["consumer.preference"].invalidate_model()
+        return self.env.cr.fetchone()
 
+    # ------------------------------------------------------------------
+    # Around the statements
+    # ------------------------------------------------------------------
     def _flush_sources(self):
         """The statements read the database: push the pending ORM writes of
         the columns they read, and nothing more (this runs inside _post)."""
         self.env["account.move"].flush_model(
             ["state", "move_type", "company_id", "commercial_partner_id"]
-            + ["invoice_date"]
+            + ["invoice_date", "invoice_currency_rate"]
         )
         self.env["account.move.line"].flush_model(
             [
                 "move_id",
+                "parent_state",
+                "company_id",
+                "partner_id",
                 "display_type",
                 "product_id",
                 "product_uom_id",
@@ -287,3 +702,16 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         self.env["product.template"].flush_model(["uom_id", "categ_id"])
         self.env["res.partner"].flush_model(["consumer_preference_consent"])
         self.env["consumer.preference"].flush_model()
+
+    def _invalidate_caches(self):
+        """The statements wrote below the ORM: forget what it cached of the
+        history lines, and of the partners' lists of them."""
+        self.env["consumer.preference"].invalidate_model()
+        self.env["res.partner"].invalidate_model(
+            [
+                "consumer_preference_ids",
+                "consumer_history_ids",
+                "commercial_history_ids",
+                "consumer_preference_count",
+            ]
+        )

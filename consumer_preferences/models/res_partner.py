@@ -63,6 +63,12 @@ class ResPartner(models.Model):
         help="When unchecked, posted invoices no longer feed this customer's "
         "purchase history.",
     )
+    consumer_preference_history_pending = fields.Boolean(
+        string="Purchase History Refresh Pending",
+        compute="_compute_consumer_preference_history_pending",
+        help="Some of this customer's recent invoices are still being added to "
+        "its purchase history: the figures catch up within moments.",
+    )
     consumer_preference_billing_enabled = fields.Boolean(
         string="Billing from Preferences Enabled",
         compute="_compute_consumer_preference_billing_enabled",
@@ -81,6 +87,27 @@ class ResPartner(models.Model):
         for partner in self:
             partner.consumer_preference_count = counts.get(
                 partner.commercial_partner_id, 0
+            )
+
+    @api.depends_context("company")
+    def _compute_consumer_preference_history_pending(self):
+        # The queue holds only ids, written and read by the history service:
+        # whether a customer is in it reveals nothing the form does not show.
+        queued = (
+            self.env["consumer.preference.history.queue"]
+            .sudo()
+            ._read_group(
+                domain=[
+                    ("partner_id", "in", self.commercial_partner_id.ids),
+                    ("company_id", "in", self.env.companies.ids),
+                ],
+                groupby=["partner_id"],
+            )
+        )
+        pending_partners = {partner for (partner,) in queued}
+        for partner in self:
+            partner.consumer_preference_history_pending = (
+                partner.commercial_partner_id in pending_partners
             )
 
     @api.depends_context("company")
@@ -150,7 +177,9 @@ class ResPartner(models.Model):
         """Recompute the purchase history of these customers from their
         posted invoices."""
         self._check_consumer_preference_group(PREFERENCE_MANAGER_GROUP)
-        self.env["consumer.preference.history"]._rebuild(self.commercial_partner_id)
+        self.env["consumer.preference.history"]._rebuild(
+            self.commercial_partner_id, self.env.companies
+        )
 
     def _check_consumer_preference_group(self, group_xmlid):
         # The history service writes with SQL, below the ORM's access

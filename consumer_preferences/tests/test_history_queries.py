@@ -12,11 +12,15 @@ from odoo.tests import tagged
 
 from .common import ConsumerPreferenceCommon
 
-# _sync_moves: one query for the keys of the moves, one statement that
-# recomputes, upserts and deletes the history lines of those keys.
-SYNC_QUERY_COUNT = 2
-# The same, plus reading the moves' type from a cold cache.
-SYNC_QUERY_COUNT_COLD = 3
+# What the history service sends when an invoice is posted for keys that
+# already have a line: a savepoint, the keys with their advisory locks, one
+# statement adding the invoice to the lines, the savepoint's release.
+POST_QUERY_COUNT = 4
+# Keys without a line yet: plus one statement recomputing them exactly.
+POST_NEW_KEYS_QUERY_COUNT = 5
+# Reset to draft: savepoint, keys and locks, the keys left, the exact
+# recomputation, release.
+RESET_QUERY_COUNT = 5
 SERVICE_FILE = "consumer_preferences/models/consumer_preference_history.py"
 CURSOR_FILES = ("odoo/sql_db.py", "odoo/tools/sql.py")
 
@@ -52,70 +56,53 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
         )
         return small, large
 
-    def _count_queries(self, function):
+    def _service_queries(self, action):
+        """Run ``action``; return the queries the history service sent
+        itself, and those sent while it ran (its flushes included)."""
         self.env.flush_all()
-        count_before = self.cr.sql_log_count
-        function()
-        return self.cr.sql_log_count - count_before
-
-    def test_sync_moves_query_count_independent_of_line_count(self):
-        small, large = self._draft_invoices()
-        (small | large).with_user(self.accountant).action_post()
-        self.assertEqual(len(self._history(self.customer)), 51)
-        history = self.env["consumer.preference.history"]
-
-        for invoice in (small, large):
-            # Cold cache: the moves' type is read too.
-            self.env.invalidate_all()
-            self.assertEqual(
-                self._count_queries(
-                    lambda invoice=invoice: history._sync_moves(invoice)
-                ),
-                SYNC_QUERY_COUNT_COLD,
-                f"{len(invoice.invoice_line_ids)}-line invoice, cold cache",
-            )
-            self.assertEqual(
-                self._count_queries(
-                    lambda invoice=invoice: history._sync_moves(invoice)
-                ),
-                SYNC_QUERY_COUNT,
-                f"{len(invoice.invoice_line_ids)}-line invoice, warm cache",
-            )
-        # Both invoices at once: still one batch.
-        self.env.invalidate_all()
-        self.assertEqual(
-            self._count_queries(lambda: history._sync_moves(small | large)),
-            SYNC_QUERY_COUNT_COLD,
+        with self._record_queries() as queries:
+            action()
+        return (
+            [query for query, caller, _during in queries if caller == SERVICE_FILE],
+            [query for query, _caller, during in queries if during],
         )
-        # The recomputation did its work: the fifty lines are still right.
+
+    def test_posting_sends_a_fixed_number_of_queries(self):
+        """Posting an invoice of 1 or 50 lines costs the same queries, for new
+        keys and for keys with a line; so does resetting it to draft."""
+        first_small, first_large = self._draft_invoices()
+        second_small, second_large = self._draft_invoices()
+        counts = {}
+        for step, small, large, action in (
+            ("new keys", first_small, first_large, "action_post"),
+            ("existing keys", second_small, second_large, "action_post"),
+            ("reset", second_small, second_large, "button_draft"),
+        ):
+            for invoice in (small, large):
+                sent, during = self._service_queries(
+                    getattr(invoice.with_user(self.accountant), action)
+                )
+                counts[step, len(invoice.invoice_line_ids)] = (len(sent), len(during))
+        self.assertEqual(
+            {key: sent for key, (sent, _during) in counts.items()},
+            {
+                ("new keys", 1): POST_NEW_KEYS_QUERY_COUNT,
+                ("new keys", 50): POST_NEW_KEYS_QUERY_COUNT,
+                ("existing keys", 1): POST_QUERY_COUNT,
+                ("existing keys", 50): POST_QUERY_COUNT,
+                ("reset", 1): RESET_QUERY_COUNT,
+                ("reset", 50): RESET_QUERY_COUNT,
+            },
+        )
+        # With the ORM flushes it triggers: still the same for 1 and 50 lines.
+        for step in ("new keys", "existing keys", "reset"):
+            self.assertEqual(counts[step, 1][1], counts[step, 50][1], step)
+        # The statements did their work: one invoice counted per key again.
+        self.assertEqual(len(self._history(self.customer)), 51)
         self.assertRecordValues(
             self._history(self.customer, self.bulk_products[49]),
             [{"invoice_count": 1, "quantity": 50.0, "amount": 50 * 59.0}],
         )
-
-    def test_posting_runs_the_same_history_queries_for_1_and_50_lines(self):
-        """Inside a real posting, the SQL the history service sends itself
-        is the same for one line and for fifty."""
-        small, large = self._draft_invoices()
-        service_queries, queries_during_service = {}, {}
-        for invoice in (small, large):
-            self.env.flush_all()
-            with self._record_queries() as queries:
-                invoice.with_user(self.accountant).action_post()
-            line_count = len(invoice.invoice_line_ids)
-            service_queries[line_count] = [
-                query for query, caller, _during in queries if caller == SERVICE_FILE
-            ]
-            # Including the ORM flushes the service triggers before reading.
-            queries_during_service[line_count] = [
-                query for query, _caller, during in queries if during
-            ]
-        self.assertEqual(len(service_queries[1]), SYNC_QUERY_COUNT)
-        self.assertEqual(len(service_queries[50]), SYNC_QUERY_COUNT)
-        self.assertEqual(
-            len(queries_during_service[1]), len(queries_during_service[50])
-        )
-        self.assertEqual(len(self._history(self.customer)), 51)
 
     @contextmanager
     def _record_queries(self):

@@ -1,0 +1,29 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo import fields, models
+
+
+class ConsumerPreferenceHistoryQueue(models.Model):
+    """Keys whose history line waits for an exact recomputation.
+
+    Written by ``consumer.preference.history`` in the transaction that
+    changed the key (so a queued key is committed with its invoice, or not
+    at all), emptied by the scheduled action
+    ``ir_cron_consumer_preference_history_queue``. A key may be queued more
+    than once: rows are only ever inserted by posting transactions, so that
+    two of them can never collide here."""
+
+    _name = "consumer.preference.history.queue"
+    _description = "Consumer Preference History Queue"
+    _log_access = False
+    _order = "id"
+
+    company_id = fields.Many2one(
+        comodel_name="res.company", required=True, ondelete="cascade"
+    )
+    partner_id = fields.Many2one(
+        comodel_name="res.partner", required=True, index=True, ondelete="cascade"
+    )
+    product_id = fields.Many2one(
+        comodel_name="product.product", required=True, ondelete="cascade"
+    )
+    queued_at = fields.Datetime(required=True, default=fields.Datetime.now)
