@@ -1,11 +1,13 @@
-"""End-to-end: two workers post invoices for the same customer and product at
-the same moment, in real, separate, committed transactions.
+"""End-to-end: workers post and reset invoices for the same customer and
+product at the same moment, in real, separate, committed transactions.
 
 Each worker is one RPC call as Odoo's server runs it: its own cursor, wrapped in
 ``odoo.service.model.retrying``, which rolls back and replays the whole call on
 a serialization failure. A barrier makes sure both workers have read (taken
-their repeatable-read snapshot) before either writes. The history must end
-with one line per key, counting both invoices.
+their repeatable-read snapshot) before either writes. No worker may be
+replayed because of the history: a key the history cannot write at once is
+queued with the invoice, and once the scheduled action has run (through Odoo's
+own cron job machinery) there is one line per key, counting every invoice.
 
 These tests commit: everything they create carries a unique tag and is
 removed at the end.
@@ -13,6 +15,7 @@ removed at the end.
 
 import logging
 import threading
+import time
 import uuid
 
 from psycopg2 import OperationalError
@@ -22,6 +25,10 @@ from odoo.modules.registry import Registry
 from odoo.service.model import retrying
 from odoo.tests import BaseCase, tagged
 from odoo.tests.common import get_db_name
+
+from odoo.addons.consumer_preferences.models.consumer_preference_history import (
+    QUEUE_CRON_XMLID,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -61,12 +68,19 @@ class TestHistoryConcurrency(BaseCase):
                 .create({"name": f"Concurrency Customer {cls.tag}", "is_company": True})
                 .id
             )
-            cls.tea_id, cls.coffee_id, cls.milk_id, cls.sugar_id = (
+            (
+                cls.tea_id,
+                cls.coffee_id,
+                cls.milk_id,
+                cls.sugar_id,
+                cls.juice_id,
+                cls.water_id,
+            ) = (
                 env["product.product"]
                 .create(
                     [
                         {"name": f"Concurrency {name} {cls.tag}", "lst_price": 10.0}
-                        for name in ("Tea", "Coffee", "Milk", "Sugar")
+                        for name in ("Tea", "Coffee", "Milk", "Sugar", "Juice", "Water")
                     ]
                 )
                 .ids
@@ -83,7 +97,8 @@ class TestHistoryConcurrency(BaseCase):
             )
             moves.filtered(lambda move: move.state != "draft").button_draft()
             moves.with_context(force_delete=True).unlink()
-            # History lines go with their customer (ON DELETE CASCADE).
+            # History lines and queued keys go with their customer (ON DELETE
+            # CASCADE).
             env["res.partner"].search(
                 [("name", "=like", f"Concurrency % {cls.tag}")]
             ).unlink()
@@ -262,13 +277,51 @@ class TestHistoryConcurrency(BaseCase):
             )
             return [state for (state,) in cr.fetchall()]
 
-    def _assert_retried(self, failures, worker):
-        """The worker whose snapshot missed the other's commit was replayed
-        because of the history statement, not because of something else."""
-        self.assertTrue(failures[worker], f"{worker} was never retried: {failures}")
-        pgcode, message, in_history = failures[worker][0]
-        self.assertEqual(pgcode, "40001", message)
-        self.assertTrue(in_history, f"{worker} failed outside the history: {message}")
+    def _queued(self):
+        """The customer's queued keys, read in a new transaction."""
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT product_id FROM consumer_preference_history_queue "
+                "WHERE partner_id = %s ORDER BY id",
+                [self.customer_id],
+            )
+            return [product_id for (product_id,) in cr.fetchall()]
+
+    def _run_scheduled_action(self):
+        """Run the queue's scheduled action as a cron worker does: acquire
+        the job (ready only if posting triggered it), run it in its own
+        transactions. Returns whether the job was ready."""
+        ir_cron = self.registry["ir.cron"]
+        with self.registry.cursor() as cron_cr:
+            cron_id = (
+                api.Environment(cron_cr, api.SUPERUSER_ID, {}).ref(QUEUE_CRON_XMLID).id
+            )
+            cron_cr.execute(
+                "SELECT COUNT(*) FROM ir_cron_trigger WHERE cron_id = %s",
+                [cron_id],
+            )
+            triggered = cron_cr.fetchone()[0] > 0
+            # Not due by its interval: only a trigger makes it ready.
+            cron_cr.execute(
+                "UPDATE ir_cron SET nextcall = NOW() AT TIME ZONE 'UTC' "
+                "+ INTERVAL '1 hour' WHERE id = %s",
+                [cron_id],
+            )
+            cron_cr.commit()
+            job = ir_cron._acquire_one_job(cron_cr, cron_id)
+            if job:
+                ir_cron._process_job(cron_cr.dbname, cron_cr, job)
+        return triggered and bool(job)
+
+    def _assert_nobody_retried(self, failures):
+        self.assertEqual(failures, {name: [] for name in failures})
+
+    def _assert_drained(self):
+        """Keys were queued, the posting triggered the scheduled action, and
+        once it ran nothing is left."""
+        self.assertTrue(self._queued(), "no key was queued")
+        self.assertTrue(self._run_scheduled_action(), "the job was not triggered")
+        self.assertEqual(self._queued(), [])
 
     # ------------------------------------------------------------------
     # Tests
@@ -303,20 +356,19 @@ class TestHistoryConcurrency(BaseCase):
                 )
 
     def _race_two_posts(self, first, second, order):
-        """Two workers post one invoice each; the later one must be retried."""
+        """Two workers post one invoice each: both commit at the first try,
+        the key one of them could not write is queued, the job drains it."""
         failures = self._race(
             ("worker 1", first, "action_post"),
             ("worker 2", second, "action_post"),
             order=order,
         )
-        if order == "sequential":
-            self._assert_retried(failures, "worker 2")
-        else:
-            self.assertTrue(any(failures.values()), "nobody was retried")
+        self._assert_nobody_retried(failures)
+        self._assert_drained()
 
     def test_two_workers_race_the_first_purchase(self):
-        """No line yet: both workers insert it. Simultaneously, and with the
-        second inserting after the first committed a row it cannot see."""
+        """No line yet: both workers would insert it. Simultaneously, and with
+        the second inserting after the first committed a row it cannot see."""
         for order, product_id in (
             ("simultaneous", self.coffee_id),
             ("sequential", self.milk_id),
@@ -362,7 +414,8 @@ class TestHistoryConcurrency(BaseCase):
                 post = ("post", draft, "action_post")
                 workers = (reset, post) if first_worker == "reset" else (post, reset)
                 failures = self._race(*workers, order="sequential")
-                self._assert_retried(failures, workers[1][0])
+                self._assert_nobody_retried(failures)
+                self._assert_drained()
                 self.assertEqual(self._states([posted, draft]), ["draft", "posted"])
                 self.assertEqual(self._history(self.sugar_id), [expected_line])
                 # Next round starts from no posted sugar invoice.
@@ -372,3 +425,70 @@ class TestHistoryConcurrency(BaseCase):
                     )
                 )
                 self.assertEqual(self._history(self.sugar_id), [])
+
+    def test_posting_does_not_wait_for_a_history_line_held_elsewhere(self):
+        """A long transaction (a manager's rebuild, say) holds the line:
+        posting neither waits for it nor fails; it queues the key."""
+        (earlier,) = self._create_invoices(
+            self.juice_id, [(1.0, "2026-04-01")], post=(0,)
+        )
+        (draft,) = self._create_invoices(self.juice_id, [(6.0, "2026-04-20")])
+        with self.registry.cursor() as holder:
+            holder.execute(
+                "SELECT id FROM consumer_preference WHERE preference_type = "
+                "'history' AND partner_id = %s AND product_id = %s FOR UPDATE",
+                [self.customer_id, self.juice_id],
+            )
+            self.assertEqual(len(holder.fetchall()), 1)
+            started = time.monotonic()
+            self._commit(lambda env: env["account.move"].browse(draft).action_post())
+            elapsed = time.monotonic() - started
+            holder.rollback()
+        self.assertLess(elapsed, 5.0, "posting waited for the locked line")
+        self.assertEqual(self._states([earlier, draft]), ["posted"] * 2)
+        self.assertEqual(self._queued(), [self.juice_id])
+        self.assertEqual(self._history(self.juice_id)[0]["invoice_count"], 1)
+        self.assertTrue(self._run_scheduled_action())
+        self.assertEqual(self._history(self.juice_id)[0]["invoice_count"], 2)
+        self.assertEqual(self._history(self.juice_id)[0]["quantity"], 7.0)
+
+    def test_a_queued_key_survives_a_crash_before_the_refresh(self):
+        """The key is queued in the invoice's own transaction: once that has
+        committed, whatever happens to the process that posted it (here it
+        never runs the job), a later run of the job makes the line exact, and
+        until then the partner says its history is pending."""
+        (draft,) = self._create_invoices(self.water_id, [(3.0, "2026-05-04")])
+        lock_key = (
+            "hashtextextended('consumer_preference_history:' || %s || ',' "
+            "|| %s || ',' || %s, 0)"
+        )
+        with self.registry.cursor() as holder:
+            # Another transaction holds the key's advisory lock.
+            holder.execute(
+                f"SELECT pg_advisory_xact_lock({lock_key})",
+                [self.company_id, self.customer_id, self.water_id],
+            )
+            self._commit(lambda env: env["account.move"].browse(draft).action_post())
+            holder.rollback()
+        self.assertEqual(self._history(self.water_id), [])
+        self.assertEqual(self._queued(), [self.water_id])
+        pending = self._commit(
+            lambda env: (
+                env["res.partner"]
+                .browse(self.customer_id)
+                .consumer_preference_history_pending
+            )
+        )
+        self.assertTrue(pending)
+        # A new registry cursor, as after a restart: the queue is all it needs.
+        self.assertTrue(self._run_scheduled_action())
+        self.assertEqual(self._queued(), [])
+        self.assertEqual(self._history(self.water_id)[0]["invoice_count"], 1)
+        pending = self._commit(
+            lambda env: (
+                env["res.partner"]
+                .browse(self.customer_id)
+                .consumer_preference_history_pending
+            )
+        )
+        self.assertFalse(pending)
