@@ -1,126 +1,483 @@
-"""Measure what the purchase history costs: on posting, and for the backfill.
+"""Measure what the purchase history costs: on posting, whatever the
+customer's past, against plain Odoo, and for the rebuild.
 
-    python3 benchmarks/bench_history.py -c <odoo.conf> -d <database> [--invoices 300]
+    python3 benchmarks/bench_history.py -c <odoo.conf> -d <database>
+        [--plain-database <database>] [--runs 7] [--explain] [--large 1000000]
 
 The database needs consumer_preferences installed, with accounting configured
-(a chart of accounts and a sales journal in the admin's company). The script
-creates customers, products and posted invoices, then prints:
+(a chart of accounts and a sales journal in the admin's company; demo data
+does). The script prints, side by side in the same run:
 
-- posting: the median time of ``action_post`` of an invoice, and of the
-  history refresh alone for the same invoice (``_sync_moves``), with its
-  queries, for invoices of 1 and of 50 lines;
-- backfill: the time and queries of rebuilding every history line of the
-  database from its posted invoices, as the install hook does.
+1. posting an invoice of 5 and of 50 lines for a new customer and for
+   customers with 20,000 and 100,000 posted invoice lines of the same
+   products (copied in SQL from a posted invoice): median time of
+   ``action_post``, of the history's part of it, and the ratio to the new
+   customer;
+2. with ``--plain-database`` (a database with the same Odoo and ``account``
+   but without the addon, e.g. ``-i account,sales_team`` with demo data):
+   posting invoices of 1, 5 and 50 lines in both, interleaved, in one
+   process: median times, the ratio, and the queries of each posting;
+3. the full rebuild against the raw ``GROUP BY`` (company, commercial
+   partner, product) over the same posted lines, at about 100,000 and
+   ``--large`` (1,000,000) lines: from existing lines and from none;
+4. with ``--explain``: ``EXPLAIN (ANALYZE, BUFFERS)`` of the increment on a
+   posting for the 100,000-line customer, of the exact recomputation of new
+   keys, and of the rebuild.
 
-Everything is rolled back at the end.
+Everything is rolled back at the end, in both databases.
 """
 
-import random
 import statistics
 import time
+from contextlib import contextmanager
 
-from odoo import Command
+from odoo import Command, api
+from odoo.modules.registry import Registry
+from odoo.sql_db import Cursor
 
 from rolled_back import argument_parser, run_rolled_back
 
-CUSTOMER_COUNT = 30
 PRODUCT_COUNT = 200
+HISTORY_SIZES = (0, 20_000, 100_000)
+INVOICE_SIZES = (5, 50)
+OVERHEAD_SIZES = (1, 5, 50)
+SERVICE_STATEMENTS = ("WITH keys AS",)
 
 
 def main(argv=None):
     parser = argument_parser(__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--plain-database", help="the same Odoo without the addon")
+    parser.add_argument("--runs", type=int, default=7, help="timed postings each")
     parser.add_argument(
-        "--invoices", type=int, default=300, help="posted invoices of 10 lines"
+        "--large", type=int, default=1_000_000, help="lines of the large rebuild"
     )
-    parser.add_argument("--runs", type=int, default=15, help="timed postings")
+    parser.add_argument("--explain", action="store_true", help="print the plans")
     run_rolled_back(parser.parse_args(argv), run)
 
 
 def run(env, arguments):
-    company = env.ref("base.user_admin").company_id
-    env = env(context={"allowed_company_ids": company.ids, "tracking_disable": True})
-    customers = env["res.partner"].create(
-        [{"name": f"Bench Customer {index}"} for index in range(CUSTOMER_COUNT)]
-    )
-    products = env["product.product"].create(
-        [
-            {"name": f"Bench Product {index}", "list_price": 10.0}
-            for index in range(PRODUCT_COUNT)
-        ]
-    )
-    randomness = random.Random(20261123)
+    bench = HistoryBench(env, arguments)
+    bench.posting_by_history_size()
+    if arguments.plain_database:
+        bench.posting_against_plain_odoo()
+    bench.rebuild_against_raw_aggregate()
 
-    def new_invoice(line_count):
+
+class HistoryBench:
+    def __init__(self, env, arguments):
+        company = env.ref("base.user_admin").company_id
+        self.env = env(
+            context={"allowed_company_ids": company.ids, "tracking_disable": True}
+        )
+        self.arguments = arguments
+        self.products = self._create_products(self.env, "Bench")
+        self.invoice_date_day = 0
+
+    # ------------------------------------------------------------------
+    # 1. Posting, by the customer's history size
+    # ------------------------------------------------------------------
+    def posting_by_history_size(self):
+        env = self.env
+        print("1. Posting for customers with a history (same products):")
+        customers = {}
+        for size in HISTORY_SIZES[1:]:
+            customer = env["res.partner"].create({"name": f"Bench {size} lines"})
+            template = self._new_invoice(env, customer, self.products[:50])
+            template.action_post()
+            self._copy_invoice(template, size // 50 - 1)
+            customers[size] = customer
+        env.cr.execute("ANALYZE account_move, account_move_line, consumer_preference")
+        # Their history as a rebuild leaves it.
+        env["consumer.preference.history"]._rebuild(
+            env["res.partner"].browse([customer.id for customer in customers.values()])
+        )
+        self._print_posted_lines(customers)
+
+        timings = {
+            (size, lines): {"post": [], "history": []}
+            for size in HISTORY_SIZES
+            for lines in INVOICE_SIZES
+        }
+        for _run in range(self.arguments.runs):
+            for lines in INVOICE_SIZES:
+                for size in HISTORY_SIZES:
+                    # "0": a customer with no history at all, each time.
+                    customer = customers.get(size) or env["res.partner"].create(
+                        {"name": "Bench new customer"}
+                    )
+                    invoice = self._new_invoice(env, customer, self.products[:lines])
+                    with self._timed_history() as history_seconds:
+                        post_seconds = self._timed_post(invoice)
+                    timings[size, lines]["post"].append(post_seconds)
+                    timings[size, lines]["history"].append(sum(history_seconds))
+        for lines in INVOICE_SIZES:
+            new_post = statistics.median(timings[0, lines]["post"])
+            new_history = statistics.median(timings[0, lines]["history"])
+            for size in HISTORY_SIZES:
+                post = timings[size, lines]["post"]
+                history = timings[size, lines]["history"]
+                print(
+                    f"   {lines:>2}-line invoice, customer with {size:>7,} lines: "
+                    f"action_post {_spread(post)}, of which history "
+                    f"{_spread(history)}; ratio to new customer: post "
+                    f"{statistics.median(post) / new_post:.2f}, history "
+                    f"{statistics.median(history) / new_history:.2f}"
+                )
+        if self.arguments.explain:
+            big = customers[HISTORY_SIZES[-1]]
+            self._explain_posting(
+                "Increment, 5-line invoice, 100,000-line customer", big
+            )
+            self._explain_posting(
+                "Exact recomputation, 5-line invoice, new customer",
+                env["res.partner"].create({"name": "Bench explain new"}),
+            )
+
+    # ------------------------------------------------------------------
+    # 2. Posting with and without the addon
+    # ------------------------------------------------------------------
+    def posting_against_plain_odoo(self):
+        print(
+            f"2. Posting with the addon ({self.arguments.database}) and without "
+            f"({self.arguments.plain_database}), interleaved:"
+        )
+        with Registry(self.arguments.plain_database).cursor() as plain_cr:
+            try:
+                plain_root = api.Environment(plain_cr, api.SUPERUSER_ID, {})
+                company = plain_root.ref("base.user_admin").company_id
+                plain_env = plain_root(
+                    context={
+                        "allowed_company_ids": company.ids,
+                        "tracking_disable": True,
+                    }
+                )
+                self._compare_with_plain(plain_env)
+            finally:
+                plain_cr.rollback()
+
+    def _compare_with_plain(self, plain_env):
+        envs = {"plain": plain_env, "addon": self.env}
+        products = {"plain": self._create_products(plain_env, "Plain bench")}
+        products["addon"] = self.products
+        customers = {
+            name: env["res.partner"].create({"name": f"Bench {name} customer"})
+            for name, env in envs.items()
+        }
+        # A history for the addon's customer, so that postings add to it.
+        for name, env in envs.items():
+            self._new_invoice(env, customers[name], products[name][:50]).action_post()
+        seconds = {(name, n): [] for name in envs for n in OVERHEAD_SIZES}
+        queries = {(name, n): [] for name in envs for n in OVERHEAD_SIZES}
+        for run in range(self.arguments.runs + 1):
+            for lines in OVERHEAD_SIZES:
+                order = ("plain", "addon") if run % 2 else ("addon", "plain")
+                for name in order:
+                    env = envs[name]
+                    invoice = self._new_invoice(
+                        env, customers[name], products[name][:lines]
+                    )
+                    count_before = env.cr.sql_log_count
+                    post_seconds = self._timed_post(invoice)
+                    if run:  # the first run warms the caches up
+                        seconds[name, lines].append(post_seconds)
+                        queries[name, lines].append(env.cr.sql_log_count - count_before)
+        for lines in OVERHEAD_SIZES:
+            plain, addon = seconds["plain", lines], seconds["addon", lines]
+            ratios = [a / p for a, p in zip(addon, plain, strict=True)]
+            print(
+                f"   {lines:>2} lines: plain {_spread(plain)}, addon "
+                f"{_spread(addon)}; ratio median {statistics.median(ratios):.3f} "
+                f"(pairs {min(ratios):.2f}–{max(ratios):.2f}); queries plain "
+                f"{_range(queries['plain', lines])}, addon "
+                f"{_range(queries['addon', lines])}"
+            )
+
+    # ------------------------------------------------------------------
+    # 3. Rebuild against the raw aggregate
+    # ------------------------------------------------------------------
+    def rebuild_against_raw_aggregate(self):
+        env = self.env
+        print("3. Full rebuild against the raw GROUP BY over the same lines:")
+        customer_count = 2_000
+        env.cr.execute(
+            """
+            INSERT INTO res_partner (name, active, is_company, type,
+                                     autopost_bills,
+                                     consumer_preference_consent, create_date)
+            SELECT 'Bench rebuild customer ' || number, TRUE, TRUE, 'contact',
+                   'ask', TRUE, NOW()
+              FROM generate_series(1, %s) number
+         RETURNING id
+            """,
+            [customer_count],
+        )
+        customer_ids = [row[0] for row in env.cr.fetchall()]
+        env.cr.execute(
+            "UPDATE res_partner SET commercial_partner_id = id WHERE id = ANY(%s)",
+            [customer_ids],
+        )
+        template = self._new_invoice(
+            env, env["res.partner"].browse(customer_ids[0]), self.products[:10]
+        )
+        template.action_post()
+        for target in (100_000, self.arguments.large):
+            missing = target - self._posted_line_count()
+            if missing > 0:
+                self._copy_invoice(
+                    template, missing // 10, customer_ids=customer_ids, rotate=True
+                )
+            env.cr.execute(
+                "ANALYZE account_move, account_move_line, consumer_preference"
+            )
+            self._time_rebuild()
+
+    def _time_rebuild(self):
+        env = self.env
+        history = env["consumer.preference.history"]
+        line_count = self._posted_line_count()
+        history._rebuild()  # every line in place before timing
+        raw, existing, empty = [], [], []
+        for _run in range(3):
+            raw.append(self._timed(lambda: env.cr.execute(RAW_AGGREGATE)))
+            existing.append(self._timed(history._rebuild))
+            env.cr.execute(
+                "DELETE FROM consumer_preference WHERE preference_type = 'history'"
+            )
+            empty.append(self._timed(history._rebuild))
+        env.cr.execute(RAW_AGGREGATE)
+        key_count = len(env.cr.fetchall())
+        print(
+            f"   {line_count:,} posted lines, {key_count:,} keys: raw GROUP BY "
+            f"{_spread(raw)}; rebuild over existing lines {_spread(existing)} "
+            f"(ratio {statistics.median(existing) / statistics.median(raw):.2f}); "
+            f"from no lines {_spread(empty)} "
+            f"(ratio {statistics.median(empty) / statistics.median(raw):.2f})"
+        )
+        if self.arguments.explain:
+            _print_explain(env.cr, "Raw GROUP BY", RAW_AGGREGATE, [])
+            with self._recorded_service_statements() as statements:
+                history._rebuild()
+            for query, params in statements:
+                _print_explain(env.cr, "Rebuild", query, params)
+
+    # ------------------------------------------------------------------
+    # Data
+    # ------------------------------------------------------------------
+    @staticmethod
+    def _create_products(env, name):
+        return env["product.product"].create(
+            [
+                {"name": f"{name} product {index}", "list_price": 10.0}
+                for index in range(PRODUCT_COUNT)
+            ]
+        )
+
+    def _new_invoice(self, env, customer, products):
+        self.invoice_date_day = self.invoice_date_day % 27 + 1
         return env["account.move"].create(
             {
                 "move_type": "out_invoice",
-                "partner_id": randomness.choice(customers).id,
-                "invoice_date": f"2026-{randomness.randint(1, 10):02d}-15",
+                "partner_id": customer.id,
+                "invoice_date": f"2026-10-{self.invoice_date_day:02d}",
                 "invoice_line_ids": [
                     Command.create(
-                        {
-                            "product_id": product.id,
-                            "quantity": randomness.randint(1, 9),
-                            "price_unit": 10.0,
-                        }
+                        {"product_id": product.id, "quantity": 3, "price_unit": 10.0}
                     )
-                    for product in randomness.sample(products, line_count)
+                    for product in products
                 ],
             }
         )
 
-    for line_count in (1, 50):
-        post_seconds, sync_seconds, sync_queries = [], [], []
-        for _run in range(arguments.runs):
-            invoice = new_invoice(line_count)
-            env.flush_all()
-            started = time.perf_counter()
-            invoice.action_post()
-            env.flush_all()
-            post_seconds.append(time.perf_counter() - started)
-
-            queries_before = env.cr.sql_log_count
-            started = time.perf_counter()
-            env["consumer.preference.history"]._sync_moves(invoice)
-            sync_seconds.append(time.perf_counter() - started)
-            sync_queries.append(env.cr.sql_log_count - queries_before)
-        print(
-            f"{line_count:>2}-line invoice: action_post median "
-            f"{statistics.median(post_seconds) * 1000:.1f} ms, of which the "
-            f"history refresh {statistics.median(sync_seconds) * 1000:.1f} ms "
-            f"/ {max(sync_queries)} queries"
+    def _copy_invoice(self, template, copies, customer_ids=None, rotate=False):
+        """Insert ``copies`` posted copies of ``template`` in SQL, dated one
+        day earlier each (and, with ``customer_ids``, spread over those
+        customers; with ``rotate``, each copy's products shifted along the
+        bench products, so that customers buy different products)."""
+        env = self.env
+        env.flush_all()
+        move_columns = self._columns("account_move", exclude=("id",))
+        line_columns = self._columns("account_move_line", exclude=("id",))
+        customer_ids = customer_ids or [template.commercial_partner_id.id]
+        partner_expression = (
+            "(%(customers)s::int[])[1 + copy.number %% %(customer_count)s]"
         )
+        move_values = {
+            "name": "move.name || '/B' || copy.number",
+            "partner_id": partner_expression,
+            "commercial_partner_id": partner_expression,
+            "invoice_date": "move.invoice_date - (copy.number %% 1500)",
+            "date": "move.date - (copy.number %% 1500)",
+            "sequence_number": "move.sequence_number + 1000000 + copy.number",
+        }
+        line_values = {
+            "move_id": "copied.id",
+            "partner_id": "copied.commercial_partner_id",
+            "date": "copied.date",
+            "product_id": (
+                "(%(products)s::int[])[1 + (array_position(%(products)s::int[], "
+                "line.product_id) - 1 + copied.number) %% %(product_count)s]"
+                if rotate
+                else "line.product_id"
+            ),
+        }
+        select_moves = ", ".join(
+            move_values.get(column, f"move.{column}") for column in move_columns
+        )
+        select_lines = ", ".join(
+            line_values.get(column, f"line.{column}") for column in line_columns
+        )
+        batch = 20_000
+        for start in range(0, copies, batch):
+            env.cr.execute(
+                f"""
+                WITH copied AS (
+                    INSERT INTO account_move ({", ".join(move_columns)}, id)
+                    SELECT {select_moves}, nextval('account_move_id_seq')
+                      FROM account_move move,
+                           generate_series(%(start)s, %(stop)s) copy(number)
+                     WHERE move.id = %(template)s
+                 RETURNING id, commercial_partner_id, date,
+                           sequence_number - 1000000 AS number
+                )
+                INSERT INTO account_move_line ({", ".join(line_columns)})
+                SELECT {select_lines}
+                  FROM copied
+                  JOIN account_move_line line ON line.move_id = %(template)s
+                """,  # noqa: S608 (column names from the catalogue)
+                {
+                    "template": template.id,
+                    "start": start + 1,
+                    "stop": min(start + batch, copies),
+                    "customers": customer_ids,
+                    "customer_count": len(customer_ids),
+                    "products": self.products.ids,
+                    "product_count": len(self.products),
+                },
+            )
+        env.invalidate_all()
 
-    started = time.perf_counter()
-    for _index in range(arguments.invoices):
-        new_invoice(10).action_post()
-    env.flush_all()
-    print(
-        f"Posted {arguments.invoices} invoices of 10 lines in "
-        f"{time.perf_counter() - started:.1f} s."
-    )
+    def _columns(self, table, exclude):
+        self.env.cr.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = %s ORDER BY ordinal_position",
+            [table],
+        )
+        return [name for (name,) in self.env.cr.fetchall() if name not in exclude]
 
-    env.cr.execute(
-        "SELECT count(*) FROM account_move_line line"
-        " JOIN account_move move ON move.id = line.move_id"
-        " WHERE move.state = 'posted' AND line.display_type = 'product'"
-        " AND move.move_type IN ('out_invoice', 'out_refund')"
-    )
-    (source_line_count,) = env.cr.fetchone()
-    env.cr.execute("DELETE FROM consumer_preference WHERE preference_type = 'history'")
-    env.invalidate_all()
-    queries_before = env.cr.sql_log_count
-    started = time.perf_counter()
-    env["consumer.preference.history"]._rebuild()
-    seconds = time.perf_counter() - started
-    history_count = env["consumer.preference"].search_count(
-        [("preference_type", "=", "history")]
-    )
-    print(
-        f"Backfill: {history_count} history lines from {source_line_count} "
-        f"posted invoice lines in {seconds * 1000:.0f} ms, "
-        f"{env.cr.sql_log_count - queries_before} queries."
-    )
+    def _posted_line_count(self, partner_ids=None):
+        self.env.cr.execute(
+            """
+            SELECT COUNT(*) FROM account_move_line line
+              JOIN account_move move ON move.id = line.move_id
+             WHERE move.state = 'posted' AND line.display_type = 'product'
+               AND move.move_type IN ('out_invoice', 'out_refund')
+               AND (%(partners)s::int[] IS NULL
+                    OR move.commercial_partner_id = ANY(%(partners)s::int[]))
+            """,
+            {"partners": partner_ids},
+        )
+        return self.env.cr.fetchone()[0]
+
+    def _print_posted_lines(self, customers):
+        for customer in customers.values():
+            print(
+                f"   customer '{customer.name}': "
+                f"{self._posted_line_count([customer.id]):,} posted lines"
+            )
+
+    # ------------------------------------------------------------------
+    # Timing and plans
+    # ------------------------------------------------------------------
+    @staticmethod
+    def _timed(function):
+        started = time.perf_counter()
+        function()
+        return time.perf_counter() - started
+
+    def _timed_post(self, invoice):
+        invoice.env.flush_all()
+        started = time.perf_counter()
+        invoice.action_post()
+        invoice.env.flush_all()
+        return time.perf_counter() - started
+
+    @contextmanager
+    def _timed_history(self):
+        """Time the history's part of what runs inside: the service's
+        ``_sync_moves``, wrapped on its class for the time of the block."""
+        service_class = type(self.env["consumer.preference.history"])
+        sync_moves = service_class._sync_moves
+        seconds = []
+
+        def timed_sync_moves(service, moves):
+            started = time.perf_counter()
+            try:
+                return sync_moves(service, moves)
+            finally:
+                seconds.append(time.perf_counter() - started)
+
+        service_class._sync_moves = timed_sync_moves
+        try:
+            yield seconds
+        finally:
+            service_class._sync_moves = sync_moves
+
+    @contextmanager
+    def _recorded_service_statements(self):
+        """Record the history's statements (query, params) sent inside."""
+        statements = []
+        execute = Cursor.execute
+
+        def recording_execute(cursor, query, params=None, log_exceptions=True):
+            code = getattr(query, "code", query)
+            if isinstance(code, str) and code.lstrip().startswith(SERVICE_STATEMENTS):
+                statements.append((code, getattr(query, "params", params)))
+            return execute(cursor, query, params, log_exceptions)
+
+        Cursor.execute = recording_execute
+        try:
+            yield statements
+        finally:
+            Cursor.execute = execute
+
+    def _explain_posting(self, title, customer):
+        invoice = self._new_invoice(self.env, customer, self.products[:5])
+        with self._recorded_service_statements() as statements:
+            invoice.action_post()
+        for query, params in statements:
+            _print_explain(self.env.cr, title, query, params)
+
+
+RAW_AGGREGATE = """
+    SELECT move.company_id, move.commercial_partner_id, line.product_id,
+           COUNT(*), SUM(line.quantity), SUM(line.balance)
+      FROM account_move_line line
+      JOIN account_move move ON move.id = line.move_id
+     WHERE move.state = 'posted'
+       AND move.move_type IN ('out_invoice', 'out_refund')
+       AND line.display_type = 'product'
+     GROUP BY move.company_id, move.commercial_partner_id, line.product_id
+"""
+
+
+def _print_explain(cr, title, query, params):
+    """EXPLAIN ANALYZE ``query`` inside a savepoint rolled back after."""
+    with cr.savepoint(flush=False) as savepoint:
+        cr.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query}", params)
+        plan = "\n".join(f"      {line}" for (line,) in cr.fetchall())
+        savepoint.rollback()
+    print(f"   --- EXPLAIN ANALYZE: {title}\n{plan}")
+
+
+def _spread(seconds):
+    """Median and range, in milliseconds."""
+    values = [value * 1000 for value in seconds]
+    return f"{statistics.median(values):.1f} ms [{min(values):.1f}–{max(values):.1f}]"
+
+
+def _range(values):
+    low, high = min(values), max(values)
+    return f"{low}" if low == high else f"{low}–{high}"
 
 
 if __name__ == "__main__":

@@ -54,6 +54,10 @@ CONTENTION_ERRORS = (
 )
 # Keys the scheduled action recomputes per transaction.
 QUEUE_BATCH_SIZE = 2000
+# Memory a rebuild may sort its lines in (PostgreSQL's default is 4MB).
+REBUILD_WORK_MEM = "256MB"
+# Line ids stay below this: (invoice date, line id) as one number.
+LINE_ID_SPAN = 10_000_000_000
 # The figures of a history line, as the statistics set them.
 STATISTICS_COLUMNS = (
     "invoice_count",
@@ -117,7 +121,11 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         rebuild, consent given back. Synchronous: when it returns, their
         history is exact and none of their keys is left queued."""
         self._flush_sources()
+        # A rebuild sorts every posted line of its customers: in memory, not
+        # on disk, for this statement only.
+        previous_work_mem = self._set_work_mem(REBUILD_WORK_MEM)
         self._recompute(partners=partners, companies=companies)
+        self._set_work_mem(previous_work_mem)
         self._dequeue(partners=partners, companies=companies)
         self._invalidate_caches()
         return True
@@ -189,6 +197,22 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     # ------------------------------------------------------------------
     # Keys, locks and the queue
     # ------------------------------------------------------------------
+    def _set_work_mem(self, work_mem):
+        """Set this transaction's ``work_mem``; return the previous one."""
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH previous AS MATERIALIZED (
+                    SELECT current_setting('work_mem') AS work_mem
+                )
+                SELECT previous.work_mem, set_config('work_mem', %s, TRUE)
+                  FROM previous
+                """,
+                work_mem,
+            )
+        )
+        return self.env.cr.fetchone()[0]
+
     def _lock_keys(self, moves):
         """The keys of ``moves`` whose customer consents, each with whether
         this transaction could lock it at once."""
@@ -321,104 +345,128 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     # The consolidation rule and the statistics, stated once
     # ------------------------------------------------------------------
     @staticmethod
-    def _source_lines_sql(scope):
-        """The posted customer invoice and credit note lines of consenting
-        customers within ``scope`` (a condition on ``line``), one row each:
-        quantity in the product's unit (negative on credit notes), amount and
-        unit price in company currency."""
-        return SQL(
+    def _statistics_sql(scope, per_key=False, invoiced_only=False):
+        """The statistics of each key, from the posted customer invoice and
+        credit note lines of consenting customers within ``scope`` (a
+        condition on ``line``; with ``per_key``, on the ``keys`` relation,
+        read one key at a time). ``invoiced_only`` keeps the keys with an
+        invoice: a credit note alone never makes a customer prefer a product.
+
+        One aggregate over the lines joined to their invoice and unit only,
+        everything else looked up per key afterwards: a rebuild costs about a
+        plain ``GROUP BY``. Quantities are in the product's unit (negative on
+        credit notes); amounts and the last unit price in company currency.
+        The last invoiced line is the greatest (invoice date, line id), found
+        as the greatest of one number per line, without sorting."""
+        per_key_statistics = SQL(
             """
             SELECT line.company_id, line.partner_id, line.product_id,
-                   line.move_id, line.id AS line_id,
-                   move.move_type = 'out_invoice' AS is_invoice,
-                   move.invoice_date,
-                   CASE WHEN move.move_type = 'out_refund' THEN -1 ELSE 1 END
-                       * line.quantity / COALESCE(line_uom.factor, 1)
-                       * COALESCE(product_uom.factor, 1) AS quantity,
-                   -line.balance AS amount,
-                   line.price_unit
-                       * COALESCE(line_uom.factor, 1) / COALESCE(product_uom.factor, 1)
-                       -- the line's own rate, else the invoice's (a line of
-                       -- zero amount has no rate of its own)
-                       * CASE WHEN line.amount_currency != 0
-                              THEN line.balance / line.amount_currency
-                              WHEN move.invoice_currency_rate > 0
-                              THEN 1 / move.invoice_currency_rate
-                              ELSE 1 END
-                       AS price_unit
+                   COUNT(DISTINCT line.move_id)
+                       FILTER (WHERE move.move_type = 'out_invoice')
+                       AS invoice_count,
+                   COUNT(DISTINCT line.move_id)
+                       FILTER (WHERE move.move_type = 'out_refund')
+                       AS refund_count,
+                   SUM(CASE WHEN move.move_type = 'out_refund' THEN -1 ELSE 1 END
+                       * line.quantity / COALESCE(line_uom.factor, 1)) AS quantity,
+                   SUM(-line.balance) AS amount,
+                   MIN(move.invoice_date)
+                       FILTER (WHERE move.move_type = 'out_invoice')
+                       AS first_invoice_date,
+                   MAX(move.invoice_date)
+                       FILTER (WHERE move.move_type = 'out_invoice')
+                       AS last_invoice_date,
+                   MOD(MAX((move.invoice_date - DATE '2000-01-01')::bigint
+                           * %(line_id_span)s + line.id)
+                           FILTER (WHERE move.move_type = 'out_invoice'),
+                       %(line_id_span)s)::int AS last_line_id
               FROM account_move_line line
               JOIN account_move move ON move.id = line.move_id
-              JOIN res_partner partner ON partner.id = line.partner_id
-              JOIN product_product product ON product.id = line.product_id
-              JOIN product_template template ON template.id = product.product_tmpl_id
               LEFT JOIN uom_uom line_uom ON line_uom.id = line.product_uom_id
-              LEFT JOIN uom_uom product_uom ON product_uom.id = template.uom_id
              WHERE line.parent_state = 'posted'
                AND line.display_type = 'product'
-               AND move.move_type IN %s
+               AND move.move_type IN %(move_types)s
                -- Odoo keeps an invoice's lines on its commercial partner
                AND move.commercial_partner_id = line.partner_id
-               AND partner.consumer_preference_consent IS NOT FALSE
-               AND %s
+               AND %(scope)s
+             GROUP BY line.company_id, line.partner_id, line.product_id
+            %(having)s
             """,
-            HISTORY_MOVE_TYPES,
-            scope,
-        )
-
-    @staticmethod
-    def _statistics_sql(source, invoiced_only=False):
-        """Aggregate ``source`` lines by key. The last invoiced line is the
-        greatest (invoice date, line id): ``MAX`` over an array finds it, and
-        its unit price, without sorting each key's lines. ``invoiced_only``
-        keeps the keys with an invoice: a credit note alone never makes a
-        customer prefer a product."""
-        return SQL(
-            """
-            SELECT company_id, partner_id, product_id,
-                   COUNT(DISTINCT move_id) FILTER (WHERE is_invoice)
-                       AS invoice_count,
-                   COUNT(DISTINCT move_id) FILTER (WHERE NOT is_invoice)
-                       AS refund_count,
-                   SUM(quantity) AS quantity,
-                   SUM(amount) AS amount,
-                   MIN(invoice_date) FILTER (WHERE is_invoice) AS first_invoice_date,
-                   MAX(invoice_date) FILTER (WHERE is_invoice) AS last_invoice_date,
-                   MAX(ARRAY[(invoice_date - DATE '2000-01-01')::numeric,
-                             line_id, price_unit]) FILTER (WHERE is_invoice)
-                       AS last_line
-              FROM (%s) source
-             GROUP BY company_id, partner_id, product_id
-            %s
-            """,
-            source,
-            SQL("HAVING COUNT(*) FILTER (WHERE is_invoice) > 0")
+            line_id_span=LINE_ID_SPAN,
+            move_types=HISTORY_MOVE_TYPES,
+            scope=scope,
+            having=SQL(
+                "HAVING COUNT(*) FILTER (WHERE move.move_type = 'out_invoice') > 0"
+            )
             if invoiced_only
             else SQL(),
         )
-
-    @staticmethod
-    def _keyed_statistics_sql(statistics):
-        """``statistics`` with what a history line takes from its product:
-        template, category and the key of its characteristic values (the
-        same key as ``consumer.preference._attribute_value_key()``)."""
+        if per_key:
+            # One index lookup per key (OFFSET 0 keeps the subquery apart):
+            # a join would let the planner read every posted line instead.
+            per_key_statistics = SQL(
+                "SELECT key_statistics.* FROM keys "
+                "CROSS JOIN LATERAL (%s OFFSET 0) key_statistics",
+                per_key_statistics,
+            )
         return SQL(
             """
-            SELECT statistics.*, product.product_tmpl_id, template.categ_id,
+            SELECT per_key.company_id, per_key.partner_id, per_key.product_id,
+                   per_key.invoice_count, per_key.refund_count,
+                   per_key.quantity * COALESCE(product_uom.factor, 1) AS quantity,
+                   per_key.amount, per_key.first_invoice_date,
+                   per_key.last_invoice_date, per_key.last_line_id,
+                   %(last_price_unit)s AS last_price_unit,
+                   product.product_tmpl_id, template.categ_id,
+                   -- same key as consumer.preference._attribute_value_key()
                    COALESCE(variant_values.value_key, '') AS attribute_value_key
-              FROM (%s) statistics
-              JOIN product_product product ON product.id = statistics.product_id
+              FROM (%(per_key_statistics)s) per_key
+              JOIN res_partner partner ON partner.id = per_key.partner_id
+              JOIN product_product product ON product.id = per_key.product_id
               JOIN product_template template ON template.id = product.product_tmpl_id
-              LEFT JOIN LATERAL (
-                    SELECT STRING_AGG(value.product_attribute_value_id::text, ','
+              LEFT JOIN uom_uom product_uom ON product_uom.id = template.uom_id
+              LEFT JOIN account_move_line last_line
+                ON last_line.id = per_key.last_line_id
+              LEFT JOIN account_move last_move ON last_move.id = last_line.move_id
+              LEFT JOIN uom_uom last_uom ON last_uom.id = last_line.product_uom_id
+              LEFT JOIN (
+                    -- once per product, not once per key
+                    SELECT combination.product_product_id AS product_id,
+                           STRING_AGG(value.product_attribute_value_id::text, ','
                                       ORDER BY value.product_attribute_value_id)
-                           AS value_key
+                               AS value_key
                       FROM product_variant_combination combination
                       JOIN product_template_attribute_value value
                         ON value.id = combination.product_template_attribute_value_id
-                     WHERE combination.product_product_id = statistics.product_id
-                   ) variant_values ON TRUE
+                     GROUP BY combination.product_product_id
+                   ) variant_values ON variant_values.product_id = per_key.product_id
+             WHERE partner.consumer_preference_consent IS NOT FALSE
             """,
-            statistics,
+            per_key_statistics=per_key_statistics,
+            last_price_unit=ConsumerPreferenceHistory._price_unit_sql(
+                "last_line", "last_move", "last_uom", "product_uom"
+            ),
+        )
+
+    @staticmethod
+    def _price_unit_sql(line, move, line_uom, product_uom):
+        """A line's unit price in its product's unit and company currency:
+        the line's own rate, else the invoice's (a line of zero amount has no
+        rate of its own)."""
+        return SQL(
+            """
+            %(line)s.price_unit * COALESCE(%(line_uom)s.factor, 1)
+                / COALESCE(%(product_uom)s.factor, 1)
+                * CASE WHEN %(line)s.amount_currency != 0
+                       THEN %(line)s.balance / %(line)s.amount_currency
+                       WHEN %(move)s.invoice_currency_rate > 0
+                       THEN 1 / %(move)s.invoice_currency_rate::numeric
+                       ELSE 1 END
+            """,
+            line=SQL.identifier(line),
+            move=SQL.identifier(move),
+            line_uom=SQL.identifier(line_uom),
+            product_uom=SQL.identifier(product_uom),
         )
 
     def _assignments_sql(self, alias):
@@ -433,8 +481,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             amount = %(s)s.amount,
             first_invoice_date = %(s)s.first_invoice_date,
             last_invoice_date = %(s)s.last_invoice_date,
-            last_invoice_line_id = %(s)s.last_line[2],
-            last_price_unit = %(s)s.last_line[3],
+            last_invoice_line_id = %(s)s.last_line_id,
+            last_price_unit = %(s)s.last_price_unit,
             average_quantity = %(s)s.quantity / %(s)s.invoice_count,
             next_expected_date = %(next_expected_date)s,
             active = TRUE,
@@ -468,17 +516,48 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         whose product's characteristic values changed since)."""
         if not moves or not keys:
             return []
-        scope = SQL(
-            "line.move_id = ANY(%s) AND (line.company_id, line.partner_id, "
-            "line.product_id) IN (SELECT company_id, partner_id, product_id "
-            "FROM keys)",
-            moves.ids,
-        )
         self.env.cr.execute(
             SQL(
                 """
         WITH keys AS (%(keys)s),
-        delta AS (%(delta)s),
+        delta AS (
+            -- the invoices' own lines, never a line of the key's past; few
+            -- rows, so the last unit price is simply carried along
+            SELECT line.company_id, line.partner_id, line.product_id,
+                   COUNT(DISTINCT line.move_id)
+                       FILTER (WHERE move.move_type = 'out_invoice')
+                       AS invoice_count,
+                   COUNT(DISTINCT line.move_id)
+                       FILTER (WHERE move.move_type = 'out_refund')
+                       AS refund_count,
+                   SUM(CASE WHEN move.move_type = 'out_refund' THEN -1 ELSE 1 END
+                       * line.quantity / COALESCE(line_uom.factor, 1)
+                       * COALESCE(product_uom.factor, 1)) AS quantity,
+                   SUM(-line.balance) AS amount,
+                   MIN(move.invoice_date)
+                       FILTER (WHERE move.move_type = 'out_invoice')
+                       AS first_invoice_date,
+                   MAX(move.invoice_date)
+                       FILTER (WHERE move.move_type = 'out_invoice')
+                       AS last_invoice_date,
+                   MAX(ARRAY[(move.invoice_date - DATE '2000-01-01')::numeric,
+                             line.id, %(price_unit)s])
+                       FILTER (WHERE move.move_type = 'out_invoice') AS last_line
+              FROM account_move_line line
+              JOIN account_move move ON move.id = line.move_id
+              JOIN product_product product ON product.id = line.product_id
+              JOIN product_template template ON template.id = product.product_tmpl_id
+              LEFT JOIN uom_uom line_uom ON line_uom.id = line.product_uom_id
+              LEFT JOIN uom_uom product_uom ON product_uom.id = template.uom_id
+             WHERE line.move_id = ANY(%(move_ids)s)
+               AND line.parent_state = 'posted'
+               AND line.display_type = 'product'
+               AND move.move_type IN %(move_types)s
+               AND move.commercial_partner_id = line.partner_id
+               AND (line.company_id, line.partner_id, line.product_id)
+                   IN (SELECT company_id, partner_id, product_id FROM keys)
+             GROUP BY line.company_id, line.partner_id, line.product_id
+        ),
         merged AS (
             SELECT preference.id, delta.company_id, delta.partner_id,
                    delta.product_id,
@@ -490,18 +569,30 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                        AS first_invoice_date,
                    GREATEST(preference.last_invoice_date, delta.last_invoice_date)
                        AS last_invoice_date,
-                   GREATEST(delta.last_line,
-                            ARRAY[(preference.last_invoice_date
-                                   - DATE '2000-01-01')::numeric,
-                                  COALESCE(preference.last_invoice_line_id, 0),
-                                  preference.last_price_unit]) AS last_line
+                   CASE WHEN (delta.last_invoice_date, delta.last_line[2])
+                             > (preference.last_invoice_date,
+                                COALESCE(preference.last_invoice_line_id, 0))
+                        THEN delta.last_line[2]::int
+                        ELSE preference.last_invoice_line_id END AS last_line_id,
+                   CASE WHEN (delta.last_invoice_date, delta.last_line[2])
+                             > (preference.last_invoice_date,
+                                COALESCE(preference.last_invoice_line_id, 0))
+                        THEN delta.last_line[3]
+                        ELSE preference.last_price_unit END AS last_price_unit
               FROM delta
               JOIN consumer_preference preference
                 ON preference.company_id = delta.company_id
                AND preference.partner_id = delta.partner_id
                AND preference.product_id = delta.product_id
-               AND preference.attribute_value_key = delta.attribute_value_key
                AND preference.preference_type = 'history'
+               -- a line whose product's values changed since is recomputed
+               AND preference.attribute_value_key = COALESCE((
+                    SELECT STRING_AGG(value.product_attribute_value_id::text, ','
+                                      ORDER BY value.product_attribute_value_id)
+                      FROM product_variant_combination combination
+                      JOIN product_template_attribute_value value
+                        ON value.id = combination.product_template_attribute_value_id
+                     WHERE combination.product_product_id = delta.product_id), '')
                FOR UPDATE OF preference NOWAIT
         ),
         updated AS (
@@ -519,8 +610,10 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    AND merged.product_id = delta.product_id)
                 """,
                 keys=self._keys_sql(keys),
-                delta=self._keyed_statistics_sql(
-                    self._statistics_sql(self._source_lines_sql(scope))
+                move_ids=moves.ids,
+                move_types=HISTORY_MOVE_TYPES,
+                price_unit=self._price_unit_sql(
+                    "line", "move", "line_uom", "product_uom"
                 ),
                 assignments=self._assignments_sql("merged"),
             ),
@@ -540,11 +633,19 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             if not keys:
                 return (0, 0, 0)
             keys_cte = self._keys_sql(keys)
-            in_keys = "(%s.company_id, %s.partner_id, %s.product_id) IN " + (
-                "(SELECT company_id, partner_id, product_id FROM keys)"
+            statistics = self._statistics_sql(
+                SQL(
+                    "line.partner_id = keys.partner_id "
+                    "AND line.product_id = keys.product_id "
+                    "AND line.company_id = keys.company_id"
+                ),
+                per_key=True,
+                invoiced_only=True,
             )
-            line_scope = SQL(in_keys % (("line",) * 3))
-            existing_scope = SQL(in_keys % (("preference",) * 3))
+            existing_scope = SQL(
+                "(preference.company_id, preference.partner_id, preference.product_id)"
+                " IN (SELECT company_id, partner_id, product_id FROM keys)"
+            )
             # Recomputing keys runs beside postings: never wait for a line
             # another transaction holds, let the caller queue the key.
             row_locks = SQL("FOR UPDATE OF preference NOWAIT")
@@ -552,7 +653,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             # A rebuild may wait: it is the manager's, not the accountant's.
             row_locks = SQL()
             keys_cte = SQL("SELECT NULL")
-            line_scope = self._scope_filter("line", partners, companies)
+            statistics = self._statistics_sql(
+                self._scope_filter("line", partners, companies), invoiced_only=True
+            )
             existing_scope = self._scope_filter("preference", partners, companies)
         self.env.cr.execute(
             SQL(
@@ -589,7 +692,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    (statistics.invoice_count::int, statistics.refund_count::int,
                     statistics.quantity, statistics.amount,
                     statistics.first_invoice_date, statistics.last_invoice_date,
-                    statistics.last_line[2]::int, statistics.last_line[3], TRUE)
+                    statistics.last_line_id, statistics.last_price_unit, TRUE)
          RETURNING preference.id
         ),
         deleted AS (
@@ -620,7 +723,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    10, TRUE, statistics.invoice_count, statistics.refund_count,
                    statistics.quantity, statistics.amount,
                    statistics.first_invoice_date, statistics.last_invoice_date,
-                   statistics.last_line[2], statistics.last_line[3],
+                   statistics.last_line_id, statistics.last_price_unit,
                    statistics.quantity / statistics.invoice_count,
                    %(next_expected_date)s,
                    %(uid)s, NOW() AT TIME ZONE 'UTC',
@@ -652,11 +755,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                (SELECT COUNT(*) FROM inserted)
                 """,
                 keys=keys_cte,
-                statistics=self._keyed_statistics_sql(
-                    self._statistics_sql(
-                        self._source_lines_sql(line_scope), invoiced_only=True
-                    )
-                ),
+                statistics=statistics,
                 existing_scope=existing_scope,
                 row_locks=row_locks,
                 assignments=self._assignments_sql("statistics"),
