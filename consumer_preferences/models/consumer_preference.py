@@ -16,6 +16,9 @@ class ConsumerPreference(models.Model):
     _description = "Consumer Preference"
     _order = "partner_id, preference_type desc, sequence, id"
     _rec_name = "product_id"
+    # Makes the check_company=True fields below real: a line of one company
+    # never points to another company's customer or product.
+    _check_company_auto = True
 
     _sql_constraints = [
         (
@@ -45,6 +48,7 @@ class ConsumerPreference(models.Model):
         required=True,
         index=True,
         ondelete="cascade",
+        check_company=True,
     )
     company_id = fields.Many2one(
         comodel_name="res.company",
@@ -52,11 +56,14 @@ class ConsumerPreference(models.Model):
         index=True,
         default=lambda self: self.env.company,
     )
+    # restrict: when a template's attributes change, Odoo then archives the
+    # variants that preferences still name instead of deleting them, and the
+    # preferences stay (product.product._unlink_or_archive).
     product_id = fields.Many2one(
         comodel_name="product.product",
         required=True,
         index=True,
-        ondelete="cascade",
+        ondelete="restrict",
         check_company=True,
     )
     product_tmpl_id = fields.Many2one(
@@ -238,8 +245,11 @@ class ConsumerPreference(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        # The type a line would get without a value: a context default
+        # (default_preference_type) or an ir.default counts as much as a value.
+        default_type = self.default_get(["preference_type"]).get("preference_type")
         for vals in vals_list:
-            if vals.get("preference_type", "specification") != "specification":
+            if vals.get("preference_type", default_type) != "specification":
                 raise UserError(
                     _(
                         "History preferences are recorded from posted invoices "

@@ -15,6 +15,15 @@ PROFILE_GROUPS = (
 # How many categories, values per characteristic and due products the
 # summary names.
 PROFILE_TOP_COUNT = 3
+# Who sees the money figures of every customer's profile: those who may read
+# invoices anyway, and salespeople allowed to see all documents. Others (a
+# salesperson limited to own documents) see them for their own customers and
+# customers without salesperson only, as Odoo's "own documents" rules do.
+PROFILE_ALL_AMOUNTS_GROUPS = (
+    "account.group_account_invoice",
+    "account.group_account_readonly",
+    "sales_team.group_sale_salesman_all_leads",
+)
 
 
 class ResPartner(models.Model):
@@ -149,29 +158,45 @@ class ResPartner(models.Model):
         return action
 
     def action_consumer_preference_erase_history(self):
-        """Erase the purchase history of customers who withdrew consent."""
+        """Erase the purchase history of these customers in the user's
+        companies, and withdraw their consent so that it is not recorded
+        again by the next posted invoice or a rebuild. Returns the number of
+        history lines erased."""
         self._check_consumer_preference_group(PREFERENCE_USER_GROUP)
         partners = self.commercial_partner_id
+        withdrawn = partners._withdraw_consumer_preference_consent()
+        # self.env, not sudo: the service erases the lines of the user's
+        # companies only (self.env.companies).
         erased_count = self.env["consumer.preference.history"]._erase(partners)
         for partner in partners:
-            partner.message_post(
-                body=_("Purchase history erased at the customer's request.")
-            )
+            if partner in withdrawn:
+                body = _(
+                    "Purchase history erased at the customer's request; consent "
+                    "withdrawn: purchases are no longer recorded."
+                )
+            else:
+                body = _("Purchase history erased at the customer's request.")
+            partner._log_consumer_preference_erasure(body)
         return erased_count
 
     def action_consumer_preference_forget(self):
-        """Erase the whole profile: specifications and history."""
+        """Erase the whole profile in the user's companies (specifications and
+        history) and withdraw consent."""
         self._check_consumer_preference_group(PREFERENCE_USER_GROUP)
         partners = self.commercial_partner_id
+        partners._withdraw_consumer_preference_consent()
         self.env["consumer.preference.history"]._erase(partners)
+        # Record rules keep the specifications of the user's companies only.
         partners.with_context(active_test=False).consumer_specification_ids.unlink()
         for partner in partners:
-            partner.message_post(
-                body=_(
+            partner._log_consumer_preference_erasure(
+                _(
                     "Consumer preferences forgotten at the customer's request: "
-                    "specifications and purchase history erased."
+                    "specifications and purchase history erased, consent "
+                    "withdrawn: purchases are no longer recorded."
                 )
             )
+        return True
 
     def action_consumer_preference_rebuild(self):
         """Recompute the purchase history of these customers from their
@@ -180,6 +205,23 @@ class ResPartner(models.Model):
         self.env["consumer.preference.history"]._rebuild(
             self.commercial_partner_id, self.env.companies
         )
+        return True
+
+    def _log_consumer_preference_erasure(self, body):
+        """Trace an erasure in the customer's chatter, by the current user."""
+        # _message_log writes as superuser: the trace must not need the right
+        # to edit contacts, which posting a message (message_post) does.
+        self._message_log(body=body)
+
+    def _withdraw_consumer_preference_consent(self):
+        """Withdraw the consent of those of these commercial partners who
+        still give it; return them."""
+        consenting = self.filtered("consumer_preference_consent")
+        # sudo: withdrawing consent is part of the erasure the caller's
+        # Preferences group allows; it must not need the right to edit
+        # contacts. The commercial field reaches the contacts too.
+        consenting.sudo().write({"consumer_preference_consent": False})
+        return consenting
 
     def _check_consumer_preference_group(self, group_xmlid):
         # The history service writes with SQL, below the ORM's access
@@ -267,13 +309,16 @@ class ResPartner(models.Model):
             partner.consumer_profile_invoice_count = invoice_count
             partner.consumer_profile_refund_count = profile.get("refund_count", 0)
             partner.consumer_profile_average_invoice = (
-                profile["invoiced_amount"] / invoice_count if invoice_count else 0.0
+                profile["invoiced_amount"] / invoice_count
+                if invoice_count and "invoiced_amount" in profile
+                else 0.0
             )
             partner.consumer_profile_first_date = profile.get("first_date")
             partner.consumer_profile_last_date = profile.get("last_date")
             partner.consumer_profile_top_categories = (
                 self._format_consumer_profile_categories(
-                    profile.get("categories", []), currency
+                    profile.get("categories", []),
+                    currency if profile.get("amounts_visible") else None,
                 )
             )
             partner.consumer_profile_top_values = self._format_consumer_profile_values(
@@ -295,7 +340,11 @@ class ResPartner(models.Model):
         )
         if not partners:
             return {}
-        figures = {partner.id: {} for partner in partners}
+        amount_partners = self._consumer_profile_amount_partners(partners)
+        figures = {
+            partner.id: {"amounts_visible": partner in amount_partners}
+            for partner in partners
+        }
         Preference = self.env["consumer.preference"]
         history_domain = [
             ("preference_type", "=", "history"),
@@ -344,7 +393,9 @@ class ResPartner(models.Model):
 
         # Aggregates of the customer's own invoices only, in the current
         # company: people who maintain preferences (salespeople) may see the
-        # buying rhythm without being allowed to open invoices.
+        # buying rhythm without being allowed to open invoices. The invoiced
+        # amount is kept only for the customers whose amounts the user may
+        # see: sudo() must not widen what "own documents" allows.
         invoice_groups = (
             self.env["account.move"]
             .sudo()
@@ -361,16 +412,34 @@ class ResPartner(models.Model):
         )
         for partner, move_type, count, amount in invoice_groups:
             if move_type == "out_invoice":
-                figures[partner.id].update(invoice_count=count, invoiced_amount=amount)
+                figures[partner.id]["invoice_count"] = count
+                if partner in amount_partners:
+                    figures[partner.id]["invoiced_amount"] = amount
             else:
                 figures[partner.id]["refund_count"] = count
         return figures
 
     @api.model
+    def _consumer_profile_amount_partners(self, partners):
+        """Those of ``partners`` (commercial partners) whose money figures the
+        user may see in the profile; see PROFILE_ALL_AMOUNTS_GROUPS."""
+        user = self.env.user
+        if self.env.su or any(
+            user.has_group(group) for group in PROFILE_ALL_AMOUNTS_GROUPS
+        ):
+            return partners
+        return partners.filtered(
+            lambda partner: not partner.user_id or partner.user_id == user
+        )
+
+    @api.model
     def _format_consumer_profile_categories(self, categories, currency):
-        """``Textile $ 280.00, Food $ 90.00``: the top categories, by net amount."""
+        """``Textile $ 280.00, Food $ 90.00``: the top categories, by net
+        amount; without ``currency``, their names only (``Textile, Food``)."""
         category_summaries = [
             f"{category.name} {formatLang(self.env, amount, currency_obj=currency)}"
+            if currency
+            else category.name
             for category, amount in categories[:PROFILE_TOP_COUNT]
         ]
         return format_list(self.env, category_summaries, style="unit") or False

@@ -6,3 +6,7 @@ from . import test_history_queries
 from . import test_profile
 from . import test_billing
 from . import test_translation
+from . import test_erasure
+from . import test_partner_merge
+from . import test_rpc
+from . import test_access_rights

@@ -341,6 +341,36 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
             [{"product_id": self.coffee.id, "quantity": 10.0, "price_unit": 6.5}],
         )
 
+    def test_wizard_bills_once(self):
+        """Defect 3: a second click on Bill (or a second request) opens the
+        invoice already issued instead of issuing another one."""
+        form = self._bill_form()
+        self._set_quantities(form, {self.coffee_history: 2})
+        wizard = form.save()
+        move_count = self.env["account.move"].search_count([])
+
+        first_action = wizard.action_bill()
+        second_action = wizard.action_bill()
+
+        self.assertEqual(self.env["account.move"].search_count([]), move_count + 1)
+        self.assertEqual(second_action["res_id"], first_action["res_id"])
+        self.assertEqual(wizard.invoice_id.id, first_action["res_id"])
+
+    def test_typed_price_survives_quantity_change(self):
+        """Defect 13: a unit price the user typed is kept when the quantity
+        changes, and billed."""
+        form = self._bill_form()
+        with form.line_ids.edit(self._line_index(form, self.coffee_history)) as line:
+            self.assertEqual(line.price_unit, 8.0)
+            line.price_unit = 7.25
+            line.quantity = 3
+            self.assertEqual(line.price_unit, 7.25)
+        invoice = self.env["account.move"].browse(form.save().action_bill()["res_id"])
+        self.assertRecordValues(
+            invoice.invoice_line_ids,
+            [{"product_id": self.coffee.id, "quantity": 3.0, "price_unit": 7.25}],
+        )
+
 
 @tagged("post_install", "-at_install")
 class TestConsumerPreferenceBillErrors(ConsumerPreferenceBillCommon):

@@ -5,6 +5,7 @@ from freezegun import freeze_time
 from lxml import etree
 
 from odoo import Command
+from odoo.exceptions import AccessError
 from odoo.tests import Form, new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
@@ -256,6 +257,50 @@ class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
                 }
             ],
         )
+
+    @freeze_time("2026-06-01")
+    def test_own_documents_salesperson_sees_own_customers_amounts_only(self):
+        """Item 14: the profile reads invoices as superuser, but a salesperson
+        limited to own documents sees money figures only for the customers
+        they are the salesperson of, or that have none; counts, dates,
+        categories and values stay shared. Invoices themselves stay closed."""
+        other_salesperson = self._new_company_user(
+            "cp_other_salesperson", "base.group_user,sales_team.group_sale_salesman"
+        )
+        all_documents_salesperson = self._new_company_user(
+            "cp_all_documents_salesperson",
+            "base.group_user,sales_team.group_sale_salesman_all_leads",
+        )
+        without_amounts = {
+            "consumer_profile_invoice_count": 3,
+            "consumer_profile_average_invoice": 0.0,
+            "consumer_profile_top_categories": "Textile, Food, Books",
+            "consumer_profile_top_values": "Size: M ×12, L ×2",
+        }
+        with_amounts = dict(
+            without_amounts,
+            consumer_profile_average_invoice=142.0,
+            consumer_profile_top_categories=(
+                f"Textile {self._usd('280.00')}, Food {self._usd('90.00')}, "
+                f"Books {self._usd('30.00')}"
+            ),
+        )
+        expectations = [
+            (other_salesperson, self.salesperson, without_amounts),
+            (other_salesperson, other_salesperson, with_amounts),
+            (other_salesperson, all_documents_salesperson, with_amounts),
+            (other_salesperson, self.accountant, with_amounts),
+            (self.salesperson, self.salesperson, with_amounts),
+        ]
+        for customer_salesperson, user, expected in expectations:
+            with self.subTest(customer_of=customer_salesperson.login, user=user.login):
+                self.customer.user_id = customer_salesperson
+                self.env.invalidate_all()
+                self.assertRecordValues(
+                    self.customer_contact.with_user(user), [expected]
+                )
+        with self.assertRaises(AccessError):
+            self.env["account.move"].with_user(self.salesperson).search([])
 
     def test_query_count_independent_of_history_size(self):
         """The summary costs as many queries for five history lines (customer)

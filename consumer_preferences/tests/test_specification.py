@@ -203,3 +203,120 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
         specification = self._specify(self.customer, self.tea)
         with self.assertRaisesRegex(UserError, "cannot be turned into history"):
             specification.write({"preference_type": "history"})
+
+    def test_companies_checked_on_product_and_customer(self):
+        """Defect 4: a user of two companies cannot give a line of one company
+        a product or a customer of the other."""
+        other_company = self.setup_other_company()["company"]
+        user = new_test_user(
+            self.env,
+            login="cp_two_companies",
+            groups="base.group_user,sales_team.group_sale_salesman",
+            company_id=self.company.id,
+            company_ids=[Command.set((self.company | other_company).ids)],
+        )
+        branch_product = self.env["product.product"].create(
+            {"name": "Branch Tea", "company_id": other_company.id}
+        )
+        branch_customer = self.env["res.partner"].create(
+            {"name": "Branch Customer", "company_id": other_company.id}
+        )
+        Preference = (
+            self.env["consumer.preference"]
+            .with_user(user)
+            .with_context(allowed_company_ids=[self.company.id, other_company.id])
+        )
+        specification = Preference.create(
+            {"partner_id": self.customer.id, "product_id": self.coffee.id}
+        )
+        self.assertEqual(specification.company_id, self.company)
+        attempts = [
+            lambda: Preference.create(
+                {"partner_id": self.customer.id, "product_id": branch_product.id}
+            ),
+            lambda: Preference.create(
+                {"partner_id": branch_customer.id, "product_id": self.coffee.id}
+            ),
+            lambda: specification.write({"product_id": branch_product.id}),
+            lambda: specification.write({"partner_id": branch_customer.id}),
+        ]
+        for attempt in attempts:
+            # Odoo's assertRaises: rolled back to a savepoint, as a request is
+            with self.assertRaises(UserError) as caught:
+                attempt()
+            self.assertIn("Incompatible companies", str(caught.exception))
+        self.assertRecordValues(
+            self.env["consumer.preference"].search(
+                [("product_id", "in", (self.coffee | branch_product).ids)]
+            ),
+            [{"partner_id": self.customer.id, "product_id": self.coffee.id}],
+        )
+
+    def test_history_refused_through_context_default(self):
+        """Defect 5: a context default is no way around the guard."""
+        Preference = (
+            self.env["consumer.preference"]
+            .with_user(self.salesperson)
+            .with_context(default_preference_type="history")
+        )
+        with self.assertRaisesRegex(UserError, "cannot be created by hand"):
+            Preference.create(
+                {"partner_id": self.customer.id, "product_id": self.coffee.id}
+            )
+        self.assertFalse(self._history(self.customer))
+
+    def test_removed_variant_archived_specification_kept(self):
+        """Defect 7: when a value leaves a template, Odoo archives the variant
+        a specification names instead of deleting both."""
+        specification = self._specify(self.customer, self.shirt_l)
+        size_line = self.shirt_template.attribute_line_ids.filtered(
+            lambda line: line.attribute_id == self.size
+        )
+        size_line.value_ids = [Command.unlink(self.size_l.id)]
+        self.assertTrue(specification.exists())
+        self.assertRecordValues(
+            specification.with_context(active_test=False),
+            [{"product_id": self.shirt_l.id, "attribute_value_ids": self.size_l.ids}],
+        )
+        self.assertFalse(self.shirt_l.active)
+
+    def test_history_form_read_only(self):
+        """Defect 10: the form of a history line offers nothing to edit."""
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+        history = self._history(self.customer)
+        form = Form(history.with_user(self.preference_manager))
+        for field_name in ("partner_id", "product_id", "attribute_value_ids", "note"):
+            with self.assertRaisesRegex(AssertionError, "readonly", msg=field_name):
+                setattr(form, field_name, False)
+
+    def test_lists_offer_no_handle_nor_duplicate(self):
+        """Defect 10: history rows can be neither dragged nor duplicated."""
+        views = (
+            self.env["consumer.preference"]
+            .with_user(self.preference_manager)
+            .get_views([(False, "list"), (False, "form")])["views"]
+        )
+        self.assertNotIn('widget="handle"', views["list"]["arch"])
+        for view_type in ("list", "form"):
+            self.assertIn('duplicate="0"', views[view_type]["arch"], view_type)
+
+    def test_security_data_not_updated(self):
+        """Defect 10: an upgrade keeps what an administrator tuned in the
+        groups and the record rule (tests/test_lifecycle.py upgrades)."""
+        xml_ids = self.env["ir.model.data"].search(
+            [
+                ("module", "=", "consumer_preferences"),
+                (
+                    "name",
+                    "in",
+                    [
+                        "module_category_consumer_preferences",
+                        "group_consumer_preference_user",
+                        "group_consumer_preference_manager",
+                        "consumer_preference_rule_company",
+                    ],
+                ),
+            ]
+        )
+        self.assertEqual(len(xml_ids), 4)
+        self.assertEqual(set(xml_ids.mapped("noupdate")), {True})

@@ -1,7 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import float_compare
+from odoo.tools import SQL, float_compare
 
 
 class ConsumerPreferenceBill(models.TransientModel):
@@ -50,6 +50,11 @@ class ConsumerPreferenceBill(models.TransientModel):
         comodel_name="consumer.preference.bill.line",
         inverse_name="wizard_id",
         string="Lines",
+    )
+    invoice_id = fields.Many2one(
+        comodel_name="account.move",
+        readonly=True,
+        help="The invoice this wizard issued: a wizard bills once.",
     )
 
     @api.model
@@ -154,6 +159,11 @@ class ConsumerPreferenceBill(models.TransientModel):
                     "for Invoicing rights to bill customers from their preferences."
                 )
             )
+        self._lock_for_billing()
+        if self.invoice_id:
+            # A double click, or a second request for the same wizard: open
+            # the invoice already issued instead of issuing another one.
+            return self._get_invoice_action(self.invoice_id)
         self._check_billing_enabled(self.company_id)
         self._check_partner()
         lines = self._get_lines_to_bill()
@@ -166,6 +176,7 @@ class ConsumerPreferenceBill(models.TransientModel):
                 )
                 if self.auto_post:
                     invoice.action_post()
+                self.invoice_id = invoice
         except AccessError:
             raise
         except UserError as error:  # validation errors included
@@ -178,6 +189,22 @@ class ConsumerPreferenceBill(models.TransientModel):
                 )
             ) from error
         return self._get_invoice_action(invoice)
+
+    def _lock_for_billing(self):
+        """Lock the wizard's row until the transaction ends. A second request
+        billing the same wizard at the same moment waits here; once the first
+        commits, PostgreSQL refuses the second's stale snapshot (serialization
+        failure), Odoo replays that request, and the replay finds
+        ``invoice_id`` set."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM %s WHERE id = %s FOR NO KEY UPDATE",
+                SQL.identifier(self._table),
+                self.id,
+            )
+        )
+        # the row may have changed since this request read it
+        self.invalidate_recordset(["invoice_id"])
 
     @api.model
     def _check_billing_enabled(self, company):

@@ -38,6 +38,9 @@ class ConsumerPreferenceBillLine(models.TransientModel):
         readonly=False,
         precompute=True,
     )
+    # The last price computed: a price_unit that differs from it was typed by
+    # the user and survives recomputation (as on sale.order.line).
+    technical_price_unit = fields.Float(digits="Product Price")
 
     @api.depends(
         "preference_id",
@@ -50,9 +53,13 @@ class ConsumerPreferenceBillLine(models.TransientModel):
         """The unit price an invoice line would get: the customer's pricelist
         price (or the product's sales price without pricelist), adapted to the
         fiscal position's taxes and the invoice currency. Pricelist rules are
-        fetched once per wizard and quantity, not once per line."""
+        fetched once per wizard and quantity, not once per line. A price the
+        user typed is kept."""
         today = fields.Date.context_today(self)
-        for wizard, wizard_lines in self.grouped("wizard_id").items():
+        typed_lines = self.filtered(
+            lambda line: line.price_unit != line.technical_price_unit
+        )
+        for wizard, wizard_lines in (self - typed_lines).grouped("wizard_id").items():
             pricelist = wizard.pricelist_id
             company = wizard.company_id or self.env.company
             currency = wizard.currency_id or company.currency_id
@@ -66,7 +73,7 @@ class ConsumerPreferenceBillLine(models.TransientModel):
                     )
                 for line in lines:
                     if not line.product_id:
-                        line.price_unit = 0.0
+                        line.price_unit = line.technical_price_unit = 0.0
                         continue
                     line.price_unit = line.product_id._get_tax_included_unit_price(
                         company,
@@ -77,6 +84,18 @@ class ConsumerPreferenceBillLine(models.TransientModel):
                         product_price_unit=pricelist_prices.get(line.product_id.id),
                         fiscal_position=wizard.fiscal_position_id,
                     )
+                    line.technical_price_unit = line.price_unit
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        lines = super().create(vals_list)
+        # A price computed at creation is the reference the user's typing is
+        # compared to (the compute's own assignment is not kept when it runs
+        # before the record exists).
+        for line, vals in zip(lines, vals_list, strict=True):
+            if "technical_price_unit" not in vals:
+                line.technical_price_unit = line.price_unit
+        return lines
 
     def _prepare_invoice_line_vals(self):
         self.ensure_one()

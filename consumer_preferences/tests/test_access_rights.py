@@ -1,0 +1,184 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo import Command
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+
+from .common import ConsumerPreferenceCommon
+
+ALLOWED, DENIED = "allowed", "AccessError"
+OPERATIONS = (
+    "read_specification",
+    "create_specification",
+    "write_specification",
+    "unlink_specification",
+    "read_history",
+    "bill",
+    "rebuild",
+    "erase",
+    "forget",
+    "read_other_company_line",
+)
+# Who may do what: one row per kind of user, one column per operation.
+Y, N = ALLOWED, DENIED
+EXPECTED_RIGHTS = {
+    "salesperson_own_documents": (Y, Y, Y, Y, Y, N, N, Y, Y, N),
+    "salesperson_all_documents": (Y, Y, Y, Y, Y, N, N, Y, Y, N),
+    "invoicing_user": (Y, N, N, N, Y, Y, N, N, N, N),
+    "accounting_read_only": (Y, N, N, N, Y, N, N, N, N, N),
+    "internal_user": (N, N, N, N, N, N, N, N, N, N),
+    "portal_user": (N, N, N, N, N, N, N, N, N, N),
+    "preference_manager": (Y, Y, Y, Y, Y, N, Y, Y, Y, N),
+    "invoicing_administrator": (Y, Y, Y, Y, Y, Y, Y, Y, Y, N),
+    "salesperson_of_two_companies": (Y, Y, Y, Y, Y, N, N, Y, Y, Y),
+}
+USER_GROUPS = {
+    "salesperson_own_documents": "base.group_user,sales_team.group_sale_salesman",
+    "salesperson_all_documents": (
+        "base.group_user,sales_team.group_sale_salesman_all_leads"
+    ),
+    "invoicing_user": "base.group_user,account.group_account_invoice",
+    "accounting_read_only": "base.group_user,account.group_account_readonly",
+    "internal_user": "base.group_user",
+    "portal_user": "base.group_portal",
+    "preference_manager": (
+        "base.group_user,consumer_preferences.group_consumer_preference_manager"
+    ),
+    "invoicing_administrator": "base.group_user,account.group_account_manager",
+    "salesperson_of_two_companies": "base.group_user,sales_team.group_sale_salesman",
+}
+
+
+class _RolledBack(Exception):
+    """Undoes what an operation did, so that every cell starts afresh."""
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceAccessRights(ConsumerPreferenceCommon):
+    """The full matrix of rights: every kind of user against every operation,
+    each cell either allowed (and effective) or refused with AccessError."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company.consumer_preference_billing = True
+        cls.other_company = cls.setup_other_company()["company"]
+        cls.users = {}
+        for name, groups in USER_GROUPS.items():
+            companies = cls.company
+            if name == "salesperson_of_two_companies":
+                companies |= cls.other_company
+            cls.users[name] = new_test_user(
+                cls.env,
+                login=f"cp_rights_{name}",
+                groups=groups,
+                company_id=cls.company.id,
+                company_ids=[Command.set(companies.ids)],
+            )
+        cls.specification = cls.env["consumer.preference"].create(
+            {"partner_id": cls.customer.id, "product_id": cls.tea.id}
+        )
+        cls._post_customer_invoice(cls.customer, [(cls.coffee, 2, 8.0)])
+        cls.history = cls.env["consumer.preference"].search(
+            [("partner_id", "=", cls.customer.id), ("preference_type", "=", "history")]
+        )
+        cls.other_company_specification = cls.env["consumer.preference"].create(
+            {
+                "partner_id": cls.customer.id,
+                "product_id": cls.coffee.id,
+                "company_id": cls.other_company.id,
+            }
+        )
+
+    def _as(self, records, user):
+        """The records as the user's web client sees them: all of the user's
+        companies selected."""
+        return records.with_user(user).with_context(
+            allowed_company_ids=user.company_ids.ids
+        )
+
+    # Operations: each does what its name says as ``user``, then checks it
+    # took effect.
+    def _read_specification(self, user):
+        values = self._as(self.specification, user).read(["product_id"])
+        self.assertEqual(values[0]["product_id"][0], self.tea.id)
+
+    def _create_specification(self, user):
+        created = self._as(self.env["consumer.preference"], user).create(
+            {"partner_id": self.customer.id, "product_id": self.coffee.id}
+        )
+        self.assertRecordValues(created, [{"preference_type": "specification"}])
+
+    def _write_specification(self, user):
+        self._as(self.specification, user).write({"note": "Green tea"})
+        self.assertEqual(self.specification.note, "Green tea")
+
+    def _unlink_specification(self, user):
+        self._as(self.specification, user).unlink()
+        self.assertFalse(self.specification.exists())
+
+    def _read_history(self, user):
+        values = self._as(self.history, user).read(["invoice_count", "amount"])
+        self.assertEqual((values[0]["invoice_count"], values[0]["amount"]), (1, 16.0))
+
+    def _bill(self, user):
+        wizard = (
+            self._as(self.env["consumer.preference.bill"], user)
+            .with_context(active_model="res.partner", active_id=self.customer.id)
+            .create({})
+        )
+        wizard.line_ids.filtered(lambda line: line.product_id == self.coffee).write(
+            {"quantity": 2}
+        )
+        invoice = self.env["account.move"].browse(wizard.action_bill()["res_id"])
+        self.assertRecordValues(invoice, [{"partner_id": self.customer.id}])
+
+    def _rebuild(self, user):
+        self.env.cr.execute(
+            "UPDATE consumer_preference SET invoice_count = 99 WHERE id = %s",
+            self.history.ids,
+        )
+        self.history.invalidate_recordset()
+        self.assertIs(
+            self._as(self.customer, user).action_consumer_preference_rebuild(), True
+        )
+        self.assertEqual(self.history.invoice_count, 1)
+
+    def _erase(self, user):
+        self._as(self.customer, user).action_consumer_preference_erase_history()
+        self.assertFalse(self.history.exists())
+        self.assertFalse(self.customer.consumer_preference_consent)
+
+    def _forget(self, user):
+        self._as(self.customer, user).action_consumer_preference_forget()
+        self.assertFalse(self.specification.exists())
+        self.assertFalse(self.history.exists())
+
+    def _read_other_company_line(self, user):
+        values = self._as(self.other_company_specification, user).read(["product_id"])
+        self.assertEqual(values[0]["product_id"][0], self.coffee.id)
+
+    def _attempt(self, operation, user):
+        """ALLOWED or DENIED; nothing the operation did survives."""
+        try:
+            with self.env.cr.savepoint():
+                try:
+                    getattr(self, f"_{operation}")(user)
+                except AccessError:
+                    raise _RolledBack(DENIED) from None
+                raise _RolledBack(ALLOWED)
+        except _RolledBack as rolled_back:
+            outcome = rolled_back.args[0]
+        self.env.invalidate_all(flush=False)
+        return outcome
+
+    def test_rights_matrix(self):
+        rights = {
+            name: tuple(self._attempt(operation, user) for operation in OPERATIONS)
+            for name, user in self.users.items()
+        }
+        for name, expected in EXPECTED_RIGHTS.items():
+            with self.subTest(user=name):
+                self.assertEqual(
+                    dict(zip(OPERATIONS, rights[name], strict=True)),
+                    dict(zip(OPERATIONS, expected, strict=True)),
+                )

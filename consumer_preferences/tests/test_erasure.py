@@ -1,0 +1,149 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo import Command
+from odoo.tests import tagged
+
+from .common import ConsumerPreferenceCommon
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceErasure(ConsumerPreferenceCommon):
+    """Erasing the history or forgetting the profile at the customer's request:
+    in the user's companies only, and for good (consent withdrawn)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.other_company = cls.setup_other_company()["company"]
+
+    def _post_other_company_invoice(self, partner, product):
+        invoice = (
+            self.env["account.move"]
+            .with_company(self.other_company)
+            .create(
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": partner.id,
+                    "invoice_date": "2026-01-20",
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": product.id,
+                                "quantity": 5,
+                                "price_unit": 8.0,
+                                "tax_ids": [],
+                            }
+                        )
+                    ],
+                }
+            )
+        )
+        invoice.action_post()
+        return invoice
+
+    def _last_message(self, partner):
+        return partner.message_ids.sorted("id")[-1].body
+
+    # Defect 1 ---------------------------------------------------------------
+    def test_erase_keeps_other_company_history(self):
+        """A salesperson of the first company only erases that company's
+        lines. Needs the company filter of the history service's _erase."""
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+        self._post_other_company_invoice(self.customer, self.tea)
+
+        erased_count = self.customer.with_user(
+            self.salesperson
+        ).action_consumer_preference_erase_history()
+
+        self.assertEqual(erased_count, 1)
+        self.assertRecordValues(
+            self._history(self.customer),
+            [{"company_id": self.other_company.id, "product_id": self.tea.id}],
+        )
+
+    def test_forget_keeps_other_company_profile(self):
+        """Forget, too, erases the lines of the user's companies only. Needs
+        the company filter of the history service's _erase."""
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+        self._post_other_company_invoice(self.customer, self.tea)
+        self.env["consumer.preference"].create(
+            {
+                "partner_id": self.customer.id,
+                "company_id": self.other_company.id,
+                "product_id": self.coffee.id,
+            }
+        )
+        self.env["consumer.preference"].create(
+            {"partner_id": self.customer.id, "product_id": self.tea.id}
+        )
+
+        self.customer.with_user(self.salesperson).action_consumer_preference_forget()
+
+        self.assertRecordValues(
+            self.env["consumer.preference"].search(
+                [("partner_id", "=", self.customer.id)]
+            ),
+            [
+                {
+                    "company_id": self.other_company.id,
+                    "preference_type": "specification",
+                    "product_id": self.coffee.id,
+                },
+                {
+                    "company_id": self.other_company.id,
+                    "preference_type": "history",
+                    "product_id": self.tea.id,
+                },
+            ],
+        )
+
+    # Defect 2 ---------------------------------------------------------------
+    def test_forget_withdraws_consent_for_good(self):
+        self.env["consumer.preference"].create(
+            {"partner_id": self.customer.id, "product_id": self.tea.id}
+        )
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+
+        self.customer_contact.with_user(
+            self.salesperson
+        ).action_consumer_preference_forget()
+
+        self.assertRecordValues(
+            self.customer | self.customer_contact,
+            [
+                {"consumer_preference_consent": False},
+                {"consumer_preference_consent": False},
+            ],
+        )
+        self.assertIn("consent withdrawn", self._last_message(self.customer))
+        self.assertFalse(
+            self.env["consumer.preference"].search(
+                [("partner_id", "=", self.customer.id)]
+            )
+        )
+        # Neither the next invoice nor a manager's rebuild records anything.
+        self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        self.assertFalse(self._history(self.customer))
+        self.customer.with_user(
+            self.preference_manager
+        ).action_consumer_preference_rebuild()
+        self.assertFalse(self._history(self.customer))
+
+    def test_erase_withdraws_consent_of_consenting_customer(self):
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+        self.assertTrue(self.customer.consumer_preference_consent)
+
+        self.customer.with_user(
+            self.salesperson
+        ).action_consumer_preference_erase_history()
+
+        self.assertFalse(self.customer.consumer_preference_consent)
+        self.assertIn(
+            "Purchase history erased at the customer's request; consent withdrawn",
+            self._last_message(self.customer),
+        )
+        self._post_customer_invoice(self.customer, [(self.tea, 1, 5.0)])
+        self.assertFalse(self._history(self.customer))
+        self.customer.with_user(
+            self.preference_manager
+        ).action_consumer_preference_rebuild()
+        self.assertFalse(self._history(self.customer))

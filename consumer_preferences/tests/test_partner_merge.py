@@ -1,0 +1,82 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo import fields
+from odoo.tests import Form, tagged
+
+from .common import ConsumerPreferenceCommon
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferencePartnerMerge(ConsumerPreferenceCommon):
+    """Odoo's Merge wizard on two records of one customer: the kept customer
+    ends with both histories and both sets of specifications."""
+
+    def _merge(self, partners, kept):
+        """Merge ``partners`` into ``kept`` with Odoo's wizard, as the
+        salesperson does from the contacts list (Action > Merge)."""
+        wizard_form = Form(
+            self.env["base.partner.merge.automatic.wizard"]
+            .with_user(self.salesperson)
+            .with_context(active_model="res.partner", active_ids=partners.ids)
+        )
+        wizard_form.dst_partner_id = kept
+        wizard_form.save().action_merge()
+
+    def test_merge_keeps_both_histories_and_specifications(self):
+        duplicate = self.env["res.partner"].create(
+            {"name": "Azure Shop (old)", "is_company": True}
+        )
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-01-10"
+        )
+        self._post_customer_invoice(
+            duplicate, [(self.coffee, 3, 9.0)], invoice_date="2026-02-10"
+        )
+        Preference = self.env["consumer.preference"].with_user(self.salesperson)
+        kept_coffee = Preference.create(
+            {
+                "partner_id": self.customer.id,
+                "product_id": self.coffee.id,
+                "note": "Dark roast",
+            }
+        )
+        Preference.create(
+            {"partner_id": duplicate.id, "product_id": self.coffee.id, "note": "Beans"}
+        )
+        moved_tea = Preference.create(
+            {"partner_id": duplicate.id, "product_id": self.tea.id}
+        )
+
+        self._merge(self.customer | duplicate, self.customer)
+
+        self.assertFalse(duplicate.exists())
+        preferences = self.env["consumer.preference"].search(
+            [("partner_id", "=", self.customer.id)]
+        )
+        specifications = preferences.filtered(
+            lambda preference: preference.preference_type == "specification"
+        )
+        self.assertRecordValues(
+            specifications,
+            [
+                {"id": kept_coffee.id, "note": "Dark roast / Beans"},
+                {"id": moved_tea.id, "note": False},
+            ],
+        )
+        self.assertRecordValues(
+            preferences - specifications,
+            [
+                {
+                    "preference_type": "history",
+                    "product_id": self.coffee.id,
+                    "invoice_count": 2,
+                    "quantity": 5.0,
+                    "amount": 43.0,
+                    "first_invoice_date": fields.Date.to_date("2026-01-10"),
+                    "last_invoice_date": fields.Date.to_date("2026-02-10"),
+                    "last_price_unit": 9.0,
+                }
+            ],
+        )
+        self.assertFalse(
+            self.env["consumer.preference"].search([("partner_id", "=", duplicate.id)])
+        )

@@ -1,0 +1,92 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo import models
+
+
+class BasePartnerMergeAutomaticWizard(models.TransientModel):
+    _inherit = "base.partner.merge.automatic.wizard"
+
+    def _update_foreign_keys(self, src_partners, dst_partner):
+        """Carry the merged-away customers' preferences over before Odoo
+        repoints every foreign key in SQL: there, one line of the kept
+        customer with the same key makes the whole update fail, and Odoo then
+        deletes all the merged-away customer's lines. Once the invoices point
+        to the kept customer, recompute its history from them."""
+        self._merge_consumer_preferences(src_partners, dst_partner)
+        result = super()._update_foreign_keys(src_partners, dst_partner)
+        self._consumer_preference_history()._rebuild(dst_partner.commercial_partner_id)
+        return result
+
+    def _consumer_preference_history(self):
+        """The history service as a merge needs it: merging takes contact
+        rights, not Preferences ones (sudo), and moves the invoices of every
+        company, whoever runs it (all companies)."""
+        all_companies = self.env["res.company"].sudo().search([])
+        return (
+            self.env["consumer.preference.history"]
+            .sudo()
+            .with_context(allowed_company_ids=all_companies.ids)
+        )
+
+    def _merge_consumer_preferences(self, src_partners, dst_partner):
+        """Move the specifications of ``src_partners`` to ``dst_partner``'s
+        commercial partner, merging each into an identical one it already has
+        (same company, product and characteristic values); delete their
+        history lines, which the rebuild recomputes on the kept customer."""
+        # The history service owns history lines (the ORM refuses to delete
+        # them); the kept customer's rebuild recomputes them.
+        self._consumer_preference_history()._erase(src_partners)
+        # sudo and every company, for the same reasons as the history.
+        Preference = (
+            self.env["consumer.preference"].sudo().with_context(active_test=False)
+        )
+        customer = dst_partner.commercial_partner_id
+        specifications = Preference.search(
+            [
+                ("partner_id", "in", src_partners.ids),
+                ("preference_type", "=", "specification"),
+            ]
+        )
+        if not specifications:
+            return
+        existing = {
+            self._consumer_preference_merge_key(specification): specification
+            for specification in Preference.search(
+                [
+                    ("partner_id", "=", customer.id),
+                    ("preference_type", "=", "specification"),
+                ]
+            )
+        }
+        duplicates = Preference
+        for specification in specifications:
+            key = self._consumer_preference_merge_key(specification)
+            kept = existing.get(key)
+            if not kept:
+                existing[key] = specification
+                continue
+            duplicates |= specification
+            kept.write(
+                self._prepare_consumer_preference_merge_vals(kept, specification)
+            )
+        duplicates.unlink()
+        (specifications - duplicates).write({"partner_id": customer.id})
+
+    @staticmethod
+    def _consumer_preference_merge_key(preference):
+        """What makes two specifications identical: the unique constraint's
+        key, the customer aside."""
+        return (
+            preference.company_id.id,
+            preference.product_id.id,
+            preference.attribute_value_key,
+        )
+
+    @staticmethod
+    def _prepare_consumer_preference_merge_vals(kept, duplicate):
+        """The values of ``kept`` once ``duplicate`` is merged into it: both
+        notes, and active when either is."""
+        notes = [note for note in (kept.note, duplicate.note) if note]
+        return {
+            "note": " / ".join(dict.fromkeys(notes)) or False,
+            "active": kept.active or duplicate.active,
+        }
