@@ -3,6 +3,7 @@ customer's past, against plain Odoo, and for the rebuild.
 
     python3 benchmarks/bench_history.py -c <odoo.conf> -d <database>
         [--plain-database <database>] [--runs 7] [--explain] [--large 1000000]
+        [--sections 1,2,3]
 
 The database needs consumer_preferences installed, with accounting configured
 (a chart of accounts and a sales journal in the admin's company; demo data
@@ -52,15 +53,23 @@ def main(argv=None):
         "--large", type=int, default=1_000_000, help="lines of the large rebuild"
     )
     parser.add_argument("--explain", action="store_true", help="print the plans")
+    parser.add_argument(
+        "--sections",
+        default="1,2,3",
+        help="which of the sections above to run, e.g. 1,3 (default: all)",
+    )
     run_rolled_back(parser.parse_args(argv), run)
 
 
 def run(env, arguments):
     bench = HistoryBench(env, arguments)
-    bench.posting_by_history_size()
-    if arguments.plain_database:
+    sections = arguments.sections.split(",")
+    if "1" in sections:
+        bench.posting_by_history_size()
+    if "2" in sections and arguments.plain_database:
         bench.posting_against_plain_odoo()
-    bench.rebuild_against_raw_aggregate()
+    if "3" in sections:
+        bench.rebuild_against_raw_aggregate()
 
 
 class HistoryBench:
