@@ -361,40 +361,18 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         per_key_statistics = SQL(
             """
             SELECT line.company_id, line.partner_id, line.product_id,
-                   COUNT(DISTINCT line.move_id)
-                       FILTER (WHERE move.move_type = 'out_invoice')
-                       AS invoice_count,
-                   COUNT(DISTINCT line.move_id)
-                       FILTER (WHERE move.move_type = 'out_refund')
-                       AS refund_count,
-                   SUM(CASE WHEN move.move_type = 'out_refund' THEN -1 ELSE 1 END
-                       * line.quantity / COALESCE(line_uom.factor, 1)) AS quantity,
-                   SUM(-line.balance) AS amount,
-                   MIN(move.invoice_date)
-                       FILTER (WHERE move.move_type = 'out_invoice')
-                       AS first_invoice_date,
-                   MAX(move.invoice_date)
-                       FILTER (WHERE move.move_type = 'out_invoice')
-                       AS last_invoice_date,
+                   %(aggregates)s,
                    MOD(MAX((move.invoice_date - DATE '2000-01-01')::bigint
                            * %(line_id_span)s + line.id)
                            FILTER (WHERE move.move_type = 'out_invoice'),
                        %(line_id_span)s)::int AS last_line_id
-              FROM account_move_line line
-              JOIN account_move move ON move.id = line.move_id
-              LEFT JOIN uom_uom line_uom ON line_uom.id = line.product_uom_id
-             WHERE line.parent_state = 'posted'
-               AND line.display_type = 'product'
-               AND move.move_type IN %(move_types)s
-               -- Odoo keeps an invoice's lines on its commercial partner
-               AND move.commercial_partner_id = line.partner_id
-               AND %(scope)s
+              %(posted_lines)s
              GROUP BY line.company_id, line.partner_id, line.product_id
             %(having)s
             """,
+            aggregates=ConsumerPreferenceHistory._aggregates_sql(),
             line_id_span=LINE_ID_SPAN,
-            move_types=HISTORY_MOVE_TYPES,
-            scope=scope,
+            posted_lines=ConsumerPreferenceHistory._posted_lines_sql(scope),
             having=SQL(
                 "HAVING COUNT(*) FILTER (WHERE move.move_type = 'out_invoice') > 0"
             )
@@ -413,7 +391,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             """
             SELECT per_key.company_id, per_key.partner_id, per_key.product_id,
                    per_key.invoice_count, per_key.refund_count,
-                   per_key.quantity * COALESCE(product_uom.factor, 1) AS quantity,
+                   per_key.reference_quantity * COALESCE(product_uom.factor, 1)
+                       AS quantity,
                    per_key.amount, per_key.first_invoice_date,
                    per_key.last_invoice_date, per_key.last_line_id,
                    %(last_price_unit)s AS last_price_unit,
@@ -467,6 +446,53 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             move=SQL.identifier(move),
             line_uom=SQL.identifier(line_uom),
             product_uom=SQL.identifier(product_uom),
+        )
+
+    @staticmethod
+    def _posted_lines_sql(scope, joins=None):
+        """FROM and WHERE of the lines a history counts: the product lines of
+        posted customer invoices and credit notes within ``scope`` (a
+        condition on ``line``), as ``line``, with their ``move`` and unit
+        (``line_uom``); ``joins`` adds more."""
+        return SQL(
+            """
+              FROM account_move_line line
+              JOIN account_move move ON move.id = line.move_id
+              LEFT JOIN uom_uom line_uom ON line_uom.id = line.product_uom_id
+              %s
+             WHERE line.parent_state = 'posted'
+               AND line.display_type = 'product'
+               AND move.move_type IN %s
+               -- Odoo keeps an invoice's lines on its commercial partner
+               AND move.commercial_partner_id = line.partner_id
+               AND %s
+            """,
+            joins or SQL(),
+            HISTORY_MOVE_TYPES,
+            scope,
+        )
+
+    @staticmethod
+    def _aggregates_sql():
+        """What a history line counts of its lines (``_posted_lines_sql``):
+        invoices and credit notes, net quantity in the unit of reference
+        (``reference_quantity``, negative on credit notes), net amount in
+        company currency, first and last invoice dates."""
+        return SQL(
+            """
+            COUNT(DISTINCT line.move_id)
+                FILTER (WHERE move.move_type = 'out_invoice') AS invoice_count,
+            COUNT(DISTINCT line.move_id)
+                FILTER (WHERE move.move_type = 'out_refund') AS refund_count,
+            SUM(CASE WHEN move.move_type = 'out_refund' THEN -1 ELSE 1 END
+                * line.quantity / COALESCE(line_uom.factor, 1))
+                AS reference_quantity,
+            SUM(-line.balance) AS amount,
+            MIN(move.invoice_date) FILTER (WHERE move.move_type = 'out_invoice')
+                AS first_invoice_date,
+            MAX(move.invoice_date) FILTER (WHERE move.move_type = 'out_invoice')
+                AS last_invoice_date
+            """
         )
 
     def _assignments_sql(self, alias):
@@ -524,38 +550,12 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             -- the invoices' own lines, never a line of the key's past; few
             -- rows, so the last unit price is simply carried along
             SELECT line.company_id, line.partner_id, line.product_id,
-                   COUNT(DISTINCT line.move_id)
-                       FILTER (WHERE move.move_type = 'out_invoice')
-                       AS invoice_count,
-                   COUNT(DISTINCT line.move_id)
-                       FILTER (WHERE move.move_type = 'out_refund')
-                       AS refund_count,
-                   SUM(CASE WHEN move.move_type = 'out_refund' THEN -1 ELSE 1 END
-                       * line.quantity / COALESCE(line_uom.factor, 1)
-                       * COALESCE(product_uom.factor, 1)) AS quantity,
-                   SUM(-line.balance) AS amount,
-                   MIN(move.invoice_date)
-                       FILTER (WHERE move.move_type = 'out_invoice')
-                       AS first_invoice_date,
-                   MAX(move.invoice_date)
-                       FILTER (WHERE move.move_type = 'out_invoice')
-                       AS last_invoice_date,
+                   %(aggregates)s,
+                   MAX(COALESCE(product_uom.factor, 1)) AS product_uom_factor,
                    MAX(ARRAY[(move.invoice_date - DATE '2000-01-01')::numeric,
                              line.id, %(price_unit)s])
                        FILTER (WHERE move.move_type = 'out_invoice') AS last_line
-              FROM account_move_line line
-              JOIN account_move move ON move.id = line.move_id
-              JOIN product_product product ON product.id = line.product_id
-              JOIN product_template template ON template.id = product.product_tmpl_id
-              LEFT JOIN uom_uom line_uom ON line_uom.id = line.product_uom_id
-              LEFT JOIN uom_uom product_uom ON product_uom.id = template.uom_id
-             WHERE line.move_id = ANY(%(move_ids)s)
-               AND line.parent_state = 'posted'
-               AND line.display_type = 'product'
-               AND move.move_type IN %(move_types)s
-               AND move.commercial_partner_id = line.partner_id
-               AND (line.company_id, line.partner_id, line.product_id)
-                   IN (SELECT company_id, partner_id, product_id FROM keys)
+              %(posted_lines)s
              GROUP BY line.company_id, line.partner_id, line.product_id
         ),
         merged AS (
@@ -563,7 +563,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    delta.product_id,
                    preference.invoice_count + delta.invoice_count AS invoice_count,
                    preference.refund_count + delta.refund_count AS refund_count,
-                   preference.quantity + delta.quantity AS quantity,
+                   preference.quantity
+                       + delta.reference_quantity * delta.product_uom_factor
+                       AS quantity,
                    preference.amount + delta.amount AS amount,
                    LEAST(preference.first_invoice_date, delta.first_invoice_date)
                        AS first_invoice_date,
@@ -610,10 +612,24 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    AND merged.product_id = delta.product_id)
                 """,
                 keys=self._keys_sql(keys),
-                move_ids=moves.ids,
-                move_types=HISTORY_MOVE_TYPES,
+                aggregates=self._aggregates_sql(),
                 price_unit=self._price_unit_sql(
                     "line", "move", "line_uom", "product_uom"
+                ),
+                posted_lines=self._posted_lines_sql(
+                    SQL(
+                        "line.move_id = ANY(%s) AND (line.company_id, "
+                        "line.partner_id, line.product_id) IN "
+                        "(SELECT company_id, partner_id, product_id FROM keys)",
+                        moves.ids,
+                    ),
+                    joins=SQL(
+                        "JOIN product_product product ON product.id = line.product_id"
+                        " JOIN product_template template"
+                        " ON template.id = product.product_tmpl_id"
+                        " LEFT JOIN uom_uom product_uom"
+                        " ON product_uom.id = template.uom_id"
+                    ),
                 ),
                 assignments=self._assignments_sql("merged"),
             ),
