@@ -240,6 +240,40 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             ],
         )
 
+    def test_zero_amount_line_price_converted_at_the_invoice_rate(self):
+        """A line of zero amount (fully discounted) has no rate of its own:
+        its unit price is converted at the invoice's rate, not left in the
+        invoice's currency."""
+        other_currency = self.setup_other_currency("EUR", rates=[("2026-01-01", 2.0)])
+        invoice = self._create_customer_invoice(
+            self.customer,
+            [(self.coffee, 2, 10.0)],
+            currency_id=other_currency.id,
+            invoice_date="2026-01-15",
+        )
+        invoice.invoice_line_ids.discount = 100.0
+        invoice.with_user(self.accountant).action_post()
+        self.assertEqual(invoice.invoice_line_ids.amount_currency, 0.0)
+        self.assertRecordValues(
+            self._history(self.customer),
+            [{"amount": 0.0, "quantity": 2.0, "last_price_unit": 5.0}],
+        )
+
+    def test_partner_lists_follow_the_history_in_the_same_transaction(self):
+        """The history is written in SQL: a partner's lists of lines, read
+        before, show the lines as they are after posting and erasing."""
+        partner = self.customer.with_user(self.salesperson)
+        self.assertFalse(partner.consumer_history_ids)
+        self.assertFalse(partner.commercial_history_ids)
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+        self.assertEqual(partner.consumer_history_ids.product_id, self.coffee)
+        self.assertEqual(partner.commercial_history_ids.product_id, self.coffee)
+        self.assertEqual(partner.consumer_preference_count, 1)
+        partner.action_consumer_preference_erase_history()
+        self.assertFalse(partner.consumer_history_ids)
+        self.assertFalse(partner.commercial_history_ids)
+        self.assertEqual(partner.consumer_preference_count, 0)
+
     def test_future_dated_auto_post_counts_only_once_posted(self):
         with freeze_time("2026-04-01"):
             invoice = self._create_customer_invoice(
