@@ -3,6 +3,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, float_is_zero
 
+from .consumer_preference_history import HISTORY_MOVE_TYPES
+
 
 class ConsumerPreference(models.Model):
     """A product a customer prefers, with the characteristic values preferred.
@@ -128,6 +130,12 @@ class ConsumerPreference(models.Model):
         readonly=True,
         help="Last invoice date plus the average interval between invoices.",
     )
+    invoice_line_count = fields.Integer(
+        string="Invoice Lines",
+        compute="_compute_invoice_line_count",
+        groups="account.group_account_invoice,account.group_account_readonly",
+        help="The posted invoice and credit note lines this history line adds up.",
+    )
     is_fully_returned = fields.Boolean(
         compute="_compute_is_fully_returned",
         search="_search_is_fully_returned",
@@ -143,6 +151,57 @@ class ConsumerPreference(models.Model):
         "specified: the customer has a line of the other type for the same "
         "product in the same company.",
     )
+
+    @api.depends("preference_type", "invoice_count", "refund_count")
+    def _compute_invoice_line_count(self):
+        AccountMoveLine = self.env["account.move.line"]
+        for preference in self:
+            preference.invoice_line_count = (
+                AccountMoveLine.search_count(preference._invoice_lines_domain())
+                if preference._origin.id and preference.preference_type == "history"
+                else 0
+            )
+
+    def _invoice_lines_domain(self):
+        """The invoice lines behind a history line, as the history service
+        selects them: the posted product lines of this product on the customer
+        invoices and credit notes of this company whose commercial partner is
+        the line's customer."""
+        self.ensure_one()
+        return [
+            ("company_id", "=", self.company_id.id),
+            ("partner_id", "=", self.partner_id.id),
+            ("move_id.commercial_partner_id", "=", self.partner_id.id),
+            ("product_id", "=", self.product_id.id),
+            ("display_type", "=", "product"),
+            ("parent_state", "=", "posted"),
+            ("move_id.move_type", "in", list(HISTORY_MOVE_TYPES)),
+        ]
+
+    def action_view_invoice_lines(self):
+        """The posted invoice and credit note lines a history line adds up."""
+        self.ensure_one()
+        if self.preference_type != "history":
+            raise UserError(
+                _("Only history lines come from invoices: open a history line.")
+            )
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Invoice Lines: %(preference)s", preference=self.display_name),
+            "res_model": "account.move.line",
+            "view_mode": "list,form",
+            "views": [
+                (
+                    self.env.ref(
+                        "consumer_preferences.account_move_line_view_list_consumer_preference"
+                    ).id,
+                    "list",
+                ),
+                (False, "form"),
+            ],
+            "domain": self._invoice_lines_domain(),
+            "context": {"create": False, "edit": False},
+        }
 
     @api.depends("preference_type", "quantity")
     def _compute_is_fully_returned(self):
@@ -237,7 +296,8 @@ class ConsumerPreference(models.Model):
         """The values that make the chosen variant (Size: S for "Shirt (S)");
         values of attributes that create no variant are free."""
         self.ensure_one()
-        return self.product_id.product_template_attribute_value_ids.product_attribute_value_id
+        variant = self.product_id
+        return variant.product_template_attribute_value_ids.product_attribute_value_id
 
     @api.depends("product_id")
     def _compute_attribute_value_ids(self):
