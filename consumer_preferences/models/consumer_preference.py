@@ -282,7 +282,8 @@ class ConsumerPreference(models.Model):
         "Shirt (S)") or a value already chosen (a second Quality)."""
         for preference in self:
             variant_values = preference._variant_attribute_values()
-            fixed_values = variant_values | preference.attribute_value_ids
+            # _origin: in the form, the values chosen are new records.
+            fixed_values = (variant_values | preference.attribute_value_ids)._origin
             preference.allowed_attribute_value_ids = (
                 preference.product_tmpl_id.attribute_line_ids.value_ids.filtered(
                     lambda value, fixed_values=fixed_values: (

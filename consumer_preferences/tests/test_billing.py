@@ -142,6 +142,7 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
             [
                 {
                     "preference_id": self.shirt_specification.id,
+                    "history_id": False,
                     "product_id": self.shirt_s.id,
                     "attribute_value_ids": (self.size_s | self.quality_8).ids,
                     "quantity": 0.0,
@@ -151,6 +152,7 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
                 },
                 {
                     "preference_id": self.tea_specification.id,
+                    "history_id": False,
                     "product_id": self.tea.id,
                     "attribute_value_ids": [],
                     "quantity": 0.0,

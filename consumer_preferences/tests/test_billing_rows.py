@@ -35,6 +35,7 @@ class TestConsumerPreferenceBillRows(ConsumerPreferenceBillCommon):
                 {
                     "preference_id": self.shirt_specification.id,
                     "history_id": False,
+                    "invoice_count": 0,
                     "suggested_quantity": 0.0,
                 },
                 {
