@@ -450,3 +450,40 @@ class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
             menu.id, Menu.with_user(invoicing_administrator)._visible_menu_ids()
         )
         self.assertNotIn(menu.id, Menu.with_user(self.accountant)._visible_menu_ids())
+
+    def test_preferences_app_for_own_documents_salesperson(self):
+        """Item 7: a salesperson limited to own documents, without Invoicing,
+        reaches customers from the Preferences app; every customer's
+        preferences are for those who may see them all."""
+        Menu = self.env["ir.ui.menu"]
+        root = self.env.ref("consumer_preferences.consumer_preference_menu_root")
+        customers = self.env.ref(
+            "consumer_preferences.consumer_preference_menu_customers"
+        )
+        all_preferences = self.env.ref(
+            "consumer_preferences.consumer_preference_menu_all"
+        )
+        all_documents_salesperson = self._new_company_user(
+            "cp_all_documents_salesperson",
+            "base.group_user,sales_team.group_sale_salesman_all_leads",
+        )
+        self.assertFalse(self.salesperson.has_group("account.group_account_invoice"))
+        visible = Menu.with_user(self.salesperson)._visible_menu_ids()
+        self.assertIn(root.id, visible)
+        self.assertIn(customers.id, visible)
+        self.assertNotIn(all_preferences.id, visible)
+        for user in (all_documents_salesperson, self.preference_manager):
+            self.assertIn(
+                all_preferences.id, Menu.with_user(user)._visible_menu_ids(), user.login
+            )
+        # The menu's action lists customers, whose Preferences tab is there.
+        action = customers.action.with_user(self.salesperson)
+        self.assertEqual(action.res_model, "res.partner")
+        self.assertIn(
+            self.customer,
+            self.env["res.partner"].with_user(self.salesperson).search([]),
+        )
+        arch = self.customer.with_user(self.salesperson).get_views([(False, "form")])[
+            "views"
+        ]["form"]["arch"]
+        self.assertIn('name="consumer_preferences"', arch)

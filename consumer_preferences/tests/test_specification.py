@@ -401,6 +401,26 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
         for view_type in ("list", "form"):
             self.assertIn('duplicate="0"', views[view_type]["arch"], view_type)
 
+    def test_product_cannot_be_created_from_a_specification(self):
+        """Item 6: a mis-click on "Create ..." must not create a bare product."""
+        partner_arch = self.customer.with_user(self.salesperson).get_views(
+            [(False, "form")]
+        )["views"]["form"]["arch"]
+        preference_arch = (
+            self.env["consumer.preference"]
+            .with_user(self.salesperson)
+            .get_views([(False, "form")])["views"]["form"]["arch"]
+        )
+        for arch in (partner_arch, preference_arch):
+            self.assertRegex(arch, r"<field name=\"product_id\"[^>]*'no_create': True")
+
+    def test_pivot_has_no_column_empty_for_specifications(self):
+        """Item 6: specifications have no invoice date: no "None" column."""
+        pivot_arch = self.env["consumer.preference"].get_views([(False, "pivot")])[
+            "views"
+        ]["pivot"]["arch"]
+        self.assertNotIn('type="col"', pivot_arch)
+
     def test_security_data_not_updated(self):
         """Defect 10: an upgrade keeps what an administrator tuned in the
         groups and the record rule (tests/test_lifecycle.py upgrades)."""
