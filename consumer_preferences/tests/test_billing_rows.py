@@ -44,18 +44,15 @@ class TestConsumerPreferenceBillRows(ConsumerPreferenceBillCommon):
                     "invoice_count": 2,
                     "suggested_quantity": 4.0,
                 },
-                {
-                    "preference_id": self.coffee_history.id,
-                    "history_id": self.coffee_history.id,
-                    "invoice_count": 1,
-                    "suggested_quantity": 0.0,
-                },
-                {
-                    "preference_id": self.shirt_history.id,
-                    "history_id": self.shirt_history.id,
-                    "invoice_count": 1,
-                    "suggested_quantity": 0.0,
-                },
+                *[
+                    {
+                        "preference_id": history.id,
+                        "history_id": history.id,
+                        "invoice_count": 1,
+                        "suggested_quantity": 0.0,
+                    }
+                    for history in (self.coffee_history | self.shirt_history).sorted()
+                ],
             ],
         )
         # The shirt specified (S) and the shirt bought (M) are different rows.

@@ -64,8 +64,8 @@ registry.category("web_tour.tours").add("consumer_preferences_flow", {
             run: "click",
         },
         {
-            content: "The invoice says where it came from",
-            trigger: ".o_form_view:not(.modal) div[name=invoice_origin]:contains(Preferences of Tour Customer)",
+            content: "The invoice says in its chatter where it came from",
+            trigger: ".o-mail-Message:contains(Billed from the consumer preferences of Tour Customer)",
         },
         {
             content: "Back to the customer",
