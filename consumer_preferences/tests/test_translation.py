@@ -28,7 +28,9 @@ class TestConsumerPreferenceTranslation(ConsumerPreferenceCommon):
                 {
                     "partner_id": self.customer.id,
                     "product_id": self.shirt_m.id,
-                    "attribute_value_ids": [(6, 0, (self.size_m | self.size_l).ids)],
+                    "attribute_value_ids": [
+                        (6, 0, (self.quality_7 | self.quality_8).ids)
+                    ],
                 }
             )
 
