@@ -14,6 +14,7 @@
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
         "views/consumer_preference_views.xml",
+        "views/account_move_line_views.xml",
         # before the partner form, whose Bill button opens the wizard's action
         "wizard/consumer_preference_bill_views.xml",
         "views/res_partner_views.xml",

@@ -61,15 +61,20 @@ def _interrupt(_signum, _frame):
 def run_child(command, *, env=None):
     """Run `command` in the project folder until it exits; return its code.
 
-    Ctrl-C reaches the child directly (same process group), so this process
-    ignores it meanwhile; SIGTERM is passed on. Either way the caller's
-    cleanup runs only after the child has shut down.
+    SIGINT (Ctrl-C, or `kill -INT` of this process) and SIGTERM are passed on
+    to the child, once: it runs in a process group of its own, so that
+    Ctrl-C at the terminal reaches this process only and the child does not
+    get it twice (Odoo stops at once, without shutting down, on a second
+    one). Either way the caller's cleanup runs only after the child has shut
+    down.
     """
-    process = subprocess.Popen(command, env=env, cwd=ROOT)
-    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    previous_term = signal.signal(
-        signal.SIGTERM, lambda signum, _frame: process.send_signal(signum)
-    )
+    process = subprocess.Popen(command, env=env, cwd=ROOT, process_group=0)
+
+    def forward(signum, _frame):
+        process.send_signal(signum)
+
+    previous_int = signal.signal(signal.SIGINT, forward)
+    previous_term = signal.signal(signal.SIGTERM, forward)
     try:
         returncode = process.wait()
     finally:

@@ -3,6 +3,7 @@ from . import consumer_preference_history
 from . import consumer_preference_history_queue
 from . import account_move
 from . import account_move_line
+from . import consumer_preference_profile
 from . import res_partner
 from . import res_company
 from . import res_config_settings

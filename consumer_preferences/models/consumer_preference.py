@@ -1,7 +1,9 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, float_is_zero
+
+from .consumer_preference_history import HISTORY_MOVE_TYPES
 
 
 class ConsumerPreference(models.Model):
@@ -128,6 +130,19 @@ class ConsumerPreference(models.Model):
         readonly=True,
         help="Last invoice date plus the average interval between invoices.",
     )
+    invoice_line_count = fields.Integer(
+        string="Invoice Lines",
+        compute="_compute_invoice_line_count",
+        groups="account.group_account_invoice,account.group_account_readonly",
+        help="The posted invoice and credit note lines this history line adds up.",
+    )
+    is_fully_returned = fields.Boolean(
+        compute="_compute_is_fully_returned",
+        search="_search_is_fully_returned",
+        help="A history line whose net quantity is zero or less: everything "
+        "invoiced was returned. Kept as it happened, but left out of reorder "
+        "suggestions and billing.",
+    )
     is_specified_and_bought = fields.Boolean(
         string="Specified and Bought",
         compute="_compute_is_specified_and_bought",
@@ -136,6 +151,85 @@ class ConsumerPreference(models.Model):
         "specified: the customer has a line of the other type for the same "
         "product in the same company.",
     )
+
+    @api.depends("preference_type", "invoice_count", "refund_count")
+    def _compute_invoice_line_count(self):
+        AccountMoveLine = self.env["account.move.line"]
+        for preference in self:
+            preference.invoice_line_count = (
+                AccountMoveLine.search_count(preference._invoice_lines_domain())
+                if preference._origin.id and preference.preference_type == "history"
+                else 0
+            )
+
+    def _invoice_lines_domain(self):
+        """The invoice lines behind a history line, as the history service
+        selects them: the posted product lines of this product on the customer
+        invoices and credit notes of this company whose commercial partner is
+        the line's customer."""
+        self.ensure_one()
+        return [
+            ("company_id", "=", self.company_id.id),
+            ("partner_id", "=", self.partner_id.id),
+            ("move_id.commercial_partner_id", "=", self.partner_id.id),
+            ("product_id", "=", self.product_id.id),
+            ("display_type", "=", "product"),
+            ("parent_state", "=", "posted"),
+            ("move_id.move_type", "in", list(HISTORY_MOVE_TYPES)),
+        ]
+
+    def action_view_invoice_lines(self):
+        """The posted invoice and credit note lines a history line adds up."""
+        self.ensure_one()
+        if self.preference_type != "history":
+            raise UserError(
+                _("Only history lines come from invoices: open a history line.")
+            )
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Invoice Lines: %(preference)s", preference=self.display_name),
+            "res_model": "account.move.line",
+            "view_mode": "list,form",
+            "views": [
+                (
+                    self.env.ref(
+                        "consumer_preferences.account_move_line_view_list_consumer_preference"
+                    ).id,
+                    "list",
+                ),
+                (False, "form"),
+            ],
+            "domain": self._invoice_lines_domain(),
+            "context": {"create": False, "edit": False},
+        }
+
+    @api.depends("preference_type", "quantity")
+    def _compute_is_fully_returned(self):
+        digits = self._quantity_digits()
+        for preference in self:
+            preference.is_fully_returned = preference.preference_type == "history" and (
+                preference.quantity < 0
+                or float_is_zero(preference.quantity, precision_digits=digits)
+            )
+
+    def _search_is_fully_returned(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(
+                _("Filter on “Fully Returned” with “is set” or “is not set”.")
+            )
+        # Quantities are summed by SQL: a net zero may carry a rounding residue.
+        threshold = 0.5 * 10 ** -self._quantity_digits()
+        if (operator == "=") == value:
+            return [("preference_type", "=", "history"), ("quantity", "<", threshold)]
+        return [
+            "|",
+            ("preference_type", "!=", "history"),
+            ("quantity", ">=", threshold),
+        ]
+
+    @api.model
+    def _quantity_digits(self):
+        return self.env["decimal.precision"].precision_get("Product Unit of Measure")
 
     @api.depends("company_id", "partner_id", "product_id", "preference_type")
     def _compute_is_specified_and_bought(self):
@@ -181,12 +275,30 @@ class ConsumerPreference(models.Model):
         positive = (operator == "=") == value
         return [("id", "in" if positive else "not in", matched_ids)]
 
-    @api.depends("product_id")
+    @api.depends("product_id", "attribute_value_ids")
     def _compute_allowed_attribute_value_ids(self):
+        """The values the dropdown offers: those configured on the product,
+        except the values that would contradict the chosen variant (Size L on
+        "Shirt (S)") or a value already chosen (a second Quality)."""
         for preference in self:
+            variant_values = preference._variant_attribute_values()
+            # _origin: in the form, the values chosen are new records.
+            fixed_values = (variant_values | preference.attribute_value_ids)._origin
             preference.allowed_attribute_value_ids = (
-                preference.product_tmpl_id.attribute_line_ids.value_ids
+                preference.product_tmpl_id.attribute_line_ids.value_ids.filtered(
+                    lambda value, fixed_values=fixed_values: (
+                        value in fixed_values
+                        or value.attribute_id not in fixed_values.attribute_id
+                    )
+                )
             )
+
+    def _variant_attribute_values(self):
+        """The values that make the chosen variant (Size: S for "Shirt (S)");
+        values of attributes that create no variant are free."""
+        self.ensure_one()
+        variant = self.product_id
+        return variant.product_template_attribute_value_ids.product_attribute_value_id
 
     @api.depends("product_id")
     def _compute_attribute_value_ids(self):
@@ -234,6 +346,23 @@ class ConsumerPreference(models.Model):
                         product=preference.product_id.display_name,
                     )
                 )
+            variant_values = preference._variant_attribute_values()
+            contradicting_values = preference.attribute_value_ids.filtered(
+                lambda value, variant_values=variant_values: (
+                    value.attribute_id in variant_values.attribute_id
+                    and value not in variant_values
+                )
+            )
+            if contradicting_values:
+                raise ValidationError(
+                    _(
+                        "%(values)s contradicts the chosen variant %(product)s: "
+                        "choose the variant with these values, or the values of "
+                        "this variant.",
+                        values=", ".join(contradicting_values.mapped("display_name")),
+                        product=preference.product_id.display_name,
+                    )
+                )
             attributes = preference.attribute_value_ids.attribute_id
             if len(attributes) != len(preference.attribute_value_ids):
                 raise ValidationError(
@@ -257,6 +386,15 @@ class ConsumerPreference(models.Model):
                     )
                 )
             self._normalize_partner(vals)
+        company_id = self.default_get(["company_id"]).get("company_id")
+        self._check_unique_preference(
+            [
+                self.new(
+                    {"company_id": company_id, "preference_type": default_type, **vals}
+                )
+                for vals in vals_list
+            ]
+        )
         return super().create(vals_list)
 
     def write(self, vals):
@@ -264,7 +402,68 @@ class ConsumerPreference(models.Model):
         if vals.get("preference_type", "specification") != "specification":
             raise UserError(_("A preference cannot be turned into history by hand."))
         self._normalize_partner(vals)
-        return super().write(vals)
+        result = super().write(vals)
+        # Before the new values reach the database (at the next flush), where
+        # the unique constraint would refuse them with an error in the log.
+        if {"company_id", "partner_id", "product_id", "attribute_value_ids"} & set(
+            vals
+        ):
+            self._check_unique_preference(list(self))
+        return result
+
+    @api.model
+    def _check_unique_preference(self, preferences):
+        """Refuse ``preferences`` (records, possibly new) that repeat another
+        line's customer, product, values and type, with the message of the
+        unique constraint. Checked before the database sees them, so that the
+        user gets the message and the server log no SQL error; the constraint
+        stays the rule (concurrent requests)."""
+        keys = [
+            (
+                preference.company_id.id,
+                preference.partner_id.commercial_partner_id.id,
+                preference.product_id.id,
+                preference.attribute_value_key or "",
+                preference.preference_type,
+            )
+            for preference in preferences
+        ]
+        keys = [key for key in keys if all(key[:3])]
+        if not keys:
+            return
+        duplicated = len(set(keys)) != len(keys)
+        if not duplicated:
+            # Plain SQL, without flushing: the pending values of
+            # ``preferences`` must not reach the database before the check.
+            saved_ids = [preference.id for preference in preferences if preference.id]
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT 1
+                      FROM consumer_preference preference
+                      JOIN (VALUES %(keys)s) AS key(company_id, partner_id,
+                           product_id, attribute_value_key, preference_type)
+                        ON key.company_id = preference.company_id
+                       AND key.partner_id = preference.partner_id
+                       AND key.product_id = preference.product_id
+                       AND key.attribute_value_key = preference.attribute_value_key
+                       AND key.preference_type = preference.preference_type
+                     WHERE preference.id != ALL(%(saved_ids)s)
+                     LIMIT 1
+                    """,
+                    keys=SQL(", ").join(SQL("%s", key) for key in keys),
+                    saved_ids=saved_ids,
+                )
+            )
+            duplicated = bool(self.env.cr.fetchone())
+        if duplicated:
+            raise ValidationError(
+                _(
+                    "This customer already has this product with these "
+                    "characteristic values in its preferences: edit the existing "
+                    "line instead."
+                )
+            )
 
     def unlink(self):
         self._check_specification_only()

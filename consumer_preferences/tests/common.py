@@ -1,6 +1,11 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from datetime import date
+
+from lxml import etree
+
 from odoo import Command
 from odoo.tests import new_test_user
+from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -156,3 +161,14 @@ class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
         if product:
             domain.append(("product_id", "=", product.id))
         return self.env["consumer.preference"].search(domain)
+
+    def _filter_domain(self, filter_name):
+        """The domain of a filter of the search view, evaluated as the web
+        client does."""
+        search_view = self.env.ref(
+            "consumer_preferences.consumer_preference_view_search"
+        )
+        [filter_node] = etree.fromstring(search_view.arch).xpath(
+            f"//filter[@name='{filter_name}']"
+        )
+        return safe_eval(filter_node.get("domain"), {"context_today": date.today})

@@ -142,6 +142,7 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
             [
                 {
                     "preference_id": self.shirt_specification.id,
+                    "history_id": False,
                     "product_id": self.shirt_s.id,
                     "attribute_value_ids": (self.size_s | self.quality_8).ids,
                     "quantity": 0.0,
@@ -151,6 +152,7 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
                 },
                 {
                     "preference_id": self.tea_specification.id,
+                    "history_id": False,
                     "product_id": self.tea.id,
                     "attribute_value_ids": [],
                     "quantity": 0.0,
@@ -161,10 +163,12 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
                 *[
                     {
                         "preference_id": history.id,
+                        "history_id": history.id,
                         "product_id": history.product_id.id,
                         "attribute_value_ids": history.attribute_value_ids.ids,
                         "quantity": 0.0,
-                        "suggested_quantity": history.average_quantity,
+                        # bought once: no suggestion
+                        "suggested_quantity": 0.0,
                         "price_unit": history.product_id.lst_price,
                         "uom_id": history.product_id.uom_id.id,
                     }
@@ -175,6 +179,11 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
         self.assertEqual(self.coffee_history.average_quantity, 4.0)
 
     def test_fill_suggested_quantities(self):
+        """Only products bought on several invoices get a suggestion: coffee
+        (4 then 2: 3 per invoice), not the shirts bought once."""
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-02-15"
+        )
         wizard = self._bill_form().save()
         action = wizard.action_fill_suggested_quantities()
         self.assertEqual(
@@ -185,8 +194,8 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
             {
                 self.shirt_specification: 0.0,
                 self.tea_specification: 0.0,
-                self.coffee_history: 4.0,
-                self.shirt_history: 2.0,
+                self.coffee_history: 3.0,
+                self.shirt_history: 0.0,
             },
         )
 

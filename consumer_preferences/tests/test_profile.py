@@ -2,12 +2,10 @@
 from datetime import date
 
 from freezegun import freeze_time
-from lxml import etree
 
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import Form, new_test_user, tagged
-from odoo.tools.safe_eval import safe_eval
 
 from .common import ConsumerPreferenceCommon
 
@@ -75,17 +73,6 @@ class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
     def _usd(self, amount):
         return f"${NBSP}{amount}"
 
-    def _filter_domain(self, filter_name):
-        """The domain of a filter of the search view, evaluated as the web
-        client does."""
-        search_view = self.env.ref(
-            "consumer_preferences.consumer_preference_view_search"
-        )
-        [filter_node] = etree.fromstring(search_view.arch).xpath(
-            f"//filter[@name='{filter_name}']"
-        )
-        return safe_eval(filter_node.get("domain"), {"context_today": date.today})
-
     @freeze_time("2026-06-01")
     def test_summary_figures(self):
         self.assertRecordValues(
@@ -95,7 +82,8 @@ class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
                     "consumer_profile_currency_id": self.company.currency_id.id,
                     "consumer_profile_invoice_count": 3,
                     "consumer_profile_refund_count": 1,
-                    "consumer_profile_average_invoice": 142.0,
+                    "consumer_profile_net_invoiced": 406.0,
+                    "consumer_profile_average_invoice": 135.33,
                     "consumer_profile_first_date": date(2025, 3, 10),
                     "consumer_profile_last_date": date(2026, 1, 15),
                     "consumer_profile_top_categories": (
@@ -107,6 +95,58 @@ class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
                     "consumer_profile_due_products": "Shirt (M)",
                 }
             ],
+        )
+
+    def test_net_figures_reconcile_with_invoices_and_invoiced_button(self):
+        """Item 1: net figures, credit notes deducted, equal to the posted
+        moves' untaxed totals and to Odoo's Invoiced button on the company;
+        a contact shows its company's figures, and says so."""
+        moves = self.env["account.move"].search(
+            [("commercial_partner_id", "=", self.customer.id), ("state", "=", "posted")]
+        )
+        self.assertEqual(
+            sorted(moves.mapped("amount_untaxed_signed")),
+            [-20.0, 74.0, 132.0, 220.0],
+        )
+        company = self.customer.with_user(self.accountant)
+        self.assertRecordValues(
+            company,
+            [
+                {
+                    "total_invoiced": 406.0,
+                    "consumer_profile_net_invoiced": 406.0,
+                    "consumer_profile_invoice_count": 3,
+                    "consumer_profile_refund_count": 1,
+                    # 406.00 / 3 invoices
+                    "consumer_profile_average_invoice": 135.33,
+                }
+            ],
+        )
+        # Odoo's button on the contact counts the invoice addressed to it
+        # only; the profile is the company's, as the tab says.
+        contact = self.customer_contact.with_user(self.accountant)
+        self.assertRecordValues(
+            contact,
+            [
+                {
+                    "total_invoiced": 220.0,
+                    "consumer_profile_net_invoiced": 406.0,
+                    "consumer_profile_average_invoice": 135.33,
+                    "consumer_profile_invoice_count": 3,
+                }
+            ],
+        )
+        self.assertEqual(
+            contact.commercial_partner_id.total_invoiced,
+            contact.consumer_profile_net_invoiced,
+        )
+        arch = contact.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn("the figures of the company and all its contacts", arch)
+        self.assertIn(
+            "the amount of Odoo's Invoiced button on the company",
+            self.env["res.partner"]
+            ._fields["consumer_profile_net_invoiced"]
+            ._description_help(self.env),
         )
 
     @freeze_time("2026-06-01")
@@ -273,13 +313,15 @@ class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
         )
         without_amounts = {
             "consumer_profile_invoice_count": 3,
+            "consumer_profile_net_invoiced": 0.0,
             "consumer_profile_average_invoice": 0.0,
             "consumer_profile_top_categories": "Textile, Food, Books",
             "consumer_profile_top_values": "Size: M ×12, L ×2",
         }
         with_amounts = dict(
             without_amounts,
-            consumer_profile_average_invoice=142.0,
+            consumer_profile_net_invoiced=406.0,
+            consumer_profile_average_invoice=135.33,
             consumer_profile_top_categories=(
                 f"Textile {self._usd('280.00')}, Food {self._usd('90.00')}, "
                 f"Books {self._usd('30.00')}"
@@ -408,3 +450,40 @@ class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
             menu.id, Menu.with_user(invoicing_administrator)._visible_menu_ids()
         )
         self.assertNotIn(menu.id, Menu.with_user(self.accountant)._visible_menu_ids())
+
+    def test_preferences_app_for_own_documents_salesperson(self):
+        """Item 7: a salesperson limited to own documents, without Invoicing,
+        reaches customers from the Preferences app; every customer's
+        preferences are for those who may see them all."""
+        Menu = self.env["ir.ui.menu"]
+        root = self.env.ref("consumer_preferences.consumer_preference_menu_root")
+        customers = self.env.ref(
+            "consumer_preferences.consumer_preference_menu_customers"
+        )
+        all_preferences = self.env.ref(
+            "consumer_preferences.consumer_preference_menu_all"
+        )
+        all_documents_salesperson = self._new_company_user(
+            "cp_all_documents_salesperson",
+            "base.group_user,sales_team.group_sale_salesman_all_leads",
+        )
+        self.assertFalse(self.salesperson.has_group("account.group_account_invoice"))
+        visible = Menu.with_user(self.salesperson)._visible_menu_ids()
+        self.assertIn(root.id, visible)
+        self.assertIn(customers.id, visible)
+        self.assertNotIn(all_preferences.id, visible)
+        for user in (all_documents_salesperson, self.preference_manager):
+            self.assertIn(
+                all_preferences.id, Menu.with_user(user)._visible_menu_ids(), user.login
+            )
+        # The menu's action lists customers, whose Preferences tab is there.
+        action = customers.action.with_user(self.salesperson)
+        self.assertEqual(action.res_model, "res.partner")
+        self.assertIn(
+            self.customer,
+            self.env["res.partner"].with_user(self.salesperson).search([]),
+        )
+        arch = self.customer.with_user(self.salesperson).get_views([(False, "form")])[
+            "views"
+        ]["form"]["arch"]
+        self.assertIn('name="consumer_preferences"', arch)

@@ -93,8 +93,21 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
         self.assertFalse(preference.exists())
 
     def test_duplicate_refused(self):
+        """The user gets the message, and the server log no SQL error."""
         self._specify(self.customer, self.shirt_m, values=[self.size_m, self.quality_8])
-        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"):
+        with (
+            self.assertNoLogs("odoo.sql_db", "ERROR"),
+            self.assertRaisesRegex(ValidationError, "already has this product"),
+        ):
+            self._specify(
+                self.customer_contact,
+                self.shirt_m,
+                values=[self.quality_8, self.size_m],
+            )
+        with (
+            self.assertNoLogs("odoo.sql_db", "ERROR"),
+            self.assertRaisesRegex(ValidationError, "already has this product"),
+        ):
             self.env["consumer.preference"].with_user(self.salesperson).create(
                 {
                     "partner_id": self.customer.id,
@@ -103,6 +116,47 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
                         Command.set((self.quality_8 | self.size_m).ids)
                     ],
                 }
+            )
+
+    def test_duplicate_by_editing_refused(self):
+        self._specify(self.customer, self.shirt_m, values=[self.size_m, self.quality_8])
+        other = self._specify(
+            self.customer, self.shirt_m, values=[self.size_m, self.quality_9]
+        )
+        with (
+            self.assertNoLogs("odoo.sql_db", "ERROR"),
+            self.assertRaisesRegex(ValidationError, "already has this product"),
+        ):
+            with Form(self._as_web_client(other)) as form:
+                form.attribute_value_ids.remove(self.quality_9.id)
+                form.attribute_value_ids.add(self.quality_8)
+
+    def test_two_specifications_of_one_batch_refused(self):
+        with (
+            self.assertNoLogs("odoo.sql_db", "ERROR"),
+            self.assertRaisesRegex(ValidationError, "already has this product"),
+        ):
+            self.env["consumer.preference"].with_user(self.salesperson).create(
+                [
+                    {"partner_id": self.customer.id, "product_id": self.tea.id},
+                    {"partner_id": self.customer_contact.id, "product_id": self.tea.id},
+                ]
+            )
+
+    def test_database_constraint_still_guards(self):
+        """Concurrent requests that both pass the check meet the constraint."""
+        self._specify(self.customer, self.tea)
+        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"):
+            self.env.cr.execute(
+                """
+                INSERT INTO consumer_preference (company_id, partner_id,
+                       product_id, attribute_value_key, preference_type)
+                SELECT company_id, partner_id, product_id, attribute_value_key,
+                       preference_type
+                  FROM consumer_preference
+                 WHERE partner_id = %s
+                """,
+                [self.customer.id],
             )
 
     def test_same_product_other_values_allowed(self):
@@ -120,8 +174,55 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
     def test_two_values_of_one_attribute_refused(self):
         with self.assertRaisesRegex(ValidationError, "at most one value"):
             self._specify(
-                self.customer, self.shirt_m, values=[self.size_m, self.size_l]
+                self.customer, self.shirt_m, values=[self.quality_7, self.quality_8]
             )
+
+    def test_values_contradicting_the_variant_refused(self):
+        """ "Shirt (S)" with Size: L is refused by the server."""
+        # Odoo's assertRaises: rolled back like the refused request.
+        with self.assertRaises(ValidationError) as caught:
+            self._specify(self.customer, self.shirt_s, values=[self.size_l])
+        self.assertIn(
+            "Size: L contradicts the chosen variant Shirt (S)", str(caught.exception)
+        )
+        with self.assertRaises(ValidationError) as caught:
+            self.env["consumer.preference"].with_user(self.salesperson).create(
+                {
+                    "partner_id": self.customer.id,
+                    "product_id": self.shirt_s.id,
+                    "attribute_value_ids": [Command.set(self.size_l.ids)],
+                }
+            )
+        self.assertIn("contradicts the chosen variant", str(caught.exception))
+        # Fewer values than the variant's is not a contradiction.
+        preference = self._specify(self.customer, self.shirt_s, values=[self.quality_9])
+        self.assertEqual(preference.attribute_value_ids, self.quality_9)
+
+    def test_form_offers_only_values_agreeing_with_the_variant(self):
+        """The dropdown's domain: the variant's own size, and once a quality
+        is chosen no second one."""
+        with Form(self._as_web_client(self.customer)) as partner_form:
+            with partner_form.commercial_specification_ids.new() as line:
+                line.product_id = self.shirt_s
+                self.assertEqual(self._values(line.attribute_value_ids), self.size_s)
+                self.assertEqual(
+                    self._values(line.allowed_attribute_value_ids),
+                    self.size_s | self.quality.value_ids,
+                )
+                line.attribute_value_ids.add(self.quality_7)
+                self.assertEqual(
+                    self._values(line.allowed_attribute_value_ids),
+                    self.size_s | self.quality_7,
+                )
+                line.attribute_value_ids.remove(self.size_s.id)
+                self.assertEqual(
+                    self._values(line.allowed_attribute_value_ids),
+                    self.size_s | self.quality_7,
+                )
+
+    def _values(self, proxy):
+        """The records of a many2many field of a Form."""
+        return self.env["product.attribute.value"].union(*proxy)
 
     def test_contact_shares_company_profile(self):
         """A contact's tab shows and edits its company's lines."""
@@ -299,6 +400,26 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
         self.assertNotIn('widget="handle"', views["list"]["arch"])
         for view_type in ("list", "form"):
             self.assertIn('duplicate="0"', views[view_type]["arch"], view_type)
+
+    def test_product_cannot_be_created_from_a_specification(self):
+        """Item 6: a mis-click on "Create ..." must not create a bare product."""
+        partner_arch = self.customer.with_user(self.salesperson).get_views(
+            [(False, "form")]
+        )["views"]["form"]["arch"]
+        preference_arch = (
+            self.env["consumer.preference"]
+            .with_user(self.salesperson)
+            .get_views([(False, "form")])["views"]["form"]["arch"]
+        )
+        for arch in (partner_arch, preference_arch):
+            self.assertRegex(arch, r"<field name=\"product_id\"[^>]*'no_create': True")
+
+    def test_pivot_has_no_column_empty_for_specifications(self):
+        """Item 6: specifications have no invoice date: no "None" column."""
+        pivot_arch = self.env["consumer.preference"].get_views([(False, "pivot")])[
+            "views"
+        ]["pivot"]["arch"]
+        self.assertNotIn('type="col"', pivot_arch)
 
     def test_security_data_not_updated(self):
         """Defect 10: an upgrade keeps what an administrator tuned in the

@@ -57,7 +57,7 @@ class TestConsumerPreferenceTranslation(ConsumerPreferenceCommon):
                             "partner_id": self.customer.id,
                             "product_id": self.shirt_m.id,
                             "attribute_value_ids": [
-                                (6, 0, (self.size_m | self.size_l).ids)
+                                (6, 0, (self.quality_7 | self.quality_8).ids)
                             ],
                         }
                     )

@@ -56,6 +56,11 @@ class ConsumerPreferenceBill(models.TransientModel):
         readonly=True,
         help="The invoice this wizard issued: a wizard bills once.",
     )
+    amount_untaxed = fields.Monetary(
+        string="Untaxed Amount", compute="_compute_amounts"
+    )
+    amount_tax = fields.Monetary(string="Taxes", compute="_compute_amounts")
+    amount_total = fields.Monetary(string="Total", compute="_compute_amounts")
 
     @api.model
     def default_get(self, fields_list):
@@ -68,10 +73,42 @@ class ConsumerPreferenceBill(models.TransientModel):
             values["partner_id"] = partner.id
         if "line_ids" in fields_list:
             values["line_ids"] = [
-                Command.create({"sequence": sequence, "preference_id": preference.id})
-                for sequence, preference in enumerate(preferences, start=1)
+                Command.create(dict(line_vals, sequence=sequence))
+                for sequence, line_vals in enumerate(
+                    self._prepare_line_vals_list(preferences), start=1
+                )
             ]
         return values
+
+    @api.model
+    def _prepare_line_vals_list(self, preferences):
+        """One line per product and values: a specification with the history
+        line of what it specifies (the variant's values, at most the values
+        specified), history lines nobody specified after them. Fully returned
+        history lines are not offered: the customer kept nothing of them."""
+        specifications = preferences.filtered(
+            lambda preference: preference.preference_type == "specification"
+        )
+        histories = (preferences - specifications).filtered(
+            lambda preference: not preference.is_fully_returned
+        )
+        line_vals_list = []
+        for specification in specifications:
+            history = histories.filtered(
+                lambda line, specification=specification: (
+                    line.product_id == specification.product_id
+                    and line.attribute_value_ids <= specification.attribute_value_ids
+                )
+            )[:1]
+            histories -= history
+            line_vals_list.append(
+                {"preference_id": specification.id, "history_id": history.id}
+            )
+        line_vals_list += [
+            {"preference_id": history.id, "history_id": history.id}
+            for history in histories
+        ]
+        return line_vals_list
 
     @api.model
     def _get_partner_and_preferences(self):
@@ -130,9 +167,17 @@ class ConsumerPreferenceBill(models.TransientModel):
                 ._get_fiscal_position(wizard.partner_id)
             )
 
+    @api.depends("line_ids.price_subtotal", "line_ids.price_total")
+    def _compute_amounts(self):
+        for wizard in self:
+            wizard.amount_untaxed = sum(wizard.line_ids.mapped("price_subtotal"))
+            wizard.amount_total = sum(wizard.line_ids.mapped("price_total"))
+            wizard.amount_tax = wizard.amount_total - wizard.amount_untaxed
+
     def action_fill_suggested_quantities(self):
         """Put each line's suggested quantity (the customer's average quantity
-        per invoice) in its quantity, and keep the wizard open."""
+        per invoice, for products bought repeatedly) in its quantity, and keep
+        the wizard open."""
         self.ensure_one()
         for line in self.line_ids:
             if line.suggested_quantity > 0:
@@ -173,6 +218,13 @@ class ConsumerPreferenceBill(models.TransientModel):
             with self.env.cr.savepoint():
                 invoice = self.env["account.move"].create(
                     self._prepare_invoice_vals(lines)
+                )
+                # A log note, not a message: the customer is not notified.
+                invoice._message_log(
+                    body=_(
+                        "Billed from the consumer preferences of %(customer)s.",
+                        customer=self.partner_id.commercial_partner_id.display_name,
+                    )
                 )
                 if self.auto_post:
                     invoice.action_post()
@@ -228,9 +280,10 @@ class ConsumerPreferenceBill(models.TransientModel):
                 )
             )
         foreign_lines = self.line_ids.filtered(
-            lambda line: (
-                line.preference_id.partner_id != customer
-                or line.preference_id.company_id != self.company_id
+            lambda line: any(
+                preference.partner_id != customer
+                or preference.company_id != self.company_id
+                for preference in line.preference_id | line.history_id
             )
         )
         if foreign_lines:
@@ -312,10 +365,17 @@ class ConsumerPreferenceBill(models.TransientModel):
             "partner_id": self.partner_id.id,
             "currency_id": self.currency_id.id,
             "fiscal_position_id": self.fiscal_position_id.id,
+            "invoice_origin": self._get_invoice_origin(),
             "invoice_line_ids": [
                 Command.create(line._prepare_invoice_line_vals()) for line in lines
             ],
         }
+
+    def _get_invoice_origin(self):
+        return _(
+            "Preferences of %(customer)s",
+            customer=self.partner_id.commercial_partner_id.display_name,
+        )
 
     def _get_invoice_action(self, invoice):
         action = self.env["ir.actions.actions"]._for_xml_id(

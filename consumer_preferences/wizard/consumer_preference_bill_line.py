@@ -19,13 +19,25 @@ class ConsumerPreferenceBillLine(models.TransientModel):
         required=True,
         ondelete="cascade",
     )
+    # The line of the purchase history of this product and values, if any:
+    # the preference itself, or the one its specification names.
+    history_id = fields.Many2one(
+        comodel_name="consumer.preference",
+        string="Purchase History",
+        ondelete="cascade",
+    )
     preference_type = fields.Selection(related="preference_id.preference_type")
     product_id = fields.Many2one(related="preference_id.product_id")
     attribute_value_ids = fields.Many2many(related="preference_id.attribute_value_ids")
+    invoice_count = fields.Integer(
+        related="history_id.invoice_count", string="Invoices"
+    )
     suggested_quantity = fields.Float(
-        related="preference_id.average_quantity",
         string="Suggested",
-        help="The customer's average quantity per invoice.",
+        digits="Product Unit of Measure",
+        compute="_compute_suggested_quantity",
+        help="The customer's average net quantity per invoice, for products "
+        "it bought on several invoices.",
     )
     quantity = fields.Float(digits="Product Unit of Measure")
     uom_id = fields.Many2one(related="product_id.uom_id")
@@ -41,6 +53,43 @@ class ConsumerPreferenceBillLine(models.TransientModel):
     # The last price computed: a price_unit that differs from it was typed by
     # the user and survives recomputation (as on sale.order.line).
     technical_price_unit = fields.Float(digits="Product Price")
+    tax_ids = fields.Many2many(
+        comodel_name="account.tax",
+        string="Taxes",
+        compute="_compute_tax_ids",
+    )
+    price_subtotal = fields.Monetary(string="Subtotal", compute="_compute_amounts")
+    price_total = fields.Monetary(string="Total", compute="_compute_amounts")
+
+    @api.depends("history_id.invoice_count", "history_id.average_quantity")
+    def _compute_suggested_quantity(self):
+        """A one-off purchase says nothing about the next one."""
+        for line in self:
+            history = line.history_id
+            repeated = history.invoice_count > 1 and not history.is_fully_returned
+            line.suggested_quantity = history.average_quantity if repeated else 0.0
+
+    @api.depends("product_id", "wizard_id.fiscal_position_id", "wizard_id.company_id")
+    def _compute_tax_ids(self):
+        """The taxes the invoice line will get: the product's, mapped by the
+        fiscal position."""
+        for line in self:
+            company = line.wizard_id.company_id or self.env.company
+            taxes = line.product_id.taxes_id._filter_taxes_by_company(company)
+            line.tax_ids = line.wizard_id.fiscal_position_id.map_tax(taxes)
+
+    @api.depends("quantity", "price_unit", "tax_ids", "currency_id")
+    def _compute_amounts(self):
+        for line in self:
+            amounts = line.tax_ids.compute_all(
+                line.price_unit,
+                currency=line.currency_id,
+                quantity=line.quantity,
+                product=line.product_id,
+                partner=line.wizard_id.partner_id,
+            )
+            line.price_subtotal = amounts["total_excluded"]
+            line.price_total = amounts["total_included"]
 
     @api.depends(
         "preference_id",

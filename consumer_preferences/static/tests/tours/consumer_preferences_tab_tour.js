@@ -21,7 +21,7 @@ registry.category("web_tour.tours").add("consumer_preferences_tab", {
             trigger: ".o_horizontal_separator:contains(History)",
         },
         {
-            trigger: "div[name=commercial_history_ids] .o_data_row:contains(Olive Oil)",
+            trigger: "div[name=commercial_history_bought_ids] .o_data_row:contains(Olive Oil)",
         },
     ],
 });
