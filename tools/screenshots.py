@@ -10,6 +10,9 @@ Headless Chromium logs in through the login page, then saves under `docs/`:
   (Invoicing > Customers > Preferences);
 - `sales_by_year.png`: that customer's sales by year, opened from the tab.
 
+With `--lang fr_FR`, the language is installed and the user switched to it
+first, and the files are named `preferences_tab_fr.png` and so on.
+
 Chromium is driven over the DevTools protocol with `websocket-client`.
 """
 
@@ -56,6 +59,10 @@ def main(argv=None):
         browser.log_in(
             arguments.url, arguments.database, arguments.login, arguments.password
         )
+        suffix = ""
+        if arguments.lang:
+            browser.use_language(arguments.url, arguments.lang)
+            suffix = "_" + arguments.lang.split("_")[0]
         partner_id = most_profiled_customer(browser)
         print(f"Customer: {partner_id}")
 
@@ -68,11 +75,11 @@ def main(argv=None):
         browser.evaluate(
             "document.querySelector('.o_notebook').scrollIntoView({block: 'start'})"
         )
-        browser.screenshot(output_dir / "preferences_tab.png")
+        browser.screenshot(output_dir / f"preferences_tab{suffix}.png")
 
         browser.click('button[name="action_view_consumer_sales_by_year"]')
         browser.wait_for(".o_graph_renderer canvas")
-        browser.screenshot(output_dir / "sales_by_year.png")
+        browser.screenshot(output_dir / f"sales_by_year{suffix}.png")
 
         browser.open(
             f"{arguments.url}/odoo/action-consumer_preferences.consumer_preference_action"
@@ -80,7 +87,7 @@ def main(argv=None):
         browser.wait_for(".o_list_view")
         browser.click(".o_switch_view.o_graph")
         browser.wait_for(".o_graph_renderer canvas")
-        browser.screenshot(output_dir / "preferences_graph.png")
+        browser.screenshot(output_dir / f"preferences_graph{suffix}.png")
     return 0
 
 
@@ -92,6 +99,7 @@ def parse_arguments(argv):
     parser.add_argument("--password", default="admin")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
     parser.add_argument("--output-dir", default=str(ROOT / "docs"))
+    parser.add_argument("--lang", help="a language code, e.g. fr_FR")
     return parser.parse_args(argv)
 
 
@@ -234,6 +242,31 @@ class Browser:
             "form.submit(); })()"
         )
         self.wait_until("location.pathname.startsWith('/odoo')", "the login")
+        self.wait_for(".o_main_navbar")
+
+    def use_language(self, url, lang):
+        """Install ``lang`` with Odoo's own wizard and switch the user to it."""
+
+        def call(model, method, *args):
+            return self.rpc(
+                "/web/dataset/call_kw",
+                {"model": model, "method": method, "args": list(args), "kwargs": {}},
+            )
+
+        lang_ids = call(
+            "res.lang",
+            "search",
+            [["code", "=", lang], ["active", "in", [True, False]]],
+        )
+        if not lang_ids:
+            raise ScreenshotError(f"Odoo does not know the language {lang}.")
+        wizard_id = call(
+            "base.language.install", "create", {"lang_ids": [[6, 0, lang_ids]]}
+        )
+        call("base.language.install", "lang_install", [wizard_id])
+        user_id = self.rpc("/web/session/get_session_info", {})["uid"]
+        call("res.users", "write", [user_id], {"lang": lang})
+        self.open(f"{url}/odoo")
         self.wait_for(".o_main_navbar")
 
     def rpc(self, route, params):
