@@ -3,7 +3,7 @@ customer's past, against plain Odoo, and for the rebuild.
 
     python3 benchmarks/bench_history.py -c <odoo.conf> -d <database>
         [--plain-database <database>] [--runs 7] [--explain] [--large 1000000]
-        [--sections 1,2,3]
+        [--sections 1,2,3] [--tracking]
 
 The database needs consumer_preferences installed, with accounting configured
 (a chart of accounts and a sales journal in the admin's company; demo data
@@ -53,6 +53,11 @@ def main(argv=None):
         "--large", type=int, default=1_000_000, help="lines of the large rebuild"
     )
     parser.add_argument("--explain", action="store_true", help="print the plans")
+    parser.add_argument(
+        "--tracking",
+        action="store_true",
+        help="section 2 posts with the chatter's tracking, as a user does",
+    )
     parser.add_argument(
         "--sections",
         default="1,2,3",
@@ -185,6 +190,9 @@ class HistoryBench:
                     invoice = self._new_invoice(
                         env, customers[name], products[name][:lines]
                     )
+                    if self.arguments.tracking:
+                        # posted as a user posts: with the chatter's tracking
+                        invoice = invoice.with_context(tracking_disable=False)
                     count_before = env.cr.sql_log_count
                     post_seconds = self._timed_post(invoice)
                     if run:  # the first run warms the caches up
