@@ -9,7 +9,9 @@ data) and ``bench_addon`` (consumer_preferences with demo data); later runs
 reuse them, updating the addon to the code checked out (``--reset`` deletes
 them first; each install takes a minute or two). One stock Odoo server
 (``--workers=4``, two cron workers, log level info, log in
-``.local/bench-load/odoo-server.log``) serves both on 127.0.0.1.
+``.local/bench-load/odoo-server.log``) serves both on 127.0.0.1; it is started
+like odoo-bin, through a small launcher that keeps its websocket process from
+restarting in a loop where gevent mode cannot start (see ``LAUNCHER``).
 
 Each round measures both databases, in alternating order (plain, addon, then
 addon, plain, ...) so that the machine's noise hits both alike. A measurement
@@ -17,8 +19,9 @@ creates CUSTOMERS new customers and PRODUCTS new products, then CLIENTS
 threads each create INVOICES customer invoices over XML-RPC as admin (one of
 those customers, 1 to 3 lines of those products, price 10, random quantities
 and invoice dates over the last four months; the same seeded workload in both
-databases) and post each one with ``action_post``, whose latency is timed. It
-reports:
+databases) and post each one with ``action_post``, whose latency is timed.
+Beforehand, each database is warmed up (every client posts a few invoices) and
+the script waits until Odoo's processes are idle. Each measurement reports:
 
 - posted (the invoices whose state is ``posted`` afterwards) and failed (the
   ``action_post`` calls that raised, by message);
@@ -26,6 +29,8 @@ reports:
   the measurement (Odoo retrying a request after a serialization failure or a
   lock not available), by PostgreSQL error;
 - the p50 and p95 of ``action_post``, every call counted;
+- the CPU time Odoo's processes and PostgreSQL's used per posting (create and
+  post), less sensitive than latencies to a busy machine;
 - with the addon: the keys queued for the scheduled action, the time it took to
   drain the queue, then the invariant, checked in SQL for every key (company,
   commercial partner, product) of the measurement's customers: the history
@@ -116,7 +121,9 @@ def main(argv=None):
             prepare_database(odoo, config_file, env, connection, kind)
         log_file = FOLDER / "odoo-server.log"
         with odoo_server(odoo, config_file, env, arguments.port, log_file) as server:
-            bench = LoadBench(server, connection, log_file, arguments)
+            bench = LoadBench(
+                server, postmaster_pid(cluster), connection, log_file, arguments
+            )
             measurements = bench.run()
     report(measurements, arguments)
     return 0
@@ -180,6 +187,31 @@ def module_installed(connection, database, module):
         return cursor.fetchone() == ("installed",)
 
 
+# Odoo's command line, as odoo-bin. Multi-worker Odoo also starts
+# `sys.argv[0] gevent ...`, its websocket server, and starts it again whenever
+# it exits: under `python -m odoo` (sys.argv[0] is odoo/__main__.py, which
+# cannot run as a script), or without psycogreen, it exits at once, and the
+# loop burns about a core. This launcher runs it, or when gevent mode cannot
+# start, a stand-in that sleeps until Odoo stops it (XML-RPC needs no
+# websocket).
+LAUNCHER = """\
+import signal
+import sys
+
+if sys.argv[1:2] == ["gevent"]:
+    try:
+        import gevent  # noqa: F401
+        import psycogreen.gevent  # noqa: F401
+    except ImportError:
+        while True:
+            signal.pause()
+
+from odoo.cli.command import main
+
+main()
+"""
+
+
 @dataclass(frozen=True)
 class Server:
     url: str
@@ -194,12 +226,16 @@ def odoo_server(odoo, config_file, env, port, log_file):
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             raise harness.HarnessError(f"Port {port} is taken: pass another --port.")
     log_file.unlink(missing_ok=True)
-    command = odoo.command(
-        config_file,
+    launcher = FOLDER / "odoo_launcher.py"
+    launcher.write_text(LAUNCHER, encoding="utf-8")
+    command = [
+        sys.executable,
+        str(launcher),
+        f"--config={config_file}",
         f"--workers={WORKERS}",
         f"--http-port={port}",
         f"--logfile={log_file}",
-    )
+    ]
     with open(FOLDER / "odoo-server.out", "w", encoding="utf-8") as output:
         # Its own session: Ctrl-C reaches this script only, which then stops
         # Odoo with SIGTERM like any other ending.
@@ -253,17 +289,26 @@ def wait_until_idle(pid):
 
 
 def process_tree_cpu(pid):
-    """CPU seconds used so far by ``pid`` and its living children."""
+    """CPU seconds used so far by ``pid`` and its children, living or ended
+    (Odoo's workers, PostgreSQL's backends)."""
     ticks = 0
     for stat_file in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat_file.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue  # gone meanwhile
-        # fields[1] is the parent's pid; [11] and [12] user and system ticks.
-        if stat_file.parent.name == str(pid) or fields[1] == str(pid):
+        # fields[1] is the parent's pid; [11] and [12] the user and system
+        # ticks, [13] and [14] those of its children that ended.
+        if stat_file.parent.name == str(pid):
+            ticks += sum(int(value) for value in fields[11:15])
+        elif fields[1] == str(pid):
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster_pid(cluster):
+    pid_file = cluster.data_dir / "postmaster.pid"
+    return int(pid_file.read_text().split("\n", 1)[0])
 
 
 def stop_server(process):
@@ -294,6 +339,8 @@ class Measurement:
     post_seconds: list = field(default_factory=list)
     create_seconds: list = field(default_factory=list)
     wall_seconds: float = 0.0
+    odoo_cpu: float = 0.0
+    postgres_cpu: float = 0.0
     queued_keys: int | None = None
     drain_seconds: float | None = None
     drained: bool | None = None
@@ -318,8 +365,9 @@ class Measurement:
 
 
 class LoadBench:
-    def __init__(self, server, connection, log_file, arguments):
+    def __init__(self, server, postgres_pid, connection, log_file, arguments):
         self.server = server
+        self.postgres_pid = postgres_pid
         self.url = server.url
         self.connection = connection
         self.log_file = log_file
@@ -417,6 +465,7 @@ class LoadBench:
         measurement = Measurement(round_number, kind)
         queued_before = self.queued_so_far() if kind == ADDON else 0
         log_start = self.log_file.stat().st_size
+        cpu_start = self.cpu_seconds()
         outcomes, measurement.wall_seconds = self.post_in_parallel(
             kind, plans, customer_ids, product_ids
         )
@@ -437,8 +486,19 @@ class LoadBench:
         if kind == ADDON:
             measurement.queued_keys = self.queued_so_far() - queued_before
             measurement.drained, measurement.drain_seconds = self.wait_for_drain()
+        # With the addon, the scheduled action's work until the queue is empty
+        # is counted too.
+        cpu_end = self.cpu_seconds()
+        measurement.odoo_cpu, measurement.postgres_cpu = (
+            end - start for start, end in zip(cpu_start, cpu_end, strict=True)
+        )
+        if kind == ADDON:
             self.check_invariant(measurement, customer_ids)
         return measurement
+
+    def cpu_seconds(self):
+        """CPU seconds used so far by Odoo's processes and by PostgreSQL's."""
+        return process_tree_cpu(self.server.pid), process_tree_cpu(self.postgres_pid)
 
     def post_in_parallel(self, kind, plans, customer_ids, product_ids):
         """Run one client thread per plan; return every outcome and the wall
@@ -684,6 +744,11 @@ def print_measurement(m):
         f"{m.wall_seconds:.0f} s, {m.postings / m.wall_seconds:.1f} postings/s"
     )
     print(line)
+    print(
+        f"  CPU per posting (create + post, background jobs included): Odoo "
+        f"{m.odoo_cpu / m.postings * 1000:.0f} ms, PostgreSQL "
+        f"{m.postgres_cpu / m.postings * 1000:.0f} ms"
+    )
     if m.kind == ADDON:
         drained = "drained" if m.drained else "NOT drained"
         print(
@@ -727,6 +792,12 @@ def report(measurements, arguments):
     retries = {kind: total(kind, "retry_count") for kind in by_kind}
     p50 = {kind: median_ms(kind, "p50") for kind in by_kind}
     p95 = {kind: median_ms(kind, "p95") for kind in by_kind}
+    cpu = {
+        kind: (total(kind, "odoo_cpu") + total(kind, "postgres_cpu"))
+        / postings[kind]
+        * 1000
+        for kind in by_kind
+    }
     keys_checked = total(ADDON, "keys_checked")
     keys_exact = keys_checked - sum(len(m.mismatches) for m in by_kind[ADDON])
     extra_retries = (retries[ADDON] - retries[PLAIN]) / postings[ADDON] * 100
@@ -736,20 +807,23 @@ def report(measurements, arguments):
     print(
         f"Summary: {arguments.rounds} round(s) of {arguments.clients} clients x "
         f"{arguments.invoices} invoices per database; latencies are the medians of "
-        "the rounds' action_post percentiles"
+        "the rounds' action_post percentiles, CPU is Odoo's and PostgreSQL's per "
+        "posting"
     )
     print(
         f"{'':>11} {'posted':>8} {'failed':>7} {'retries':>8}"
-        f" {'p50 ms':>8} {'p95 ms':>8}"
+        f" {'p50 ms':>8} {'p95 ms':>8} {'CPU ms':>8}"
     )
     for kind in (PLAIN, ADDON):
         print(
             f"{kind:>11} {total(kind, 'posted'):>8} {failed[kind]:>7} "
             f"{retries[kind]:>8} {p50[kind]:>8.0f} {p95[kind]:>8.0f}"
+            f" {cpu[kind]:>8.0f}"
         )
     print(
         f"{'addon/plain':>11} {'':>8} {'':>7} {'':>8} "
         f"{p50[ADDON] / p50[PLAIN]:>8.2f} {p95_ratio:>8.2f}"
+        f" {cpu[ADDON] / cpu[PLAIN]:>8.2f}"
     )
     print("Targets:")
     print_target(
