@@ -21,6 +21,7 @@ import os
 import secrets
 import shutil
 import site
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -240,6 +241,9 @@ def run_suite(*, odoo, postgres, folder, database, browser, pytest_arguments):
                 connection=connection,
                 data_dir=folder / "data",
                 max_cron_threads=0,
+                # Browser tests serve Odoo over HTTP: a free port lets two
+                # runs (or a demo on 8069) share the machine.
+                http_port=free_port(),
             )
             env = test_environment(odoo, folder, browser)
             try:
@@ -251,6 +255,13 @@ def run_suite(*, odoo, postgres, folder, database, browser, pytest_arguments):
                 harness.drop_database(connection, database)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def test_environment(odoo, folder, browser):
