@@ -88,28 +88,31 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         """Record customer invoices that entered or left the posted state.
 
         Newly posted invoices are added to their keys' lines; the keys of
-        invoices that left the posted state are recomputed exactly. Keys that
-        another transaction holds are queued, never waited for.
+        invoices that left the posted state, and keys without a line yet, are
+        recomputed exactly. Keys that another transaction holds are queued,
+        never waited for.
         """
         moves = moves.filtered(lambda move: move.move_type in HISTORY_MOVE_TYPES)
         if not moves:
             return
         self._flush_sources()
-        unposted = moves.filtered(lambda move: move.state != "posted")
-        keys, contended = [], []
+        posted = moves.filtered(lambda move: move.state == "posted")
+        keys = []
         try:
             with self.env.cr.savepoint(flush=False):
-                keys = self._lock_keys(moves)
-                locked = [key for key, is_locked in keys if is_locked]
-                contended = [key for key, is_locked in keys if not is_locked]
-                recompute = set(locked) & set(self._move_keys(unposted))
-                missing = self._increment(
-                    moves - unposted, [key for key in locked if key not in recompute]
+                keys = self._increment(posted, moves - posted)
+                self._recompute(
+                    keys=[
+                        key
+                        for key, locked, incremented in keys
+                        if locked and not incremented
+                    ]
                 )
-                self._recompute(keys=list(recompute) + missing)
+                contended = [key for key, locked, _incremented in keys if not locked]
         except CONTENTION_ERRORS as error:
             _logger.debug("History keys queued after %s", type(error).__name__)
-            contended = [key for key, _is_locked in keys] or self._move_keys(moves)
+            contended = [key for key, _locked, _incremented in keys]
+            contended = contended or self._move_keys(moves)
         self._invalidate_caches()
         self._enqueue(contended)
 
@@ -212,19 +215,6 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             )
         )
         return self.env.cr.fetchone()[0]
-
-    def _lock_keys(self, moves):
-        """The keys of ``moves`` whose customer consents, each with whether
-        this transaction could lock it at once."""
-        self.env.cr.execute(
-            SQL(
-                "SELECT company_id, partner_id, product_id, "
-                "pg_try_advisory_xact_lock(%s) FROM (%s) move_keys",
-                self._lock_key_sql(),
-                self._move_keys_sql(moves),
-            )
-        )
-        return [(tuple(row[:3]), row[3]) for row in self.env.cr.fetchall()]
 
     def _lock_queued_keys(self, batch_size, skipped_ids):
         """A batch of queued keys: ``(key, queue ids, locked)`` each."""
@@ -449,14 +439,15 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
 
     @staticmethod
-    def _posted_lines_sql(scope, joins=None):
+    def _posted_lines_sql(scope, joins=None, lines=None):
         """FROM and WHERE of the lines a history counts: the product lines of
         posted customer invoices and credit notes within ``scope`` (a
         condition on ``line``), as ``line``, with their ``move`` and unit
-        (``line_uom``); ``joins`` adds more."""
+        (``line_uom``); ``joins`` adds more. ``lines`` is where the lines are
+        read from, ``account_move_line`` by default."""
         return SQL(
             """
-              FROM account_move_line line
+              FROM %s line
               JOIN account_move move ON move.id = line.move_id
               LEFT JOIN uom_uom line_uom ON line_uom.id = line.product_uom_id
               %s
@@ -467,6 +458,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                AND move.commercial_partner_id = line.partner_id
                AND %s
             """,
+            lines or SQL("account_move_line"),
             joins or SQL(),
             HISTORY_MOVE_TYPES,
             scope,
@@ -536,16 +528,44 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     # ------------------------------------------------------------------
     # Writers
     # ------------------------------------------------------------------
-    def _increment(self, moves, keys):
-        """Add the lines of newly posted ``moves`` to the existing history
-        lines of ``keys``; return the keys that have no line yet (or a line
-        whose product's characteristic values changed since)."""
-        if not moves or not keys:
-            return []
+    def _increment(self, posted, unposted):
+        """Take the keys of ``posted`` and ``unposted`` invoices (customers
+        who consent) that no other transaction holds, and add the lines of
+        ``posted`` to the existing history lines of those keys; return
+        ``(key, locked, incremented)`` for every key. A key not incremented
+        although locked (no line yet, a line whose product's characteristic
+        values changed since, or an invoice leaving the posted state) must be
+        recomputed."""
         self.env.cr.execute(
-            SQL(
-                """
-        WITH keys AS (%(keys)s),
+            self._increment_sql(posted.ids, unposted.ids), log_exceptions=False
+        )
+        return [(tuple(row[:3]), row[3], row[4]) for row in self.env.cr.fetchall()]
+
+    def _increment_sql(self, posted_ids, unposted_ids):
+        """The statement of ``_increment``."""
+        return SQL(
+            """
+        WITH move_lines AS MATERIALIZED (
+            -- the invoices' product lines, read once: planning one simple
+            -- read of account_move_line (and its many indexes) is cheap
+            SELECT line.*
+              FROM account_move_line line
+             WHERE line.move_id = ANY(%(move_ids)s)
+               AND line.display_type = 'product'
+               AND line.product_id IS NOT NULL
+        ),
+        move_keys AS MATERIALIZED (
+            -- each key once, and its lock tried once
+            SELECT company_id, partner_id, product_id, leaving,
+                   pg_try_advisory_xact_lock(%(lock_key)s) AS locked
+              FROM (SELECT line.company_id, line.partner_id, line.product_id,
+                           BOOL_OR(line.move_id = ANY(%(unposted_ids)s)) AS leaving
+                      FROM move_lines line
+                      JOIN res_partner partner ON partner.id = line.partner_id
+                     WHERE partner.consumer_preference_consent IS NOT FALSE
+                     GROUP BY line.company_id, line.partner_id, line.product_id
+                   ) keys_of_moves
+        ),
         delta AS (
             -- the invoices' own lines, never a line of the key's past; few
             -- rows, so the last unit price is simply carried along
@@ -603,39 +623,35 @@ class ConsumerPreferenceHistory(models.AbstractModel):
               FROM merged
              WHERE preference.id = merged.id
         )
-        SELECT delta.company_id, delta.partner_id, delta.product_id
-          FROM delta
-         WHERE NOT EXISTS (
-                SELECT 1 FROM merged
-                 WHERE merged.company_id = delta.company_id
-                   AND merged.partner_id = delta.partner_id
-                   AND merged.product_id = delta.product_id)
-                """,
-                keys=self._keys_sql(keys),
-                aggregates=self._aggregates_sql(),
-                price_unit=self._price_unit_sql(
-                    "line", "move", "line_uom", "product_uom"
+        SELECT move_keys.company_id, move_keys.partner_id, move_keys.product_id,
+               move_keys.locked,
+               EXISTS (SELECT 1 FROM merged
+                        WHERE merged.company_id = move_keys.company_id
+                          AND merged.partner_id = move_keys.partner_id
+                          AND merged.product_id = move_keys.product_id)
+          FROM move_keys
+            """,
+            lock_key=self._lock_key_sql(),
+            move_ids=posted_ids + unposted_ids,
+            unposted_ids=unposted_ids,
+            aggregates=self._aggregates_sql(),
+            price_unit=self._price_unit_sql("line", "move", "line_uom", "product_uom"),
+            posted_lines=self._posted_lines_sql(
+                SQL(
+                    "(line.company_id, line.partner_id, line.product_id) IN"
+                    " (SELECT company_id, partner_id, product_id FROM move_keys"
+                    " WHERE locked AND NOT leaving)"
                 ),
-                posted_lines=self._posted_lines_sql(
-                    SQL(
-                        "line.move_id = ANY(%s) AND (line.company_id, "
-                        "line.partner_id, line.product_id) IN "
-                        "(SELECT company_id, partner_id, product_id FROM keys)",
-                        moves.ids,
-                    ),
-                    joins=SQL(
-                        "JOIN product_product product ON product.id = line.product_id"
-                        " JOIN product_template template"
-                        " ON template.id = product.product_tmpl_id"
-                        " LEFT JOIN uom_uom product_uom"
-                        " ON product_uom.id = template.uom_id"
-                    ),
+                joins=SQL(
+                    "JOIN product_product product ON product.id = line.product_id"
+                    " JOIN product_template template"
+                    " ON template.id = product.product_tmpl_id"
+                    " LEFT JOIN uom_uom product_uom ON product_uom.id = template.uom_id"
                 ),
-                assignments=self._assignments_sql("merged"),
+                lines=SQL("move_lines"),
             ),
-            log_exceptions=False,
+            assignments=self._assignments_sql("merged"),
         )
-        return [tuple(row) for row in self.env.cr.fetchall()]
 
     def _recompute(self, keys=None, partners=None, companies=None):
         """Recompute exactly, from their posted lines, the history lines of
@@ -828,5 +844,6 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 "consumer_history_ids",
                 "commercial_history_ids",
                 "consumer_preference_count",
+                "consumer_preference_history_pending",
             ]
         )

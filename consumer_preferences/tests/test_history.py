@@ -387,3 +387,17 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             self.preference_manager
         ).action_consumer_preference_rebuild()
         self.assertEqual(history.invoice_count, 1)
+
+    def test_queue_drained_clears_the_pending_notice(self):
+        """Once the scheduled action recomputed a queued key, the partner no
+        longer says a refresh is pending, in the same environment too."""
+        self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        history = self.env["consumer.preference.history"]
+        history._enqueue([(self.env.company.id, self.customer.id, self.coffee.id)])
+        self.assertTrue(self.customer.consumer_preference_history_pending)
+        self.assertEqual(history._process_queue(), 1)
+        self.assertFalse(self.customer.consumer_preference_history_pending)
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee),
+            [{"invoice_count": 1, "quantity": 2.0}],
+        )

@@ -13,14 +13,14 @@ from odoo.tests import tagged
 from .common import ConsumerPreferenceCommon
 
 # What the history service sends when an invoice is posted for keys that
-# already have a line: a savepoint, the keys with their advisory locks, one
-# statement adding the invoice to the lines, the savepoint's release.
-POST_QUERY_COUNT = 4
+# already have a line: a savepoint, one statement taking the keys' advisory
+# locks and adding the invoice to their lines, the savepoint's release.
+POST_QUERY_COUNT = 3
 # Keys without a line yet: plus one statement recomputing them exactly.
-POST_NEW_KEYS_QUERY_COUNT = 5
-# Reset to draft: savepoint, keys and locks, the keys left, the exact
+POST_NEW_KEYS_QUERY_COUNT = 4
+# Reset to draft: savepoint, the keys and their locks, the exact
 # recomputation, release.
-RESET_QUERY_COUNT = 5
+RESET_QUERY_COUNT = 4
 SERVICE_FILE = "consumer_preferences/models/consumer_preference_history.py"
 CURSOR_FILES = ("odoo/sql_db.py", "odoo/tools/sql.py")
 
