@@ -54,6 +54,8 @@ CONTENTION_ERRORS = (
 )
 # Keys the scheduled action recomputes per transaction.
 QUEUE_BATCH_SIZE = 2000
+# The statistics of a rebuild, for the length of its statement.
+REBUILD_TABLE = "consumer_preference_rebuild_statistics"
 # Memory a rebuild may sort its lines in (PostgreSQL's default is 4MB).
 REBUILD_WORK_MEM = "256MB"
 # Line ids stay below this: (invoice date, line id) as one number.
@@ -685,9 +687,19 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             # A rebuild may wait: it is the manager's, not the accountant's.
             row_locks = SQL()
             keys_cte = SQL("SELECT NULL")
-            statistics = self._statistics_sql(
-                self._scope_filter("line", partners, companies), invoiced_only=True
+            # PostgreSQL runs no statement that writes in parallel: the
+            # aggregate over every posted line goes first, in one that can.
+            self.env.cr.execute(
+                SQL(
+                    "CREATE TEMPORARY TABLE %s ON COMMIT DROP AS %s",
+                    SQL.identifier(REBUILD_TABLE),
+                    self._statistics_sql(
+                        self._scope_filter("line", partners, companies),
+                        invoiced_only=True,
+                    ),
+                )
             )
+            statistics = SQL("SELECT * FROM %s", SQL.identifier(REBUILD_TABLE))
             existing_scope = self._scope_filter("preference", partners, companies)
         self.env.cr.execute(
             SQL(
@@ -802,7 +814,10 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             ),
             log_exceptions=False,
         )
-        return self.env.cr.fetchone()
+        counts = self.env.cr.fetchone()
+        if keys is None:
+            self.env.cr.execute(SQL("DROP TABLE %s", SQL.identifier(REBUILD_TABLE)))
+        return counts
 
     # ------------------------------------------------------------------
     # Around the statements
