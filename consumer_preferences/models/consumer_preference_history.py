@@ -705,8 +705,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             SQL(
                 """
         WITH keys AS (%(keys)s),
-        statistics AS (%(statistics)s),
-        existing AS (
+        statistics AS MATERIALIZED (%(statistics)s),
+        existing AS MATERIALIZED (
             SELECT preference.id, preference.company_id, preference.partner_id,
                    preference.product_id, preference.attribute_value_key
               FROM consumer_preference preference
@@ -716,15 +716,23 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                AND %(existing_scope)s
             %(row_locks)s
         ),
-        updated AS (
-            UPDATE consumer_preference preference
-               SET %(assignments)s
-              FROM existing, statistics
-             WHERE preference.id = existing.id
-               AND statistics.company_id = existing.company_id
+        matched AS (
+            -- each line with its statistics, joined once: a line without
+            -- statistics is deleted, statistics without a line are inserted
+            SELECT existing.id AS existing_id, statistics.*
+              FROM existing
+              FULL JOIN statistics
+                ON statistics.company_id = existing.company_id
                AND statistics.partner_id = existing.partner_id
                AND statistics.product_id = existing.product_id
                AND statistics.attribute_value_key = existing.attribute_value_key
+        ),
+        updated AS (
+            UPDATE consumer_preference preference
+               SET %(assignments)s
+              FROM matched
+             WHERE preference.id = matched.existing_id
+               AND matched.product_id IS NOT NULL
                -- unchanged lines are not rewritten (a rebuild touches only
                -- what differs)
                AND (preference.invoice_count, preference.refund_count,
@@ -733,23 +741,17 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                     preference.last_invoice_line_id, preference.last_price_unit,
                     preference.active)
                    IS DISTINCT FROM
-                   (statistics.invoice_count::int, statistics.refund_count::int,
-                    statistics.quantity, statistics.amount,
-                    statistics.first_invoice_date, statistics.last_invoice_date,
-                    statistics.last_line_id, statistics.last_price_unit, TRUE)
+                   (matched.invoice_count::int, matched.refund_count::int,
+                    matched.quantity, matched.amount,
+                    matched.first_invoice_date, matched.last_invoice_date,
+                    matched.last_line_id, matched.last_price_unit, TRUE)
          RETURNING preference.id
         ),
         deleted AS (
             DELETE FROM consumer_preference preference
-             USING existing
-             WHERE preference.id = existing.id
-               AND NOT EXISTS (
-                    SELECT 1 FROM statistics
-                     WHERE statistics.company_id = existing.company_id
-                       AND statistics.partner_id = existing.partner_id
-                       AND statistics.product_id = existing.product_id
-                       AND statistics.attribute_value_key
-                           = existing.attribute_value_key)
+             USING matched
+             WHERE preference.id = matched.existing_id
+               AND matched.product_id IS NULL
          RETURNING preference.id
         ),
         inserted AS (
@@ -761,25 +763,19 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    last_invoice_line_id, last_price_unit, average_quantity,
                    next_expected_date, create_uid, create_date, write_uid,
                    write_date)
-            SELECT statistics.company_id, statistics.partner_id,
-                   statistics.product_id, statistics.product_tmpl_id,
-                   statistics.categ_id, 'history', statistics.attribute_value_key,
-                   10, TRUE, statistics.invoice_count, statistics.refund_count,
-                   statistics.quantity, statistics.amount,
-                   statistics.first_invoice_date, statistics.last_invoice_date,
-                   statistics.last_line_id, statistics.last_price_unit,
-                   statistics.quantity / statistics.invoice_count,
+            SELECT matched.company_id, matched.partner_id,
+                   matched.product_id, matched.product_tmpl_id,
+                   matched.categ_id, 'history', matched.attribute_value_key,
+                   10, TRUE, matched.invoice_count, matched.refund_count,
+                   matched.quantity, matched.amount,
+                   matched.first_invoice_date, matched.last_invoice_date,
+                   matched.last_line_id, matched.last_price_unit,
+                   matched.quantity / matched.invoice_count,
                    %(next_expected_date)s,
                    %(uid)s, NOW() AT TIME ZONE 'UTC',
                    %(uid)s, NOW() AT TIME ZONE 'UTC'
-              FROM statistics
-             WHERE NOT EXISTS (
-                    SELECT 1 FROM existing
-                     WHERE existing.company_id = statistics.company_id
-                       AND existing.partner_id = statistics.partner_id
-                       AND existing.product_id = statistics.product_id
-                       AND existing.attribute_value_key
-                           = statistics.attribute_value_key)
+              FROM matched
+             WHERE matched.existing_id IS NULL
                 ON CONFLICT ON CONSTRAINT consumer_preference_unique_preference
                 DO UPDATE SET %(conflict_assignments)s
             RETURNING preference.id, preference.product_id
@@ -802,13 +798,13 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 statistics=statistics,
                 existing_scope=existing_scope,
                 row_locks=row_locks,
-                assignments=self._assignments_sql("statistics"),
+                assignments=self._assignments_sql("matched"),
                 conflict_assignments=SQL(", ").join(
                     SQL("%s = EXCLUDED.%s", SQL.identifier(name), SQL.identifier(name))
                     for name in STATISTICS_COLUMNS
                 ),
                 next_expected_date=self._next_expected_date_sql(
-                    SQL.identifier("statistics")
+                    SQL.identifier("matched")
                 ),
                 uid=self.env.uid,
             ),
