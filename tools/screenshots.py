@@ -13,6 +13,12 @@ Headless Chromium logs in through the login page, then saves under `docs/`:
 With `--lang fr_FR`, the language is installed and the user switched to it
 first, and the files are named `preferences_tab_fr.png` and so on.
 
+    python3 tools/screenshots.py --apps-page
+
+needs no server: it renders the addon's Apps store page
+(`static/description/index.html`), fails when an image of it does not load,
+and saves the whole page as `docs/apps_page.png`.
+
 Chromium is driven over the DevTools protocol with `websocket-client`.
 """
 
@@ -44,6 +50,7 @@ CHROMIUM_FLAGS = (
     "--remote-debugging-port=0",
 )
 VIEWPORT = {"width": 1366, "height": 1000}
+APPS_PAGE = ROOT / "consumer_preferences" / "static" / "description" / "index.html"
 TIMEOUT = 60  # seconds to wait for a page or an element
 
 
@@ -55,6 +62,10 @@ def main(argv=None):
     arguments = parse_arguments(argv)
     output_dir = Path(arguments.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    if arguments.apps_page:
+        with chromium(arguments.chromium) as browser:
+            render_apps_page(browser, APPS_PAGE, output_dir / "apps_page.png")
+        return 0
     with chromium(arguments.chromium) as browser:
         browser.log_in(
             arguments.url, arguments.database, arguments.login, arguments.password
@@ -100,7 +111,43 @@ def parse_arguments(argv):
     parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
     parser.add_argument("--output-dir", default=str(ROOT / "docs"))
     parser.add_argument("--lang", help="a language code, e.g. fr_FR")
+    parser.add_argument(
+        "--apps-page",
+        action="store_true",
+        help="render static/description/index.html into apps_page.png instead",
+    )
     return parser.parse_args(argv)
+
+
+def render_apps_page(browser, page, output):
+    """Open the Apps store page `page` from disk, check that every image of
+    it loaded, and save the whole page, not only the viewport, as `output`;
+    return what the page shows: its headings and its images' natural sizes."""
+    browser.open(page.resolve().as_uri())
+    browser.wait_until(
+        "Array.from(document.images).every((image) => image.complete)",
+        "the Apps page's images",
+    )
+    shown = browser.evaluate(
+        "({headings: Array.from(document.querySelectorAll('h1, h2, h3'),"
+        " (heading) => heading.textContent.trim()),"
+        " images: Array.from(document.images, (image) => ({"
+        "src: image.getAttribute('src'), width: image.naturalWidth,"
+        " height: image.naturalHeight}))})"
+    )
+    broken = [image["src"] for image in shown["images"] if not image["width"]]
+    if broken:
+        raise ScreenshotError(f"{page.name} has images that do not load: {broken}")
+    height = browser.evaluate("document.documentElement.scrollHeight")
+    browser.send(
+        "Emulation.setDeviceMetricsOverride",
+        deviceScaleFactor=1,
+        mobile=False,
+        width=VIEWPORT["width"],
+        height=height,
+    )
+    browser.screenshot(output)
+    return shown
 
 
 def most_profiled_customer(browser):
