@@ -6,10 +6,13 @@ Steps: check the prerequisites (Odoo 18.0, PostgreSQL, a Chromium and
 websocket-client, since Odoo silently skips browser tests without them), lint
 with `pre-commit run --all-files` (the hooks of `.pre-commit-config.yaml`:
 ruff, pylint-odoo, OCA's module and .po checks, the addon README and complete
-translations), start a PostgreSQL cluster in a fresh
-`.local/test-<random>/` folder, install the addon with its demo data into a new
-database, run pytest-odoo over `consumer_preferences/tests` and `tests/`, then
-drop the database and delete the folder. The exit code is pytest's.
+translations), start the PostgreSQL cluster of `.local/test-cluster/` unless
+another run already did, copy the template database with the repository's
+addons and their demo data installed (built first when missing or out of
+date, see templates.py) into a new database, run pytest-odoo over
+`consumer_preferences/tests` and `tests/` with a run folder
+`.local/test-<random>/`, then drop the database, delete the folder, and stop
+the cluster unless another run still uses it. The exit code is pytest's.
 
 Arguments after `--` go to pytest; paths among them replace the default ones:
 
@@ -28,6 +31,7 @@ import sysconfig
 from pathlib import Path
 
 import harness
+from templates import Templates
 
 # The names Odoo 18 looks up on PATH, in its order (odoo.tests.common).
 BROWSER_NAMES = (
@@ -37,6 +41,11 @@ BROWSER_NAMES = (
     "google-chrome-stable",
 )
 INSTALL_HINT = "run `python3 -m pip install -r requirements.txt`"
+# The cluster every run uses, with the template databases and their files.
+CLUSTER_DIR = harness.LOCAL_DIR / "test-cluster"
+# What the tests learn of the templates (tests/test_packaging.py).
+DEPENDENCIES_TEMPLATE_VARIABLE = "CONSUMER_PREFERENCES_DEPENDENCIES_TEMPLATE"
+TEMPLATES_DATA_DIR_VARIABLE = "CONSUMER_PREFERENCES_TEMPLATES_DATA_DIR"
 
 
 def main(argv=None):
@@ -45,7 +54,7 @@ def main(argv=None):
     run_id = secrets.token_hex(4)
     folder = harness.LOCAL_DIR / f"test-{run_id}"
     odoo = harness.find_odoo()
-    postgres = harness.postgres_for(folder)
+    postgres = harness.postgres_for(CLUSTER_DIR)
     browser = find_browser()
     require_python_packages()
     lint_code = lint()
@@ -137,25 +146,42 @@ def lint_environment():
 
 
 def run_suite(*, odoo, postgres, folder, database, browser, pytest_arguments):
-    """Install the addon into a new database, run pytest-odoo, clean up."""
+    """Clone the addons template (built first if missing) into a new
+    database, run pytest-odoo, clean up."""
     folder.mkdir(parents=True)
     try:
         with postgres.running() as connection:
-            config_file = harness.write_odoo_config(
-                folder / "odoo.conf",
-                odoo=odoo,
-                connection=connection,
-                data_dir=folder / "data",
-                max_cron_threads=0,
+            options = {
+                "odoo": odoo,
+                "connection": connection,
+                "max_cron_threads": 0,
                 # Browser tests serve Odoo over HTTP: a free port lets two
                 # runs (or a demo on 8069) share the machine.
-                http_port=free_port(),
+                "http_port": free_port(),
+            }
+            config_file = harness.write_odoo_config(
+                folder / "odoo.conf", data_dir=folder / "data", **options
             )
             env = test_environment(odoo, folder, browser)
+            templates = Templates(
+                odoo=odoo,
+                connection=connection,
+                config_file=harness.write_odoo_config(
+                    folder / "templates.conf", data_dir=CLUSTER_DIR / "data", **options
+                ),
+                data_dir=CLUSTER_DIR / "data",
+                folder=CLUSTER_DIR,
+                env=env,
+            )
             try:
-                install_code = harness.install_addon(odoo, config_file, database, env)
-                if install_code:
-                    return install_code
+                with templates.locked():
+                    dependencies, addons = templates.prepare()
+                    print(f"Copying {addons} into {database} ...", flush=True)
+                    templates.clone(addons, database, folder / "data")
+                env |= {
+                    DEPENDENCIES_TEMPLATE_VARIABLE: dependencies,
+                    TEMPLATES_DATA_DIR_VARIABLE: str(CLUSTER_DIR / "data"),
+                }
                 return run_pytest(config_file, database, env, pytest_arguments)
             finally:
                 harness.drop_database(connection, database)

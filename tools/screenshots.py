@@ -25,6 +25,7 @@ Chromium is driven over the DevTools protocol with `websocket-client`.
 import argparse
 import base64
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -174,18 +175,23 @@ def most_profiled_customer(browser):
 def chromium(executable):
     """A headless Chromium with a throw-away profile, stopped on exit."""
     with tempfile.TemporaryDirectory(prefix="cp-screenshots-") as profile_dir:
-        process = subprocess.Popen(
-            [
-                executable,
-                *CHROMIUM_FLAGS,
-                f"--user-data-dir={profile_dir}",
-                "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        log_file = Path(profile_dir) / "chromium.log"
+        with log_file.open("w", encoding="utf-8") as log:
+            process = subprocess.Popen(
+                [
+                    executable,
+                    *CHROMIUM_FLAGS,
+                    f"--user-data-dir={profile_dir}",
+                    "about:blank",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                preexec_fn=without_memory_limit,
+            )
         try:
-            port = wait_for_devtools_port(Path(profile_dir) / "DevToolsActivePort")
+            port = wait_for_devtools_port(
+                Path(profile_dir) / "DevToolsActivePort", process, log_file
+            )
             with closing(Browser(page_websocket_url(port))) as browser:
                 yield browser
         finally:
@@ -193,13 +199,26 @@ def chromium(executable):
             process.wait(timeout=30)
 
 
-def wait_for_devtools_port(port_file):
+def without_memory_limit():
+    """Lift the address space limit in Chromium's process, as Odoo does for
+    its browser tests: Chromium reserves more than 8 GiB of virtual memory
+    and dies at once (SIGTRAP) under the limit a process that started Odoo's
+    server inherits (`limit_memory_hard`), e.g. a pytest-odoo test."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+
+
+def wait_for_devtools_port(port_file, process, log_file):
     deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         if port_file.exists() and port_file.read_text().strip():
             return int(port_file.read_text().split()[0])
         time.sleep(0.2)
-    raise ScreenshotError("Chromium did not open its DevTools port.")
+    output = log_file.read_text(encoding="utf-8", errors="replace").strip()
+    raise ScreenshotError(
+        f"Chromium did not open its DevTools port (exit code {process.poll()}); "
+        f"its output: {output[-2000:] or 'none'}"
+    )
 
 
 def page_websocket_url(port):
