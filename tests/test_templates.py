@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-import templates  # noqa: E402  (tools/ is a folder of scripts, not a package)
+import harness  # noqa: E402  (tools/ is a folder of scripts, not a package)
+import templates  # noqa: E402
 
-ODOO_DIR = Path("/opt/odoo/odoo")
+ODOO = "18.0 /opt/odoo/odoo /opt/odoo/addons 1755817188000000000"
 
 
 def make_repository(root):
@@ -24,7 +25,7 @@ def make_repository(root):
 
 
 def name(root, addons=("shop",), source="deps"):
-    return templates.template_name("addons", ODOO_DIR, source, addons, root=root)
+    return templates.template_name("addons", ODOO, source, addons, root=root)
 
 
 def test_any_change_to_an_addon_file_names_another_template(tmp_path):
@@ -69,6 +70,15 @@ def test_odoo_dependencies_and_source_count(tmp_path):
         )
         != original
     )
+
+
+def test_odoo_fingerprint_follows_odoo_files():
+    odoo = harness.find_odoo()
+    fingerprint = templates.odoo_fingerprint(odoo)
+    assert str(odoo.package_dir) in fingerprint
+    assert str(harness.ROOT) not in fingerprint.split()
+    newest = int(fingerprint.split()[-1])
+    assert newest >= (odoo.package_dir / "release.py").stat().st_mtime_ns
 
 
 def test_external_dependencies_leave_out_the_repository_addons():

