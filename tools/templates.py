@@ -1,0 +1,181 @@
+"""Template databases that spare the test command a fresh install each run.
+
+Two templates, each a database plus its filestore, are kept in the test
+cluster (`.local/test-cluster/`), named by a hash of what they hold:
+
+- the *dependencies* template: the addons' dependencies outside the
+  repository (e.g. `account`) with their demo data; its hash covers Odoo
+  (version, folders, and the newest modification time of its files, so
+  that an update of Odoo builds the templates again) and the names of those
+  dependencies;
+- the *addons* template: a copy of the first with every addon of the
+  repository installed; its hash adds every file under each addon's folder,
+  so that any change to an addon builds it again (from the first, which is
+  the long part of an install).
+
+Each run clones the addons template (`CREATE DATABASE ... TEMPLATE`, and a
+copy of the filestore) into a database of its own, and templates of other
+hashes that this checkout made are dropped. A lock file serialises the
+building, cloning and dropping of templates between concurrent runs; marker
+files tell a complete template from an interrupted build, and which
+templates of a shared server (PGHOST) are this checkout's.
+"""
+
+import fcntl
+import hashlib
+import os
+import shutil
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import harness
+
+PREFIX = f"{harness.ADDON}_template_"
+# Bump when what a template holds changes in a way no hashed input shows.
+FORMAT = "1: installed with demo data"
+# Neither part of an addon nor an input of its install.
+SKIPPED = ("__pycache__", ".pyc", ".pyo")
+
+
+class Templates:
+    """The templates of one cluster, built with Odoo's config `config_file`
+    whose `data_dir` is `data_dir`, the templates' own."""
+
+    def __init__(self, *, odoo, connection, config_file, data_dir, folder, env):
+        self.odoo = odoo
+        self.connection = connection
+        self.config_file = config_file
+        self.data_dir = data_dir
+        self.folder = folder
+        self.env = env
+        self.addons = harness.addon_names()
+        self.dependencies = external_dependencies(self.addons)
+        self.odoo_fingerprint = odoo_fingerprint(odoo)
+
+    @contextmanager
+    def locked(self):
+        """Hold the templates' lock, against concurrent test runs."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / "templates.lock", "a", encoding="utf-8") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def prepare(self):
+        """The names of the dependencies and addons templates, each built if
+        missing; the templates of other hashes are dropped."""
+        dependencies = self._template("dependencies", None, self.dependencies)
+        addons = self._template("addons", dependencies, self.addons)
+        self._drop_others(keep={dependencies, addons})
+        return dependencies, addons
+
+    def _template(self, kind, source, addons):
+        """The name of the template of `addons` (on a copy of `source`),
+        built if missing."""
+        name = template_name(kind, self.odoo_fingerprint, source, addons)
+        complete = self._marker(name, "complete").is_file()
+        if not (complete and harness.database_exists(self.connection, name)):
+            self._build(name, source, addons)
+        return name
+
+    def clone(self, template, database, data_dir):
+        """Create `database` as a copy of `template`, filestore included,
+        for an Odoo whose `data_dir` is `data_dir`."""
+        copy_database(self.connection, template, database)
+        filestore = self.data_dir / "filestore" / template
+        if filestore.is_dir():
+            shutil.copytree(filestore, data_dir / "filestore" / database)
+
+    def _build(self, name, source, addons):
+        """Install `addons` into `name`, a copy of `source` (or a new
+        database); mark it complete once Odoo succeeded."""
+        self._drop(name)
+        self._marker(name, "building").touch()
+        if source:
+            self.clone(source, name, self.data_dir)
+        code = harness.install_addon(
+            self.odoo, self.config_file, name, self.env, addons=addons
+        )
+        if code:
+            raise harness.HarnessError(
+                f"Installing {', '.join(addons)} into the template {name} failed "
+                f"(exit code {code}, Odoo's log above)."
+            )
+        self._marker(name, "complete").touch()
+        self._marker(name, "building").unlink()
+
+    def _marker(self, name, state):
+        return self.folder / f"{name}.{state}"
+
+    def _drop(self, name):
+        """Drop a template, its filestore and markers."""
+        self._marker(name, "complete").unlink(missing_ok=True)
+        harness.drop_database(self.connection, name)
+        shutil.rmtree(self.data_dir / "filestore" / name, ignore_errors=True)
+        self._marker(name, "building").unlink(missing_ok=True)
+
+    def _drop_others(self, keep):
+        """Drop this checkout's templates of other hashes (older code, another
+        Odoo), built or interrupted."""
+        made = {marker.stem for marker in self.folder.glob(f"{PREFIX}*.*")}
+        for name in sorted(made - keep):
+            self._drop(name)
+
+
+def odoo_fingerprint(odoo):
+    """Odoo's version, folders and the newest modification time of its
+    files: what changes when Odoo is updated (a stat of some 40,000 files,
+    a few seconds at most)."""
+    from odoo import release  # importable: `odoo` was found
+
+    folders = [odoo.package_dir, *odoo.addons_path.split(",")]
+    folders = [Path(folder) for folder in folders if Path(folder) != harness.ROOT]
+    newest = max(
+        os.stat(os.path.join(folder, name)).st_mtime_ns
+        for top in folders
+        for folder, _subfolders, names in os.walk(top)
+        for name in names
+    )
+    return f"{release.version} {' '.join(map(str, folders))} {newest}"
+
+
+def template_name(kind, odoo_fingerprint, source, addons, root=harness.ROOT):
+    """A template's name: `kind` and a hash of `odoo_fingerprint`, the
+    `source` template, the names of `addons` and, for those that are addons
+    of the repository `root`, every file under their folders."""
+    digest = hashlib.sha256()
+    for part in (FORMAT, odoo_fingerprint, source, *addons):
+        digest.update(f"{part}\n".encode())
+    for addon in addons:
+        addon_dir = root / addon
+        if not (addon_dir / "__manifest__.py").is_file():
+            continue  # an addon of Odoo's, such as `account`
+        for path in sorted(addon_dir.rglob("*")):
+            if path.is_file() and not _skipped(path):
+                digest.update(f"\n{path.relative_to(root)}\n".encode())
+                digest.update(path.read_bytes())
+    return f"{PREFIX}{kind}_{digest.hexdigest()[:12]}"
+
+
+def external_dependencies(addons):
+    """The addons' dependencies that are not addons of the repository."""
+    depends = {
+        dependency
+        for addon in addons
+        for dependency in harness.read_manifest(harness.ROOT / addon).get("depends", [])
+    }
+    return sorted((depends - set(addons)) or {"base"})
+
+
+def copy_database(connection, template, database):
+    """CREATE DATABASE `database` TEMPLATE `template`."""
+    from psycopg2 import sql  # importable once Odoo is
+
+    statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+        sql.Identifier(database), sql.Identifier(template)
+    )
+    with closing(connection.connect()) as server, server.cursor() as cursor:
+        cursor.execute(statement)
+
+
+def _skipped(path):
+    return path.suffix in SKIPPED or any(part in SKIPPED for part in path.parts)
