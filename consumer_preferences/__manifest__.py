@@ -8,12 +8,16 @@
     "website": "https://github.com/consumer-preferences/consumer_preferences",
     "author": "Consumer Preferences contributors",
     "license": "AGPL-3",
-    "depends": ["account", "sales_team"],
+    "depends": ["account", "mail", "sales_team"],
     "data": [
         "security/consumer_preferences_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
+        "data/mail_template_data.xml",
         "views/consumer_preference_views.xml",
+        "views/consumer_preference_segment_views.xml",
+        "views/consumer_preference_reminder_views.xml",
+        "views/consumer_preference_sales_month_views.xml",
         "views/account_move_line_views.xml",
         # before the partner form, whose Bill button opens the wizard's action
         "wizard/consumer_preference_bill_views.xml",
