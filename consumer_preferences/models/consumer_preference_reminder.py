@@ -167,11 +167,12 @@ class ConsumerPreferenceReminder(models.Model):
 
     def _schedule_activities(self):
         """One To-Do activity per reminder, for the customer's salesperson
-        (none when the customer has none), created in one batch."""
+        (none when the customer has none, or an archived one), created in one
+        batch."""
         todo_type = self.env.ref("mail.mail_activity_data_todo")
         partner_model = self.env["ir.model"]._get_id("res.partner")
         activity_values, reminders = [], self.browse()
-        for reminder in self.filtered("partner_id.user_id"):
+        for reminder in self.filtered("partner_id.user_id.active"):
             salesperson = reminder.partner_id.user_id
             reminder_lang = reminder.with_context(lang=salesperson.lang)
             activity_values.append(
