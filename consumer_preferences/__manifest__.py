@@ -11,12 +11,16 @@
     "maintainers": ["consumer-preferences"],
     "development_status": "Beta",
     "images": ["static/description/preferences_tab.png"],
-    "depends": ["account", "sales_team"],
+    "depends": ["account", "mail", "sales_team"],
     "data": [
         "security/consumer_preferences_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
+        "data/mail_template_data.xml",
         "views/consumer_preference_views.xml",
+        "views/consumer_preference_segment_views.xml",
+        "views/consumer_preference_reminder_views.xml",
+        "views/consumer_preference_sales_month_views.xml",
         "views/account_move_line_views.xml",
         # before the partner form, whose Bill button opens the wizard's action
         "wizard/consumer_preference_bill_views.xml",

@@ -9,6 +9,11 @@ def post_init_hook(env):
     """Backfill: a database that already has posted invoices gets its whole
     purchase history in one pass, through the same service as live posting."""
     env["consumer.preference.history"]._rebuild()
+    # ... and its customers' segments and products bought together, without
+    # waiting for the first night.
+    for company in env["res.company"].search([]):
+        env["consumer.preference.segment"]._recompute(company)
+        env["consumer.preference.affinity"]._recompute(company)
 
 
 def uninstall_hook(env):

@@ -4,6 +4,11 @@ from . import consumer_preference_history_queue
 from . import account_move
 from . import account_move_line
 from . import consumer_preference_profile
+from . import consumer_preference_segment
+from . import consumer_preference_segment_queue
+from . import consumer_preference_reminder
+from . import consumer_preference_affinity
+from . import consumer_preference_sales_month
 from . import res_partner
 from . import res_company
 from . import res_config_settings

@@ -38,4 +38,6 @@ class AccountMove(models.Model):
         changed = (posted_before - posted_after) | (posted_after - posted_before)
         if changed:
             self.env["consumer.preference.history"]._sync_moves(changed)
+            # Customers' segments are refreshed later, by a scheduled action.
+            self.env["consumer.preference.segment"]._enqueue(changed)
         return result

@@ -1,5 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class ResCompany(models.Model):
@@ -15,3 +16,21 @@ class ResCompany(models.Model):
         help="Post the invoices billed from preferences at once instead of "
         "leaving them in draft.",
     )
+    consumer_preference_reorder_email = fields.Boolean(
+        string="Email Reorder Reminders",
+        help="Besides the To-Do activity of the salesperson, email customers "
+        "the products they usually buy again by now.",
+    )
+    consumer_preference_affinity_months = fields.Integer(
+        string="Bought Together Period (Months)",
+        default=12,
+        help="Products bought together are counted over the customers' "
+        "posted invoices of this many last months.",
+    )
+
+    @api.constrains("consumer_preference_affinity_months")
+    def _check_consumer_preference_affinity_months(self):
+        if any(company.consumer_preference_affinity_months < 1 for company in self):
+            raise ValidationError(
+                _("Count products bought together over one month or more.")
+            )

@@ -13,3 +13,11 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.consumer_preference_auto_post",
         readonly=False,
     )
+    consumer_preference_reorder_email = fields.Boolean(
+        related="company_id.consumer_preference_reorder_email",
+        readonly=False,
+    )
+    consumer_preference_affinity_months = fields.Integer(
+        related="company_id.consumer_preference_affinity_months",
+        readonly=False,
+    )

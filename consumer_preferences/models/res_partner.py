@@ -1,6 +1,10 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
+from odoo.osv import expression
+from odoo.tools import SQL
+
+from .consumer_preference_segment import PARTNER_SEGMENT_FIELDS, RFM_SEGMENTS
 
 PREFERENCE_USER_GROUP = "consumer_preferences.group_consumer_preference_user"
 PREFERENCE_MANAGER_GROUP = "consumer_preferences.group_consumer_preference_manager"
@@ -9,6 +13,15 @@ PROFILE_GROUPS = (
     "consumer_preferences.group_consumer_preference_user,"
     "account.group_account_invoice,account.group_account_readonly"
 )
+
+
+def _segment_search(segment_fname):
+    """The search method of the partner field showing ``segment_fname``."""
+
+    def search(partners, operator, value):
+        return partners._search_consumer_segment(segment_fname, operator, value)
+
+    return search
 
 
 class ResPartner(models.Model):
@@ -206,6 +219,7 @@ class ResPartner(models.Model):
         # self.env, not sudo: the service erases the lines of the user's
         # companies only (self.env.companies).
         erased_count = self.env["consumer.preference.history"]._erase(partners)
+        self.env["consumer.preference.segment"]._erase(partners, self.env.companies)
         for partner in partners:
             if partner in withdrawn:
                 body = _(
@@ -224,6 +238,7 @@ class ResPartner(models.Model):
         partners = self.commercial_partner_id
         partners._withdraw_consumer_preference_consent()
         self.env["consumer.preference.history"]._erase(partners)
+        self.env["consumer.preference.segment"]._erase(partners, self.env.companies)
         # Record rules keep the specifications of the user's companies only.
         partners.with_context(active_test=False).consumer_specification_ids.unlink()
         for partner in partners:
@@ -352,6 +367,73 @@ class ResPartner(models.Model):
         for partner in self:
             partner.update(values[partner])
 
+    consumer_reminder_ids = fields.One2many(
+        comodel_name="consumer.preference.reminder",
+        inverse_name="partner_id",
+        string="Reorder Reminders",
+        groups=PROFILE_GROUPS,
+        help="Reminders of the products due for reorder, one per due date.",
+    )
+    commercial_reminder_ids = fields.One2many(
+        related="commercial_partner_id.consumer_reminder_ids",
+        string="Company Reorder Reminders",
+        groups=PROFILE_GROUPS,
+        compute_sudo=False,
+    )
+
+    consumer_suggestion_ids = fields.Many2many(
+        comodel_name="consumer.preference.affinity",
+        string="Suggestions",
+        compute="_compute_consumer_suggestions",
+        groups=PROFILE_GROUPS,
+        help="Products that customers buying what this customer prefers also "
+        "buy, and that it never bought, with why.",
+    )
+    consumer_suggested_product_ids = fields.Many2many(
+        comodel_name="product.product",
+        string="Suggested Products",
+        compute="_compute_consumer_suggestions",
+        groups=PROFILE_GROUPS,
+        help="Products that customers buying what this customer prefers also "
+        "buy, and that it never bought.",
+    )
+
+    @api.depends("commercial_partner_id.consumer_preference_consent")
+    @api.depends_context("company")
+    def _compute_consumer_suggestions(self):
+        suggestions = self.env["consumer.preference.affinity"]._suggestions(
+            self.commercial_partner_id._origin
+        )
+        empty = self.env["consumer.preference.affinity"]
+        for partner in self:
+            affinities = suggestions.get(partner.commercial_partner_id._origin, empty)
+            partner.consumer_suggestion_ids = affinities
+            partner.consumer_suggested_product_ids = affinities.related_product_id
+
+    def action_consumer_preference_bill_due(self):
+        """Open the Bill wizard with the customer's products due for reorder,
+        their suggested quantities filled in."""
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        Profile = self.env["consumer.preference.profile"]
+        due = self.env["consumer.preference"].search(
+            Profile._history_domain(partner) + Profile._due_domain()
+        )
+        if not due:
+            raise UserError(
+                _(
+                    "%(customer)s has no product due for reorder in %(company)s.",
+                    customer=partner.display_name,
+                    company=self.env.company.display_name,
+                )
+            )
+        wizard = (
+            self.env["consumer.preference.bill"]
+            .with_context(active_model="consumer.preference", active_ids=due.ids)
+            .create({})
+        )
+        return wizard.action_fill_suggested_quantities()
+
     def action_view_consumer_due_preferences(self):
         """The customer's products due for reorder."""
         action = self.action_view_consumer_preferences()
@@ -386,6 +468,144 @@ class ResPartner(models.Model):
                     "pivot_measures": ["price_subtotal", "quantity"],
                     "pivot_row_groupby": ["invoice_date:year"],
                 },
+            }
+        )
+        return action
+
+    # Rhythm and value: thin fields showing the customer's row of
+    # consumer.preference.segment in the current company, where its figures
+    # are decided. Searched, sorted and grouped in SQL (_field_to_sql).
+    consumer_recency_score = fields.Integer(
+        string="Recency Score",
+        compute="_compute_consumer_segment",
+        search=_segment_search("recency_score"),
+        groups=PROFILE_GROUPS,
+        help="1 to 5: the quintile of the last purchase date among the "
+        "company's customers (5: the most recent).",
+    )
+    consumer_frequency_score = fields.Integer(
+        string="Frequency Score",
+        compute="_compute_consumer_segment",
+        search=_segment_search("frequency_score"),
+        groups=PROFILE_GROUPS,
+        help="1 to 5: the quintile of the number of posted invoices among the "
+        "company's customers (5: the most invoices).",
+    )
+    consumer_monetary_score = fields.Integer(
+        string="Monetary Score",
+        compute="_compute_consumer_segment",
+        search=_segment_search("monetary_score"),
+        groups=PROFILE_GROUPS,
+        help="1 to 5: the quintile of the net invoiced amount among the "
+        "company's customers (5: the highest).",
+    )
+    consumer_rfm_segment = fields.Selection(
+        selection=RFM_SEGMENTS,
+        string="Customer Segment",
+        compute="_compute_consumer_segment",
+        search=_segment_search("rfm_segment"),
+        groups=PROFILE_GROUPS,
+        help="The customer's group by recency, frequency and monetary scores, "
+        "recomputed every night.",
+    )
+    consumer_average_interval_days = fields.Float(
+        string="Average Interval (Days)",
+        digits=(16, 1),
+        compute="_compute_consumer_segment",
+        search=_segment_search("average_interval_days"),
+        groups=PROFILE_GROUPS,
+        help="Average number of days between two posted invoices.",
+    )
+    consumer_next_expected_date = fields.Date(
+        string="Next Expected Purchase",
+        compute="_compute_consumer_segment",
+        search=_segment_search("next_expected_date"),
+        groups=PROFILE_GROUPS,
+        help="Last purchase plus the average interval.",
+    )
+    consumer_churn_risk = fields.Boolean(
+        string="Churn Risk",
+        compute="_compute_consumer_segment",
+        search=_segment_search("churn_risk"),
+        groups=PROFILE_GROUPS,
+        help="No purchase for more than twice the customer's average interval.",
+    )
+
+    @api.depends("commercial_partner_id")
+    @api.depends_context("company")
+    def _compute_consumer_segment(self):
+        segments = self.env["consumer.preference.segment"].search(
+            [
+                ("company_id", "=", self.env.company.id),
+                ("partner_id", "in", self.commercial_partner_id._origin.ids),
+            ]
+        )
+        segment_by_partner = {segment.partner_id: segment for segment in segments}
+        empty = segments.browse()
+        for partner in self:
+            segment = segment_by_partner.get(
+                partner.commercial_partner_id._origin, empty
+            )
+            for partner_fname, segment_fname in PARTNER_SEGMENT_FIELDS.items():
+                partner[partner_fname] = segment[segment_fname]
+
+    def _search_consumer_segment(self, segment_fname, operator, value):
+        """Partners whose company's segment row in the current company
+        satisfies ``(segment_fname, operator, value)``; a partner without a
+        row has empty figures."""
+        negative = operator in expression.NEGATIVE_TERM_OPERATORS
+        if negative:
+            operator = expression.TERM_OPERATORS_NEGATION[operator]
+        values = value if isinstance(value, (list, tuple)) else [value]
+        # Does the condition hold for empty figures (a partner without a row)?
+        matches_empty = operator in ("=", "in") and any(not item for item in values)
+        condition = [(segment_fname, operator, value)]
+        if matches_empty:
+            condition = ["!", *condition]
+        rows = self.env["consumer.preference.segment"]._search(
+            [("company_id", "=", self.env.company.id), *condition]
+        )
+        in_rows = matches_empty == negative
+        return [
+            (
+                "commercial_partner_id",
+                "in" if in_rows else "not in",
+                rows.subselect("partner_id"),
+            )
+        ]
+
+    def _field_to_sql(self, alias, fname, query=None, flush=True):
+        segment_fname = PARTNER_SEGMENT_FIELDS.get(fname)
+        if not segment_fname:
+            return super()._field_to_sql(alias, fname, query=query, flush=flush)
+        self.check_field_access_rights("read", [fname])
+        # The current company's row, one of the user's companies: what the
+        # record rule of the segments lets the user read.
+        return SQL(
+            "(SELECT %s FROM consumer_preference_segment segment "
+            "WHERE segment.partner_id = %s AND segment.company_id = %s)",
+            SQL.identifier("segment", segment_fname),
+            super()._field_to_sql(alias, "commercial_partner_id", query, flush),
+            self.env.company.id,
+        )
+
+    def action_view_consumer_sales_by_month(self):
+        """The customer's net sales and quantities per product, year and month
+        of the year: a year × month grid (pivot)."""
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "consumer_preferences.consumer_preference_sales_month_action"
+        )
+        name = _("Sales by Month: %(customer)s", customer=partner.display_name)
+        action.update(
+            {
+                "name": name,
+                "display_name": name,
+                "domain": [
+                    ("partner_id", "=", partner.id),
+                    ("company_id", "=", self.env.company.id),
+                ],
             }
         )
         return action

@@ -10,3 +10,7 @@ from . import test_erasure
 from . import test_partner_merge
 from . import test_rpc
 from . import test_access_rights
+from . import test_segment
+from . import test_reorder_reminder
+from . import test_affinity
+from . import test_sales_month

@@ -80,3 +80,13 @@ class TestConsumerPreferencePartnerMerge(ConsumerPreferenceCommon):
         self.assertFalse(
             self.env["consumer.preference"].search([("partner_id", "=", duplicate.id)])
         )
+        # Its segment counts the invoices of both, at once.
+        self.assertRecordValues(
+            self.env["consumer.preference.segment"].search(
+                [
+                    ("partner_id", "=", self.customer.id),
+                    ("company_id", "=", self.company.id),
+                ]
+            ),
+            [{"invoice_count": 2, "amount": 43.0, "average_interval_days": 31.0}],
+        )

@@ -10,10 +10,16 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         repoints every foreign key in SQL: there, one line of the kept
         customer with the same key makes the whole update fail, and Odoo then
         deletes all the merged-away customer's lines. Once the invoices point
-        to the kept customer, recompute its history from them."""
+        to the kept customer, recompute its history, and its segment in every
+        company, from them."""
         self._merge_consumer_preferences(src_partners, dst_partner)
         result = super()._update_foreign_keys(src_partners, dst_partner)
-        self._consumer_preference_history()._rebuild(dst_partner.commercial_partner_id)
+        customer = dst_partner.commercial_partner_id
+        self._consumer_preference_history()._rebuild(customer)
+        # sudo: as the history, merging takes contact rights only.
+        segments = self.env["consumer.preference.segment"].sudo()
+        for company in self.env["res.company"].sudo().search([]):
+            segments._recompute(company, customer)
         return result
 
     def _consumer_preference_history(self):

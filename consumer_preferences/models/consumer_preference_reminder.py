@@ -1,0 +1,246 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+import threading
+
+from markupsafe import Markup, escape
+
+from odoo import api, fields, models
+from odoo.tools import SQL, format_date, formatLang
+
+# Reminders whose activities and emails are created per transaction.
+REMINDER_BATCH_SIZE = 1000
+REORDER_TEMPLATE_XMLID = (
+    "consumer_preferences.mail_template_consumer_preference_reorder"
+)
+BILL_DUE_ACTION_XMLID = "consumer_preferences.action_consumer_preference_bill_due"
+
+
+class ConsumerPreferenceReminder(models.Model):
+    """A reorder reminder: a customer's products due for reorder on a due
+    date, the To-Do activity it gave its salesperson and whether the customer
+    was emailed.
+
+    Written by the scheduled action ``ir_cron_consumer_preference_reorder``.
+    The due date is the earliest expected date of the due products: it stays
+    the same, run after run, until the customer buys again, and the database
+    refuses a second reminder for the same customer and due date."""
+
+    _name = "consumer.preference.reminder"
+    _description = "Consumer Preference Reorder Reminder"
+    _order = "due_date desc, id desc"
+    _rec_name = "partner_id"
+    _check_company_auto = True
+
+    _sql_constraints = [
+        (
+            "unique_due_date",
+            "unique(company_id, partner_id, due_date)",
+            "This customer was already reminded of the products due on this date.",
+        ),
+    ]
+
+    company_id = fields.Many2one(
+        comodel_name="res.company", required=True, readonly=True, ondelete="cascade"
+    )
+    partner_id = fields.Many2one(
+        comodel_name="res.partner",
+        string="Customer",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="cascade",
+    )
+    due_date = fields.Date(
+        required=True,
+        readonly=True,
+        help="The earliest expected date of the products due.",
+    )
+    product_ids = fields.Many2many(
+        comodel_name="product.product",
+        relation="consumer_preference_reminder_product_rel",
+        column1="reminder_id",
+        column2="product_id",
+        string="Due Products",
+        readonly=True,
+    )
+    activity_id = fields.Many2one(
+        comodel_name="mail.activity",
+        readonly=True,
+        ondelete="set null",
+        help="The To-Do activity of the customer's salesperson.",
+    )
+    email_sent = fields.Boolean(
+        readonly=True, help="The customer was emailed the due products."
+    )
+
+    @api.model
+    def _cron_remind(self):
+        """For each customer with products due for reorder, one reminder per
+        due date: a To-Do activity for its salesperson and, when its company
+        says so, an email to the customer. Returns the number of reminders
+        created."""
+        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        created = 0
+        for company in self.env["res.company"].sudo().search([]):
+            reminders = self.with_company(company)._create_reminders(company)
+            for batch in self.env.cr.split_for_in_conditions(
+                reminders.ids, REMINDER_BATCH_SIZE
+            ):
+                batch_reminders = reminders.browse(batch)
+                batch_reminders._schedule_activities()
+                if company.consumer_preference_reorder_email:
+                    batch_reminders._send_emails()
+                if auto_commit:
+                    # Each batch is kept: the next run skips its reminders.
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+            created += len(reminders)
+        return created
+
+    @api.model
+    def _create_reminders(self, company):
+        """Insert the reminders due today in ``company`` that do not exist
+        yet, in one statement; return them."""
+        self.env["consumer.preference"].flush_model()
+        self.env["res.partner"].flush_model(["active", "consumer_preference_consent"])
+        quantity_digits = self.env["consumer.preference"]._quantity_digits()
+        self.env.cr.execute(
+            SQL(
+                """
+        WITH due AS (
+            -- as the profile's Due for Reorder: expected before today, and
+            -- still bought (net quantity above zero)
+            SELECT preference.partner_id,
+                   MIN(preference.next_expected_date) AS due_date,
+                   ARRAY_AGG(DISTINCT preference.product_id) AS product_ids
+              FROM consumer_preference preference
+              JOIN res_partner partner ON partner.id = preference.partner_id
+             WHERE preference.company_id = %(company_id)s
+               AND preference.preference_type = 'history'
+               AND preference.active
+               AND preference.next_expected_date < %(today)s
+               AND preference.quantity >= %(threshold)s
+               AND partner.active
+               AND partner.consumer_preference_consent IS NOT FALSE
+             GROUP BY preference.partner_id
+        ),
+        inserted AS (
+            INSERT INTO consumer_preference_reminder AS reminder (
+                   company_id, partner_id, due_date, email_sent, create_uid,
+                   create_date, write_uid, write_date)
+            SELECT %(company_id)s, partner_id, due_date, FALSE, %(uid)s,
+                   NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
+              FROM due
+                ON CONFLICT ON CONSTRAINT consumer_preference_reminder_unique_due_date
+                DO NOTHING
+            RETURNING reminder.id, reminder.partner_id
+        ),
+        linked AS (
+            INSERT INTO consumer_preference_reminder_product_rel
+                   (reminder_id, product_id)
+            SELECT inserted.id, UNNEST(due.product_ids)
+              FROM inserted
+              JOIN due ON due.partner_id = inserted.partner_id
+        )
+        SELECT id FROM inserted ORDER BY id
+                """,
+                company_id=company.id,
+                today=fields.Date.context_today(self),
+                threshold=0.5 * 10**-quantity_digits,
+                uid=self.env.uid,
+            )
+        )
+        reminder_ids = [row[0] for row in self.env.cr.fetchall()]
+        self.invalidate_model()
+        return self.browse(reminder_ids)
+
+    def _due_preferences(self):
+        """The history lines of the reminder's due products."""
+        self.ensure_one()
+        return self.env["consumer.preference"].search(
+            [
+                ("company_id", "=", self.company_id.id),
+                ("partner_id", "=", self.partner_id.id),
+                ("preference_type", "=", "history"),
+                ("product_id", "in", self.product_ids.ids),
+            ],
+            order="next_expected_date, id",
+        )
+
+    def _schedule_activities(self):
+        """One To-Do activity per reminder, for the customer's salesperson
+        (none when the customer has none, or an archived one), created in one
+        batch."""
+        todo_type = self.env.ref("mail.mail_activity_data_todo")
+        partner_model = self.env["ir.model"]._get_id("res.partner")
+        activity_values, reminders = [], self.browse()
+        for reminder in self.filtered("partner_id.user_id.active"):
+            salesperson = reminder.partner_id.user_id
+            reminder_lang = reminder.with_context(lang=salesperson.lang)
+            activity_values.append(
+                {
+                    "res_model_id": partner_model,
+                    "res_id": reminder.partner_id.id,
+                    "activity_type_id": todo_type.id,
+                    "user_id": salesperson.id,
+                    "date_deadline": fields.Date.context_today(self),
+                    "summary": reminder_lang._activity_summary(),
+                    "note": reminder_lang._activity_note(),
+                }
+            )
+            reminders |= reminder
+        # quick update: the salesperson sees the activity, without one email
+        # per customer
+        activities = (
+            self.env["mail.activity"]
+            .with_context(mail_activity_quick_update=True)
+            .create(activity_values)
+        )
+        for reminder, activity in zip(reminders, activities, strict=True):
+            reminder.activity_id = activity
+
+    def _activity_summary(self):
+        return self.env._(
+            "Due for reorder: %(products)s",
+            products=self.env["consumer.preference.profile"]._format_due_products(
+                self._due_preferences().product_id.ids
+            ),
+        )
+
+    def _activity_note(self):
+        """The due products, with their expected date and suggested quantity,
+        and a link opening the Bill wizard filled with them."""
+        items = Markup("").join(
+            Markup("<li>%s</li>")
+            % self.env._(
+                "%(product)s: expected on %(date)s, usually %(quantity)s %(unit)s",
+                product=preference.product_id.display_name,
+                date=format_date(self.env, preference.next_expected_date),
+                quantity=formatLang(
+                    self.env, preference.average_quantity, dp="Product Unit of Measure"
+                ),
+                unit=preference.uom_id.name,
+            )
+            for preference in self._due_preferences()
+        )
+        link = Markup('<a href="/odoo/res.partner/%s/action-%s">%s</a>') % (
+            self.partner_id.id,
+            BILL_DUE_ACTION_XMLID,
+            escape(self.env._("Bill the due products")),
+        )
+        return Markup("<p>%s</p><ul>%s</ul><p>%s</p>") % (
+            self.env._(
+                "Products %(customer)s usually buys again by now:",
+                customer=self.partner_id.display_name,
+            ),
+            items,
+            link,
+        )
+
+    def _send_emails(self):
+        """Email each customer (with an email address) its due products, from
+        the reorder template; the mails leave with Odoo's mail queue."""
+        reminders = self.filtered("partner_id.email")
+        if not reminders:
+            return
+        template = self.env.ref(REORDER_TEMPLATE_XMLID)
+        template.send_mail_batch(reminders.ids)
+        reminders.email_sent = True

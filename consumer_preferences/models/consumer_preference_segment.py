@@ -1,0 +1,475 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+"""Customers' rhythm and value, per company: RFM scores and segment, the
+average interval between invoices, the next expected purchase and the churn
+risk.
+
+Derived from the posted customer invoices that the purchase profile already
+adds up (the same invoices as its *Posted Invoices* and *Net Invoiced*): no
+second source of truth, only the figures PostgreSQL ranks. One set-based
+statement per company (``_recompute``) computes and writes every customer's
+row; the nightly scheduled action runs it, and the queue refreshes the rows of
+customers whose invoices were posted or reset since (``_process_queue``),
+scored against the others' figures of the last full run.
+"""
+
+import threading
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+from odoo.tools import SQL
+
+from .consumer_preference_history import HISTORY_MOVE_TYPES
+
+RFM_SEGMENTS = [
+    ("champions", "Champions"),
+    ("loyal", "Loyal"),
+    ("active", "Active"),
+    ("promising", "Promising"),
+    ("new", "New"),
+    ("needs_attention", "Needs attention"),
+    ("at_risk", "At risk"),
+    ("previously_loyal", "Previously loyal"),
+    ("almost_lost", "Almost lost"),
+    ("dormant", "Dormant"),
+    ("prospects", "Prospects"),
+]
+# A customer is at risk of churning when the days since its last invoice
+# exceed this many times its average interval between invoices.
+CHURN_INTERVAL_FACTOR = 2
+# Memory each sort of the statement may use (PostgreSQL's default is 4MB):
+# the three rankings sort every customer of the company.
+SEGMENT_WORK_MEM = "64MB"
+# Customers refreshed per transaction by the queue's scheduled action.
+QUEUE_BATCH_SIZE = 5000
+SEGMENT_MANAGER_GROUP = "consumer_preferences.group_consumer_preference_manager"
+# The partner's segment fields and the columns of consumer.preference.segment
+# they show, in the current company.
+PARTNER_SEGMENT_FIELDS = {
+    "consumer_recency_score": "recency_score",
+    "consumer_frequency_score": "frequency_score",
+    "consumer_monetary_score": "monetary_score",
+    "consumer_rfm_segment": "rfm_segment",
+    "consumer_average_interval_days": "average_interval_days",
+    "consumer_next_expected_date": "next_expected_date",
+    "consumer_churn_risk": "churn_risk",
+}
+# The figures a recomputation sets, compared to skip unchanged rows.
+SCORED_COLUMNS = (
+    "invoice_count",
+    "amount",
+    "first_invoice_date",
+    "last_invoice_date",
+    "recency_score",
+    "frequency_score",
+    "monetary_score",
+    "rfm_segment",
+    "average_interval_days",
+    "next_expected_date",
+    "churn_risk",
+)
+
+
+class ConsumerPreferenceSegment(models.Model):
+    _name = "consumer.preference.segment"
+    _description = "Consumer Preference Customer Segment"
+    _order = "company_id, partner_id"
+    _rec_name = "partner_id"
+    _check_company_auto = True
+
+    _sql_constraints = [
+        (
+            "unique_partner",
+            "unique(company_id, partner_id)",
+            "A customer has one segment per company.",
+        ),
+    ]
+
+    company_id = fields.Many2one(
+        comodel_name="res.company", required=True, readonly=True, ondelete="cascade"
+    )
+    partner_id = fields.Many2one(
+        comodel_name="res.partner",
+        string="Customer",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="cascade",
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    invoice_count = fields.Integer(string="Invoices", readonly=True)
+    # Money figures: for those who see every customer's amounts (see the
+    # profile's PROFILE_ALL_AMOUNTS_GROUPS); the monetary score shows a rank.
+    amount = fields.Monetary(
+        string="Net Invoiced",
+        readonly=True,
+        groups="account.group_account_invoice,account.group_account_readonly,"
+        "sales_team.group_sale_salesman_all_leads",
+    )
+    first_invoice_date = fields.Date(string="First Purchase", readonly=True)
+    last_invoice_date = fields.Date(string="Last Purchase", readonly=True)
+    recency_score = fields.Integer(
+        readonly=True,
+        aggregator="avg",
+        help="1 to 5: the quintile of the last purchase date among the "
+        "company's customers (5: the most recent).",
+    )
+    frequency_score = fields.Integer(
+        readonly=True,
+        aggregator="avg",
+        help="1 to 5: the quintile of the number of posted invoices among the "
+        "company's customers (5: the most invoices).",
+    )
+    monetary_score = fields.Integer(
+        readonly=True,
+        aggregator="avg",
+        help="1 to 5: the quintile of the net invoiced amount among the "
+        "company's customers (5: the highest).",
+    )
+    rfm_segment = fields.Selection(
+        selection=RFM_SEGMENTS,
+        string="Segment",
+        readonly=True,
+        index=True,
+        help="The customer's group by recency, frequency and monetary scores.",
+    )
+    average_interval_days = fields.Float(
+        string="Average Interval (Days)",
+        digits=(16, 1),
+        readonly=True,
+        aggregator="avg",
+        help="Days between the first and last purchase divided by the number of "
+        "intervals between invoices.",
+    )
+    next_expected_date = fields.Date(
+        string="Next Expected Purchase",
+        readonly=True,
+        help="Last purchase plus the average interval.",
+    )
+    churn_risk = fields.Boolean(
+        readonly=True,
+        index=True,
+        help="No purchase for more than twice the customer's average interval.",
+    )
+
+    # ------------------------------------------------------------------
+    # Entry points
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_recompute(self):
+        """Recompute every company's segments: the nightly scheduled action.
+        Returns the number of customers scored."""
+        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        scored_count = 0
+        for company in self.env["res.company"].sudo().search([]):
+            scored_count += self._recompute(company)
+            if auto_commit:
+                # Each company's statement is kept, and its locks released,
+                # before the next company's.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        return scored_count
+
+    @api.model
+    def _recompute(self, company, partners=None):
+        """Score the customers of ``company`` (all of them, or only the
+        commercial ``partners``, ranked against the others' stored figures)
+        in one statement; delete the rows of those who no longer buy or
+        consent. Returns the number of customers scored."""
+        self._check_rights()
+        self._flush_sources()
+        today = fields.Date.context_today(self)
+        partner_ids = partners.ids if partners is not None else None
+        service = self.env["consumer.preference.history"]
+        previous_work_mem = service._set_work_mem(SEGMENT_WORK_MEM)
+        self.env.cr.execute(
+            SQL(
+                """
+        WITH fresh AS (
+            -- the customers' posted invoices: those the profile adds up
+            SELECT move.commercial_partner_id AS partner_id,
+                   COUNT(*) FILTER (WHERE move.move_type = 'out_invoice')
+                       AS invoice_count,
+                   MIN(move.invoice_date)
+                       FILTER (WHERE move.move_type = 'out_invoice')
+                       AS first_invoice_date,
+                   MAX(move.invoice_date)
+                       FILTER (WHERE move.move_type = 'out_invoice')
+                       AS last_invoice_date,
+                   SUM(move.amount_untaxed_signed) AS amount
+              FROM account_move move
+              JOIN res_partner partner ON partner.id = move.commercial_partner_id
+             WHERE move.company_id = %(company_id)s
+               AND move.state = 'posted'
+               AND move.move_type IN %(move_types)s
+               AND partner.consumer_preference_consent IS NOT FALSE
+               AND (%(partner_ids)s::int[] IS NULL
+                    OR move.commercial_partner_id = ANY(%(partner_ids)s::int[]))
+             GROUP BY move.commercial_partner_id
+            HAVING COUNT(*) FILTER (WHERE move.move_type = 'out_invoice') > 0
+        ),
+        population AS (
+            -- whom a customer is ranked among: everyone, freshly, or, when
+            -- refreshing a few customers, their fresh figures and the
+            -- others' stored ones
+            SELECT partner_id, invoice_count, last_invoice_date, amount, TRUE AS own
+              FROM fresh
+             UNION ALL
+            SELECT partner_id, invoice_count, last_invoice_date, amount, FALSE
+              FROM consumer_preference_segment segment
+             WHERE %(partner_ids)s::int[] IS NOT NULL
+               AND segment.company_id = %(company_id)s
+               AND segment.invoice_count > 0
+               AND NOT segment.partner_id = ANY(%(partner_ids)s::int[])
+        ),
+        ranked AS (
+            -- twice the mid-rank: customers below plus customers at or
+            -- below; ties share one score
+            SELECT partner_id, own, COUNT(*) OVER () AS customer_count,
+                   RANK() OVER (ORDER BY last_invoice_date) - 1
+                       + COUNT(*) OVER (ORDER BY last_invoice_date)
+                       AS recency_rank,
+                   RANK() OVER (ORDER BY invoice_count) - 1
+                       + COUNT(*) OVER (ORDER BY invoice_count)
+                       AS frequency_rank,
+                   RANK() OVER (ORDER BY amount) - 1
+                       + COUNT(*) OVER (ORDER BY amount) AS monetary_rank
+              FROM population
+        ),
+        scores AS (
+            SELECT fresh.*,
+                   LEAST(5, 1 + 5 * ranked.recency_rank
+                                / (2 * ranked.customer_count)) AS recency_score,
+                   LEAST(5, 1 + 5 * ranked.frequency_rank
+                                / (2 * ranked.customer_count)) AS frequency_score,
+                   LEAST(5, 1 + 5 * ranked.monetary_rank
+                                / (2 * ranked.customer_count)) AS monetary_score,
+                   CASE WHEN fresh.invoice_count > 1
+                        THEN (fresh.last_invoice_date - fresh.first_invoice_date)
+                             ::numeric / (fresh.invoice_count - 1)
+                   END AS interval_days
+              FROM fresh
+              JOIN ranked ON ranked.partner_id = fresh.partner_id AND ranked.own
+        ),
+        prospects AS (
+            -- customers with specifications but no posted invoice
+            SELECT DISTINCT preference.partner_id
+              FROM consumer_preference preference
+              JOIN res_partner partner ON partner.id = preference.partner_id
+             WHERE preference.company_id = %(company_id)s
+               AND preference.preference_type = 'specification'
+               AND preference.active
+               AND partner.consumer_preference_consent IS NOT FALSE
+               AND (%(partner_ids)s::int[] IS NULL
+                    OR preference.partner_id = ANY(%(partner_ids)s::int[]))
+               AND NOT EXISTS (
+                    SELECT 1 FROM fresh
+                     WHERE fresh.partner_id = preference.partner_id)
+        ),
+        segments AS (
+            SELECT partner_id, invoice_count, amount, first_invoice_date,
+                   last_invoice_date, recency_score, frequency_score,
+                   monetary_score, %(segment)s AS rfm_segment,
+                   ROUND(interval_days, 1) AS average_interval_days,
+                   last_invoice_date + ROUND(interval_days)::int
+                       AS next_expected_date,
+                   COALESCE(interval_days > 0 AND %(today)s - last_invoice_date
+                            > %(churn_factor)s * interval_days, FALSE)
+                       AS churn_risk
+              FROM scores
+             UNION ALL
+            SELECT partner_id, 0, 0, NULL, NULL, NULL, NULL, NULL, 'prospects',
+                   NULL, NULL, FALSE
+              FROM prospects
+        ),
+        upserted AS (
+            INSERT INTO consumer_preference_segment AS segment (
+                   company_id, partner_id, invoice_count, amount,
+                   first_invoice_date, last_invoice_date, recency_score,
+                   frequency_score, monetary_score, rfm_segment,
+                   average_interval_days, next_expected_date, churn_risk,
+                   create_uid, create_date, write_uid, write_date)
+            SELECT %(company_id)s, partner_id, invoice_count, amount,
+                   first_invoice_date, last_invoice_date, recency_score,
+                   frequency_score, monetary_score, rfm_segment,
+                   average_interval_days, next_expected_date, churn_risk,
+                   %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s,
+                   NOW() AT TIME ZONE 'UTC'
+              FROM segments
+                ON CONFLICT ON CONSTRAINT consumer_preference_segment_unique_partner
+                DO UPDATE SET %(assignments)s
+                -- unchanged rows are not rewritten
+                WHERE (%(current)s) IS DISTINCT FROM (%(excluded)s)
+            RETURNING segment.id
+        ),
+        deleted AS (
+            DELETE FROM consumer_preference_segment segment
+             WHERE segment.company_id = %(company_id)s
+               AND (%(partner_ids)s::int[] IS NULL
+                    OR segment.partner_id = ANY(%(partner_ids)s::int[]))
+               AND NOT EXISTS (
+                    SELECT 1 FROM segments
+                     WHERE segments.partner_id = segment.partner_id)
+        ),
+        dequeued AS (
+            -- what this statement's snapshot saw queued is done
+            DELETE FROM consumer_preference_segment_queue queue
+             WHERE queue.company_id = %(company_id)s
+               AND (%(partner_ids)s::int[] IS NULL
+                    OR queue.partner_id = ANY(%(partner_ids)s::int[]))
+        )
+        SELECT COUNT(*) FROM segments
+                """,
+                company_id=company.id,
+                move_types=HISTORY_MOVE_TYPES,
+                partner_ids=partner_ids,
+                segment=self._segment_sql(),
+                today=today,
+                churn_factor=CHURN_INTERVAL_FACTOR,
+                uid=self.env.uid,
+                assignments=SQL(", ").join(
+                    SQL("%s = EXCLUDED.%s", SQL.identifier(name), SQL.identifier(name))
+                    for name in SCORED_COLUMNS + ("write_uid", "write_date")
+                ),
+                current=SQL(", ").join(
+                    SQL.identifier("segment", name) for name in SCORED_COLUMNS
+                ),
+                excluded=SQL(", ").join(
+                    SQL.identifier("excluded", name) for name in SCORED_COLUMNS
+                ),
+            )
+        )
+        scored_count = self.env.cr.fetchone()[0]
+        service._set_work_mem(previous_work_mem)
+        self._invalidate_caches()
+        return scored_count
+
+    @api.model
+    def _process_queue(self, batch_size=QUEUE_BATCH_SIZE):
+        """Refresh the segments of the customers whose invoices entered or
+        left the posted state since: a batch per company and transaction.
+        Returns the number of customers refreshed."""
+        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        refreshed = 0
+        while True:
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT company_id, ARRAY_AGG(DISTINCT partner_id)
+                      FROM (SELECT company_id, partner_id
+                              FROM consumer_preference_segment_queue
+                             ORDER BY id LIMIT %s) batch
+                     GROUP BY company_id
+                    """,
+                    batch_size,
+                )
+            )
+            batches = self.env.cr.fetchall()
+            if not batches:
+                break
+            for company_id, partner_ids in batches:
+                self._recompute(
+                    self.env["res.company"].browse(company_id),
+                    self.env["res.partner"].browse(partner_ids),
+                )
+                refreshed += len(partner_ids)
+            if auto_commit:
+                # Each batch is kept, as the history queue's cron does.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        return refreshed
+
+    @api.model
+    def _enqueue(self, moves):
+        """Queue the customers of ``moves`` (invoices that entered or left the
+        posted state) for a refresh: one insert, no read and no lock, so that
+        posting never waits for a segment."""
+        rows = {
+            (move.company_id.id, move.commercial_partner_id.id)
+            for move in moves
+            if move.move_type in HISTORY_MOVE_TYPES and move.commercial_partner_id
+        }
+        if not rows:
+            return
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO consumer_preference_segment_queue "
+                "(company_id, partner_id) VALUES %s",
+                SQL(", ").join(SQL("(%s, %s)", *row) for row in rows),
+            )
+        )
+
+    @api.model
+    def _erase(self, partners, companies):
+        """Forget the segments of ``partners`` in ``companies`` (consent
+        withdrawn)."""
+        self.env.cr.execute(
+            SQL(
+                "DELETE FROM consumer_preference_segment "
+                "WHERE partner_id = ANY(%s) AND company_id = ANY(%s)",
+                partners.ids,
+                companies.ids,
+            )
+        )
+        self._invalidate_caches()
+
+    # ------------------------------------------------------------------
+    # The rules
+    # ------------------------------------------------------------------
+    @staticmethod
+    def _segment_sql():
+        """The segment of a scored customer (``scores``), from its recency
+        score R and FM, the mean of its frequency and monetary scores (F + M
+        compared to twice FM's threshold); the first rule that holds wins.
+        The readme states the same rules."""
+        return SQL(
+            """
+            CASE
+                WHEN recency_score = 5
+                     AND frequency_score + monetary_score >= 8 THEN 'champions'
+                WHEN recency_score >= 3
+                     AND frequency_score + monetary_score >= 8 THEN 'loyal'
+                WHEN recency_score >= 4 AND invoice_count = 1 THEN 'new'
+                WHEN recency_score >= 4
+                     AND frequency_score + monetary_score >= 5 THEN 'active'
+                WHEN recency_score >= 4 THEN 'promising'
+                WHEN recency_score = 3 THEN 'needs_attention'
+                WHEN frequency_score + monetary_score >= 8 THEN 'previously_loyal'
+                WHEN recency_score = 2
+                     AND frequency_score + monetary_score >= 5 THEN 'at_risk'
+                WHEN recency_score = 2 THEN 'almost_lost'
+                ELSE 'dormant'
+            END
+            """
+        )
+
+    # ------------------------------------------------------------------
+    # Around the statements
+    # ------------------------------------------------------------------
+    def _check_rights(self):
+        # The statements write below the ORM's access rights: only the
+        # scheduled actions (superuser) and managers recompute segments.
+        if not (self.env.su or self.env.user.has_group(SEGMENT_MANAGER_GROUP)):
+            raise AccessError(
+                _("Only consumer preference managers can recompute segments.")
+            )
+
+    def _invalidate_caches(self):
+        """The statements wrote below the ORM: forget the segments, and the
+        partners' fields showing them."""
+        self.invalidate_model()
+        self.env["res.partner"].invalidate_model(list(PARTNER_SEGMENT_FIELDS))
+
+    def _flush_sources(self):
+        self.env["account.move"].flush_model(
+            [
+                "state",
+                "move_type",
+                "company_id",
+                "commercial_partner_id",
+                "invoice_date",
+                "amount_untaxed_signed",
+            ]
+        )
+        self.env["res.partner"].flush_model(["consumer_preference_consent"])
+        self.env["consumer.preference"].flush_model(
+            ["company_id", "partner_id", "preference_type", "active"]
+        )
+        self.flush_model()

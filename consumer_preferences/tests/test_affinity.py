@@ -1,0 +1,190 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from freezegun import freeze_time
+
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from .common import ConsumerPreferenceCommon
+
+TODAY = "2026-06-30"
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceAffinity(ConsumerPreferenceCommon):
+    """Products bought together, counted by hand, on 2026-06-30 over the last
+    12 months (since 2025-06-30).
+
+    ========  ======================================  ======================
+    customer  bought                                  counted in the period
+    ========  ======================================  ======================
+    C1        Beans, Cups, Filters                    B U F
+    C2        Beans, Cups                             B U
+    C3        Beans, Cups, Tea                        B U T
+    C4        Beans, Filters                          B F
+    C5        Tea                                     T
+    C6        Beans in 2024, Cups                     U
+    C7        Beans, Cups fully returned              B
+    ========  ======================================  ======================
+
+    7 customers; Beans 5, Cups 4, Filters 2, Tea 2. Pairs bought by two
+    customers or more: Beans–Cups 3 (support 3/7, lift 3×7/(5×4) = 1.05) and
+    Beans–Filters 2 (support 2/7, lift 2×7/(5×2) = 1.4).
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.beans = cls._create_product(name="Espresso Beans", lst_price=12.0)
+        cls.cups = cls._create_product(name="Cups", lst_price=3.0)
+        cls.filters = cls._create_product(name="Filters", lst_price=2.0)
+        cls.c1, cls.c2, cls.c3, cls.c4, cls.c5, cls.c6, cls.c7 = (
+            cls.env["res.partner"].create({"name": f"C{index}", "is_company": True})
+            for index in range(1, 8)
+        )
+        purchases = {
+            cls.c1: [cls.beans, cls.cups, cls.filters],
+            cls.c2: [cls.beans, cls.cups],
+            cls.c3: [cls.beans, cls.cups, cls.tea],
+            cls.c4: [cls.beans, cls.filters],
+            cls.c5: [cls.tea],
+            cls.c6: [cls.cups],
+            cls.c7: [cls.beans, cls.cups],
+        }
+        for customer, products in purchases.items():
+            cls._post_customer_invoice(
+                customer,
+                [(product, 1, 5.0) for product in products],
+                invoice_date="2026-03-01",
+            )
+        cls._post_customer_invoice(
+            cls.c6, [(cls.beans, 1, 5.0)], invoice_date="2024-01-10"
+        )
+        cls._post_customer_invoice(
+            cls.c7,
+            [(cls.cups, 1, 5.0)],
+            move_type="out_refund",
+            invoice_date="2026-03-05",
+        )
+        cls.Affinity = cls.env["consumer.preference.affinity"]
+
+    def _recompute(self):
+        with freeze_time(TODAY):
+            return self.Affinity._recompute(self.company)
+
+    def test_pairs_support_and_lift(self):
+        self.assertEqual(self._recompute(), 4)
+        affinities = self.Affinity.search([("company_id", "=", self.company.id)])
+        self.assertRecordValues(
+            affinities.sorted(lambda a: (a.product_id.name, a.rank)),
+            [
+                {
+                    "product_id": self.cups.id,
+                    "related_product_id": self.beans.id,
+                    "rank": 1,
+                    "customer_count": 3,
+                    "support": 0.4286,
+                    "lift": 1.05,
+                },
+                {
+                    "product_id": self.beans.id,
+                    "related_product_id": self.cups.id,
+                    "rank": 1,
+                    "customer_count": 3,
+                    "support": 0.4286,
+                    "lift": 1.05,
+                },
+                {
+                    "product_id": self.beans.id,
+                    "related_product_id": self.filters.id,
+                    "rank": 2,
+                    "customer_count": 2,
+                    "support": 0.2857,
+                    "lift": 1.4,
+                },
+                {
+                    "product_id": self.filters.id,
+                    "related_product_id": self.beans.id,
+                    "rank": 1,
+                    "customer_count": 2,
+                    "support": 0.2857,
+                    "lift": 1.4,
+                },
+            ],
+        )
+        # A longer period counts C6's beans of 2024 too.
+        self.company.consumer_preference_affinity_months = 36
+        self._recompute()
+        beans_cups = self.Affinity.search(
+            [
+                ("product_id", "=", self.beans.id),
+                ("related_product_id", "=", self.cups.id),
+            ]
+        )
+        self.assertEqual(beans_cups.customer_count, 4)
+
+    def test_suggestions(self):
+        self._recompute()
+        # C2 bought beans and cups: filters, which C1 and C4 buy with beans.
+        self.assertEqual(self.c2.consumer_suggested_product_ids, self.filters)
+        self.assertEqual(
+            self.c2.consumer_suggestion_ids.mapped("reason"),
+            ["bought with Espresso Beans by 2 customers"],
+        )
+        # Bought once (C6's old beans) or returned (C7's cups): never
+        # suggested again.
+        self.assertEqual(self.c6.consumer_suggested_product_ids, self.filters)
+        self.assertEqual(self.c7.consumer_suggested_product_ids, self.filters)
+        self.assertFalse(self.c5.consumer_suggested_product_ids)
+        # A prospect who specified beans: the most shared first.
+        prospect = self.env["res.partner"].create({"name": "Prospect"})
+        self.env["consumer.preference"].with_user(self.salesperson).create(
+            {"partner_id": prospect.id, "product_id": self.beans.id}
+        )
+        suggestions = prospect.with_user(self.salesperson).consumer_suggestion_ids
+        self.assertEqual(
+            suggestions.related_product_id.ids, [self.cups.id, self.filters.id]
+        )
+        self.assertEqual(
+            suggestions.mapped("reason"),
+            [
+                "bought with Espresso Beans by 3 customers",
+                "bought with Espresso Beans by 2 customers",
+            ],
+        )
+        # One click adds a suggestion to the specifications.
+        suggestions[0].with_user(self.salesperson).with_context(
+            consumer_partner_id=prospect.id
+        ).action_add_to_specifications()
+        self.assertEqual(
+            prospect.consumer_specification_ids.product_id, self.beans | self.cups
+        )
+        prospect.invalidate_recordset()
+        self.assertEqual(prospect.consumer_suggested_product_ids, self.filters)
+
+    def test_add_and_bill(self):
+        self._recompute()
+        self.company.consumer_preference_billing = True
+        self.salesperson.groups_id |= self.env.ref("account.group_account_invoice")
+        action = (
+            self.c2.consumer_suggestion_ids.with_user(self.salesperson)
+            .with_context(consumer_partner_id=self.c2.id)
+            .action_add_and_bill()
+        )
+        self.assertEqual(action["res_model"], "consumer.preference.bill")
+        wizard = (
+            self.env["consumer.preference.bill"]
+            .with_user(self.salesperson)
+            .with_context(**action["context"])
+            .create({})
+        )
+        self.assertIn(self.filters, wizard.line_ids.product_id)
+
+    def test_rights_and_companies(self):
+        self._recompute()
+        with self.assertRaises(AccessError):
+            self.Affinity.with_user(self.salesperson)._recompute(self.company)
+        other_company = self.setup_other_company()["company"]
+        with freeze_time(TODAY):
+            self.assertEqual(self.Affinity._recompute(other_company), 0)
+        self.assertFalse(self.c2.with_company(other_company).consumer_suggestion_ids)
+        self.assertEqual(self.Affinity.with_user(self.salesperson).search_count([]), 4)

@@ -1,0 +1,204 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from datetime import date
+
+from freezegun import freeze_time
+
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import ConsumerPreferenceCommon
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
+    """Reorder reminders on a known data set, on 2026-04-01.
+
+    - Azure Shop (salesperson cp_salesperson): Coffee ×3 on 2026-01-10 and ×2
+      on 2026-02-10, expected again on 2026-03-13: due. Tea on 2026-01-20 and
+      2026-03-20, expected on 2026-05-18: not yet.
+    - Deco Store (no salesperson, an email): Coffee on 2026-01-05 and
+      2026-01-25, expected on 2026-02-14: due.
+    - Quiet Corner (no consent): Coffee twice in January: never reminded.
+    - One Time: a single invoice, never due.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.customer.user_id = cls.salesperson
+        cls.other_customer.email = "deco@example.com"
+        cls.quiet = cls.env["res.partner"].create(
+            {"name": "Quiet Corner", "is_company": True}
+        )
+        cls.one_time = cls.env["res.partner"].create(
+            {"name": "One Time", "is_company": True}
+        )
+        for partner, product, quantity, invoice_date in (
+            (cls.customer, cls.coffee, 3, "2026-01-10"),
+            (cls.customer, cls.coffee, 2, "2026-02-10"),
+            (cls.customer, cls.tea, 1, "2026-01-20"),
+            (cls.customer, cls.tea, 1, "2026-03-20"),
+            (cls.other_customer, cls.coffee, 4, "2026-01-05"),
+            (cls.other_customer, cls.coffee, 4, "2026-01-25"),
+            (cls.quiet, cls.coffee, 1, "2026-01-02"),
+            (cls.quiet, cls.coffee, 1, "2026-01-12"),
+            (cls.one_time, cls.coffee, 1, "2026-01-03"),
+        ):
+            cls._post_customer_invoice(
+                partner, [(product, quantity, 8.0)], invoice_date=invoice_date
+            )
+        cls.quiet.consumer_preference_consent = False
+        cls.Reminder = cls.env["consumer.preference.reminder"]
+        cls.cron = cls.env.ref(
+            "consumer_preferences.ir_cron_consumer_preference_reorder"
+        )
+
+    def _run_cron(self, day):
+        with freeze_time(day):
+            self.cron.method_direct_trigger()
+
+    def _reminders(self):
+        return self.Reminder.search([("company_id", "=", self.company.id)])
+
+    def _todo_activities(self, partner):
+        return self.env["mail.activity"].search(
+            [
+                ("res_model", "=", "res.partner"),
+                ("res_id", "=", partner.id),
+                (
+                    "activity_type_id",
+                    "=",
+                    self.env.ref("mail.mail_activity_data_todo").id,
+                ),
+            ]
+        )
+
+    def test_one_reminder_per_customer_and_due_date(self):
+        self._run_cron("2026-04-01")
+        self._run_cron("2026-04-01")
+        self._run_cron("2026-04-02")
+        reminders = self._reminders()
+        self.assertRecordValues(
+            reminders.sorted("partner_id"),
+            [
+                {
+                    "partner_id": self.customer.id,
+                    "due_date": date(2026, 3, 13),
+                    "product_ids": self.coffee.ids,
+                    "email_sent": False,
+                },
+                {
+                    "partner_id": self.other_customer.id,
+                    "due_date": date(2026, 2, 14),
+                    "product_ids": self.coffee.ids,
+                    "email_sent": False,
+                },
+            ],
+        )
+        activity = self._todo_activities(self.customer)
+        self.assertRecordValues(
+            activity,
+            [
+                {
+                    "user_id": self.salesperson.id,
+                    "date_deadline": date(2026, 4, 1),
+                    "summary": "Due for reorder: Coffee",
+                }
+            ],
+        )
+        self.assertEqual(
+            reminders.filtered(lambda r: r.partner_id == self.customer).activity_id,
+            activity,
+        )
+        self.assertIn("Coffee: expected on 03/13/2026, usually 2.50", activity.note)
+        self.assertNotIn("Tea", activity.note)
+        self.assertIn(
+            f"/odoo/res.partner/{self.customer.id}/action-consumer_preferences."
+            "action_consumer_preference_bill_due",
+            activity.note,
+        )
+        # Deco Store has no salesperson: recorded, nobody to give a To-Do.
+        self.assertFalse(self._todo_activities(self.other_customer))
+        # Coffee again on 2026-04-20 (expected next on 2026-06-09); tea falls
+        # due on 2026-05-18: a new due date, a new reminder.
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-04-20"
+        )
+        self._run_cron("2026-05-20")
+        self._run_cron("2026-05-21")
+        new_reminder = self._reminders().filtered(
+            lambda r: r.partner_id == self.customer and r.due_date == date(2026, 5, 18)
+        )
+        self.assertEqual(new_reminder.product_ids, self.tea)
+        self.assertEqual(len(self._todo_activities(self.customer)), 2)
+        self.assertEqual(len(self._reminders()), 3)
+        # Shown on the tab, to those who see the profile.
+        self.assertEqual(
+            self.customer_contact.with_user(self.salesperson).commercial_reminder_ids,
+            self._reminders().filtered(lambda r: r.partner_id == self.customer),
+        )
+
+    def test_email_customers(self):
+        self.company.consumer_preference_reorder_email = True
+        self._run_cron("2026-04-01")
+        reminder = self._reminders().filtered(
+            lambda r: r.partner_id == self.other_customer
+        )
+        self.assertTrue(reminder.email_sent)
+        mail = self.env["mail.mail"].search(
+            [
+                ("model", "=", "consumer.preference.reminder"),
+                ("res_id", "=", reminder.id),
+            ]
+        )
+        self.assertEqual(mail.recipient_ids, self.other_customer)
+        self.assertIn("Coffee", mail.body_html)
+        self.assertIn("time to reorder?", mail.subject)
+        # No address, no email; the next run sends nothing again.
+        customer_reminder = self._reminders() - reminder
+        self.assertFalse(customer_reminder.email_sent)
+        self._run_cron("2026-04-02")
+        self.assertEqual(
+            self.env["mail.mail"].search_count(
+                [("model", "=", "consumer.preference.reminder")]
+            ),
+            1,
+        )
+
+    def test_bill_due_products(self):
+        self.company.consumer_preference_billing = True
+        with freeze_time("2026-04-01"):
+            action = self.customer_contact.with_user(
+                self.accountant
+            ).action_consumer_preference_bill_due()
+            wizard = self.env["consumer.preference.bill"].browse(action["res_id"])
+            self.assertRecordValues(
+                wizard.line_ids,
+                [{"product_id": self.coffee.id, "quantity": 2.5}],
+            )
+            self.assertEqual(wizard.partner_id, self.customer)
+            invoice_action = wizard.with_user(self.accountant).action_bill()
+        invoice = self.env["account.move"].browse(invoice_action["res_id"])
+        self.assertEqual(invoice.invoice_line_ids.product_id, self.coffee)
+        self.assertEqual(invoice.invoice_line_ids.quantity, 2.5)
+        # The activity's link: the server action, from the customer's id.
+        with freeze_time("2026-04-01"):
+            server_action = self.env.ref(
+                "consumer_preferences.action_consumer_preference_bill_due"
+            )
+            link_action = (
+                server_action.with_user(self.accountant)
+                .with_context(active_id=self.customer.id)
+                .run()
+            )
+        self.assertEqual(link_action["res_model"], "consumer.preference.bill")
+        # Nothing due, nothing to bill: say so.
+        with (
+            freeze_time("2026-03-01"),
+            self.assertRaisesRegex(
+                UserError, "Azure Shop has no product due for reorder"
+            ),
+        ):
+            self.customer.with_user(
+                self.accountant
+            ).action_consumer_preference_bill_due()

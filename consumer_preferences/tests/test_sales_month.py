@@ -1,0 +1,79 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from .common import ConsumerPreferenceCommon
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceSalesMonth(ConsumerPreferenceCommon):
+    """The year × month grid of Azure Shop: Coffee 2×8 and Tea 1×5 in March
+    2025 (the contact's invoice), Coffee 3×8 in September 2025, Coffee 1×8 in
+    March 2026, returned in March 2026."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._post_customer_invoice(
+            cls.customer_contact,
+            [(cls.coffee, 2, 8.0), (cls.tea, 1, 5.0)],
+            invoice_date="2025-03-10",
+        )
+        cls._post_customer_invoice(
+            cls.customer, [(cls.coffee, 3, 8.0)], invoice_date="2025-09-10"
+        )
+        cls._post_customer_invoice(
+            cls.customer, [(cls.coffee, 1, 8.0)], invoice_date="2026-03-01"
+        )
+        cls._post_customer_invoice(
+            cls.customer,
+            [(cls.coffee, 1, 8.0)],
+            move_type="out_refund",
+            invoice_date="2026-03-20",
+        )
+        cls._post_customer_invoice(
+            cls.other_customer, [(cls.coffee, 9, 8.0)], invoice_date="2025-03-10"
+        )
+
+    def test_year_by_month_grid(self):
+        action = self.customer_contact.with_user(
+            self.accountant
+        ).action_view_consumer_sales_by_month()
+        self.assertEqual(action["name"], "Sales by Month: Azure Shop")
+        grid = (
+            self.env["consumer.preference.sales.month"]
+            .with_user(self.accountant)
+            ._read_group(
+                action["domain"],
+                ["product_id", "year", "month"],
+                ["quantity:sum", "amount:sum"],
+            )
+        )
+        self.assertEqual(
+            sorted(
+                (product.name, year, month, quantity, amount)
+                for product, year, month, quantity, amount in grid
+            ),
+            [
+                ("Coffee", "2025", "03", 2.0, 16.0),
+                ("Coffee", "2025", "09", 3.0, 24.0),
+                ("Coffee", "2026", "03", 0.0, 0.0),
+                ("Tea", "2025", "03", 1.0, 5.0),
+            ],
+        )
+        pivot = self.env.ref(
+            "consumer_preferences.consumer_preference_sales_month_view_pivot"
+        )
+        self.assertIn('<field name="month" type="col"/>', pivot.arch)
+
+    def test_rights(self):
+        with self.assertRaises(AccessError):
+            self.env["consumer.preference.sales.month"].with_user(
+                self.salesperson
+            ).search([])
+        other_company = self.setup_other_company()["company"]
+        self.assertFalse(
+            self.env["consumer.preference.sales.month"]
+            .with_user(self.accountant)
+            .search([("company_id", "=", other_company.id)])
+        )

@@ -1,0 +1,331 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from datetime import date
+
+from freezegun import freeze_time
+
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+
+from .common import ConsumerPreferenceCommon
+
+TODAY = "2026-06-30"
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
+    """Rhythm and value of five customers, scored on 2026-06-30.
+
+    ===========  =====================================  ========  =====
+    customer     invoices (untaxed each)                net       R F M
+    ===========  =====================================  ========  =====
+    Regular      5th of each month, Jan–Jun 2026 (100)    600.00  4 5 4
+    Lapsed       10th of each month, Jan–Apr 2025 (200)   800.00  2 4 5
+    Occasional   2025-10-01, 2026-03-01 (150)             300.00  3 3 3
+    New          2026-06-20 (50)                           50.00  5 2 2
+    One-off      2025-03-01 (30)                           30.00  1 2 1
+    ===========  =====================================  ========  =====
+
+    Scores are the quintile of twice the mid-rank: 1 + 5 × (customers below
+    + customers at or below) ÷ (2 × 5). New and One-off tie on one invoice:
+    (0 + 2) → F 2. Prospect has a specification and no invoice.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Partner = cls.env["res.partner"]
+        cls.regular, cls.lapsed, cls.occasional, cls.new, cls.one_off = (
+            Partner.create({"name": name, "is_company": True})
+            for name in ("Regular", "Lapsed", "Occasional", "New", "One-off")
+        )
+        cls.prospect = Partner.create({"name": "Prospect", "is_company": True})
+        invoices = [
+            (cls.regular, f"2026-{month:02d}-05", 100.0) for month in range(1, 7)
+        ]
+        invoices += [
+            (cls.lapsed, f"2025-{month:02d}-10", 200.0) for month in range(1, 5)
+        ]
+        invoices += [
+            (cls.occasional, "2025-10-01", 150.0),
+            (cls.occasional, "2026-03-01", 150.0),
+            (cls.new, "2026-06-20", 50.0),
+            (cls.one_off, "2025-03-01", 30.0),
+        ]
+        for partner, invoice_date, price in invoices:
+            cls._post_customer_invoice(
+                partner, [(cls.coffee, 1, price)], invoice_date=invoice_date
+            )
+        cls.env["consumer.preference"].with_user(cls.salesperson).create(
+            {"partner_id": cls.prospect.id, "product_id": cls.tea.id}
+        )
+        cls.Segment = cls.env["consumer.preference.segment"]
+
+    def _recompute(self):
+        with freeze_time(TODAY):
+            return self.Segment._recompute(self.company)
+
+    def _segment(self, partner, company=None):
+        return self.Segment.search(
+            [
+                ("partner_id", "=", partner.id),
+                ("company_id", "=", (company or self.company).id),
+            ]
+        )
+
+    def test_scores_segments_intervals(self):
+        self.assertEqual(self._recompute(), 6)
+        expected = [
+            # R, F, M, segment, interval, next expected, churn risk
+            (self.regular, 4, 5, 4, "loyal", 30.2, date(2026, 7, 5), False),
+            (self.lapsed, 2, 4, 5, "previously_loyal", 30.0, date(2025, 5, 10), True),
+            (
+                self.occasional,
+                3,
+                3,
+                3,
+                "needs_attention",
+                151.0,
+                date(2026, 7, 30),
+                False,
+            ),
+            (self.new, 5, 2, 2, "new", 0.0, False, False),
+            (self.one_off, 1, 2, 1, "dormant", 0.0, False, False),
+            (self.prospect, 0, 0, 0, "prospects", 0.0, False, False),
+        ]
+        for (
+            partner,
+            recency,
+            frequency,
+            monetary,
+            segment,
+            interval,
+            next_date,
+            churn,
+        ) in expected:
+            self.assertRecordValues(
+                partner,
+                [
+                    {
+                        "consumer_recency_score": recency,
+                        "consumer_frequency_score": frequency,
+                        "consumer_monetary_score": monetary,
+                        "consumer_rfm_segment": segment,
+                        "consumer_average_interval_days": interval,
+                        "consumer_next_expected_date": next_date,
+                        "consumer_churn_risk": churn,
+                    }
+                ],
+            )
+        self.assertRecordValues(
+            self._segment(self.regular),
+            [
+                {
+                    "invoice_count": 6,
+                    "amount": 600.0,
+                    "first_invoice_date": date(2026, 1, 5),
+                    "last_invoice_date": date(2026, 6, 5),
+                }
+            ],
+        )
+        # A contact shows its company's figures.
+        regular_contact = self.env["res.partner"].create(
+            {"name": "Jo Regular", "parent_id": self.regular.id}
+        )
+        self.assertEqual(regular_contact.consumer_rfm_segment, "loyal")
+        # Customers never invoiced nor specified have no segment.
+        self.assertFalse(self.other_customer.consumer_rfm_segment)
+        self.assertFalse(self._segment(self.other_customer))
+
+    def test_search_and_group_customers(self):
+        self._recompute()
+        Partner = self.env["res.partner"]
+        scored = self.regular | self.lapsed | self.occasional | self.new
+        scored |= self.one_off | self.prospect
+        self.assertEqual(
+            Partner.search([("consumer_churn_risk", "=", True)]), self.lapsed
+        )
+        self.assertEqual(
+            Partner.search(
+                [
+                    ("consumer_rfm_segment", "in", ["loyal", "new"]),
+                    ("id", "in", scored.ids),
+                ]
+            ),
+            self.regular | self.new,
+        )
+        self.assertEqual(
+            Partner.search([("consumer_recency_score", ">=", 4)]),
+            self.regular | self.new,
+        )
+        # Partners without a segment count as having none.
+        without_segment = Partner.search(
+            [
+                ("consumer_rfm_segment", "=", False),
+                ("id", "in", (scored | self.customer).ids),
+            ]
+        )
+        self.assertEqual(without_segment, self.customer)
+        not_loyal = Partner.search(
+            [
+                ("consumer_rfm_segment", "!=", "loyal"),
+                ("id", "in", (scored | self.customer).ids),
+            ]
+        )
+        self.assertEqual(not_loyal, scored - self.regular | self.customer)
+        self.assertEqual(
+            Partner.search(
+                [("consumer_next_expected_date", "<", TODAY), ("id", "in", scored.ids)]
+            ),
+            self.lapsed,
+        )
+        # Grouped and sorted by segment, as the customer list does.
+        groups = Partner._read_group(
+            [("id", "in", scored.ids)], ["consumer_rfm_segment"], ["__count"]
+        )
+        self.assertEqual(
+            dict(groups),
+            {
+                "loyal": 1,
+                "previously_loyal": 1,
+                "needs_attention": 1,
+                "new": 1,
+                "dormant": 1,
+                "prospects": 1,
+            },
+        )
+        self.assertEqual(
+            Partner.search(
+                [("id", "in", (scored - self.prospect).ids)],
+                order="consumer_recency_score desc",
+            ).ids,
+            (
+                self.new | self.regular | self.occasional | self.lapsed | self.one_off
+            ).ids,
+        )
+        fields_description = Partner.fields_get(
+            ["consumer_rfm_segment", "consumer_churn_risk"], ["groupable", "searchable"]
+        )
+        for description in fields_description.values():
+            self.assertEqual(description, {"groupable": True, "searchable": True})
+
+    def test_posting_queues_and_refreshes_one_customer(self):
+        self._recompute()
+        # The lapsed customer comes back: posting only queues it.
+        self._post_customer_invoice(
+            self.lapsed, [(self.coffee, 1, 200.0)], invoice_date="2026-06-28"
+        )
+        Queue = self.env["consumer.preference.segment.queue"]
+        queue = Queue.search([("partner_id", "=", self.lapsed.id)])
+        self.assertRecordValues(queue, [{"company_id": self.company.id}])
+        self.assertEqual(self.lapsed.consumer_rfm_segment, "previously_loyal")
+        # The scheduled action refreshes every customer queued, once.
+        queued = {(row.company_id, row.partner_id) for row in Queue.search([])}
+        with freeze_time(TODAY):
+            self.assertEqual(self.Segment._process_queue(), len(queued))
+        self.assertFalse(Queue.search([]))
+        # 534 days over 4 intervals; ranked against the others' figures.
+        self.lapsed.invalidate_recordset()
+        self.assertRecordValues(
+            self.lapsed,
+            [
+                {
+                    "consumer_recency_score": 5,
+                    "consumer_frequency_score": 4,
+                    "consumer_monetary_score": 5,
+                    "consumer_rfm_segment": "champions",
+                    "consumer_average_interval_days": 133.5,
+                    "consumer_next_expected_date": date(2026, 11, 9),
+                    "consumer_churn_risk": False,
+                }
+            ],
+        )
+        # The others keep the scores of the last full run.
+        self.assertEqual(self.regular.consumer_rfm_segment, "loyal")
+
+    def test_reset_to_draft_and_consent(self):
+        self._recompute()
+        invoice = self.env["account.move"].search(
+            [("partner_id", "=", self.new.id), ("state", "=", "posted")]
+        )
+        invoice.with_user(self.accountant).button_draft()
+        with freeze_time(TODAY):
+            self.Segment._process_queue()
+        self.assertFalse(self._segment(self.new))
+        self.assertFalse(self.new.consumer_rfm_segment)
+        # A customer who withdraws consent is not profiled.
+        self.occasional.with_user(
+            self.salesperson
+        ).action_consumer_preference_erase_history()
+        self.assertFalse(self._segment(self.occasional))
+        self._recompute()
+        self.assertFalse(self._segment(self.occasional))
+
+    def test_rights(self):
+        self._recompute()
+        employee = new_test_user(
+            self.env, login="cp_employee", groups="base.group_user"
+        )
+        with self.assertRaises(AccessError):
+            self.regular.with_user(employee).read(["consumer_rfm_segment"])
+        self.assertEqual(
+            self.regular.with_user(self.salesperson).consumer_rfm_segment, "loyal"
+        )
+        self.assertEqual(
+            self.regular.with_user(self.accountant).consumer_churn_risk, False
+        )
+        with self.assertRaises(AccessError):
+            self.Segment.with_user(self.salesperson)._recompute(self.company)
+        with freeze_time(TODAY):
+            self.Segment.with_user(self.preference_manager)._recompute(self.company)
+
+    def test_multi_company(self):
+        self._recompute()
+        other_company = self.setup_other_company()["company"]
+        self.env.user.company_ids |= other_company
+        # posted by the test's superuser: the accountant works in one company
+        self._create_customer_invoice(
+            self.regular,
+            [(self.coffee, 1, 70.0)],
+            invoice_date="2026-06-01",
+            company_id=other_company.id,
+        ).action_post()
+        with freeze_time(TODAY):
+            self.Segment._recompute(other_company)
+        # One customer alone is the middle of its company: R, F, M = 3.
+        self.assertRecordValues(
+            self._segment(self.regular, other_company),
+            [{"invoice_count": 1, "amount": 70.0, "rfm_segment": "needs_attention"}],
+        )
+        self.assertEqual(self.regular.consumer_rfm_segment, "loyal")
+        self.assertEqual(
+            self.regular.with_company(other_company).consumer_rfm_segment,
+            "needs_attention",
+        )
+        self.assertEqual(
+            self.env["res.partner"]
+            .with_company(other_company)
+            .search([("consumer_rfm_segment", "=", "needs_attention")]),
+            self.regular,
+        )
+        # The salesperson works in the first company only.
+        self.assertFalse(
+            self.Segment.with_user(self.salesperson).search(
+                [("company_id", "=", other_company.id)]
+            )
+        )
+        self.assertEqual(
+            self.Segment.with_user(self.salesperson).search_count(
+                [("partner_id", "=", self.regular.id)]
+            ),
+            1,
+        )
+
+    def test_nightly_scheduled_action(self):
+        cron = self.env.ref("consumer_preferences.ir_cron_consumer_preference_segment")
+        self.assertEqual(cron.interval_type, "days")
+        with freeze_time(TODAY):
+            cron.method_direct_trigger()
+        self.assertEqual(self.regular.consumer_rfm_segment, "loyal")
+        self.assertEqual(
+            self.Segment.search_count([("company_id", "=", self.company.id)]), 6
+        )
