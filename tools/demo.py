@@ -1,11 +1,13 @@
-"""Serve Odoo with consumer_preferences and its demo data on 127.0.0.1.
+"""Serve Odoo with consumer_preferences, its Sales bridge and their demo data.
 
     python3 tools/demo.py [--port 8069] [--reset]
 
 The first run starts a PostgreSQL cluster in `.local/demo/` (or uses the
 server named by PGHOST and the other PG* variables) and creates the database
-`consumer_preferences_demo` with the addon and demo data installed; later runs
-reuse both, updating the addon to the code checked out. `--reset` deletes them
+`consumer_preferences_demo` with both addons (consumer_preferences and
+consumer_preferences_sale) and demo data installed; later runs reuse both,
+updating the addons to the code checked out. Odoo listens on 127.0.0.1; the
+customer portal's demo user is `portal` (password `portal`). `--reset` deletes them
 first. Ctrl-C stops Odoo and the cluster.
 """
 
@@ -18,6 +20,10 @@ DATABASE = "consumer_preferences_demo"
 FOLDER = harness.LOCAL_DIR / "demo"
 LOGIN = "admin"
 PASSWORD = "admin"
+# Odoo's demo portal user (base demo data); the Sales bridge's demo data gives
+# its customer preferences and purchases, shown at /my/preferences.
+PORTAL_LOGIN = "portal"
+PORTAL_PASSWORD = "portal"
 
 
 def main(argv=None):
@@ -43,14 +49,17 @@ def main(argv=None):
         server_options = ["--log-level=warn"]
         if harness.addon_installed(connection, DATABASE):
             # The code may have changed since the database was made.
-            server_options.append(f"--update={harness.ADDON}")
+            server_options.append(f"--update={','.join(harness.ADDONS)}")
         else:
             install_code = harness.install_addon(odoo, config_file, DATABASE, env)
             if install_code:
                 return install_code
+        url = f"http://127.0.0.1:{arguments.port}"
         print(
-            f"Odoo serves {harness.ADDON} at http://127.0.0.1:{arguments.port}/web/login"
-            f" (login {LOGIN}, password {PASSWORD}); press Ctrl-C to stop.",
+            f"Odoo serves {', '.join(harness.ADDONS)} at {url}/web/login"
+            f" (login {LOGIN}, password {PASSWORD}); the customer portal's"
+            f" preferences at {url}/my/preferences (login {PORTAL_LOGIN},"
+            f" password {PORTAL_PASSWORD}); press Ctrl-C to stop.",
             flush=True,
         )
         return harness.run_child(odoo.command(config_file, *server_options), env=env)

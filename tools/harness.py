@@ -19,6 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = "consumer_preferences"
+# The addons of the project, installed and tested together: the main addon
+# and its Sales bridge (which brings `sale` and the customer portal along).
+ADDONS = (ADDON, "consumer_preferences_sale")
 LOCAL_DIR = ROOT / ".local"
 
 # Odoo refuses to connect as `postgres`, so the embedded cluster's superuser
@@ -171,14 +174,15 @@ def write_odoo_config(config_file, *, odoo, connection, data_dir, **options):
 
 
 def install_addon(odoo, config_file, database, env):
-    """Install the addon with its demo data into `database`, which Odoo
+    """Install the addons with their demo data into `database`, which Odoo
     creates when missing; return Odoo's exit code."""
-    print(f"Installing {ADDON} with demo data into {database} ...", flush=True)
+    addons = ",".join(ADDONS)
+    print(f"Installing {addons} with demo data into {database} ...", flush=True)
     return run_child(
         odoo.command(
             config_file,
             f"--database={database}",
-            f"--init={ADDON}",
+            f"--init={addons}",
             "--stop-after-init",
             "--log-level=warn",
         ),
@@ -231,15 +235,19 @@ def database_exists(connection, database):
 
 
 def addon_installed(connection, database):
-    """Whether `database` exists with the addon installed in it."""
+    """Whether `database` exists with every addon installed in it."""
     if not database_exists(connection, database):
         return False
     with closing(connection.connect(database)) as odoo_db, odoo_db.cursor() as cursor:
         cursor.execute("SELECT to_regclass('ir_module_module') IS NOT NULL")
         if not cursor.fetchone()[0]:
             return False
-        cursor.execute("SELECT state FROM ir_module_module WHERE name = %s", [ADDON])
-        return cursor.fetchone() == ("installed",)
+        cursor.execute(
+            "SELECT count(*) FROM ir_module_module"
+            " WHERE name IN %s AND state = 'installed'",
+            [ADDONS],
+        )
+        return cursor.fetchone()[0] == len(ADDONS)
 
 
 def drop_database(connection, database):

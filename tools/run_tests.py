@@ -1,13 +1,14 @@
-"""Lint, then run every test of consumer_preferences in a throwaway database.
+"""Lint, then run every test of the project's addons in a throwaway database.
 
     python3 tools/run_tests.py [-- PYTEST_ARGUMENTS]
 
 Steps: check the prerequisites (Odoo 18.0, PostgreSQL, a Chromium and
 websocket-client, since Odoo silently skips browser tests without them), lint
-with ruff and pylint-odoo, check that every translation is complete and
-compiles, start a PostgreSQL cluster in a fresh
-`.local/test-<random>/` folder, install the addon with its demo data into a new
-database, run pytest-odoo over `consumer_preferences/tests` and `tests/`, then
+with ruff and pylint-odoo, check that every translation of both addons
+(consumer_preferences and its Sales bridge consumer_preferences_sale) is
+complete and compiles, start a PostgreSQL cluster in a fresh
+`.local/test-<random>/` folder, install both addons with their demo data into a
+new database, run pytest-odoo over both addons' `tests/` and `tests/`, then
 drop the database and delete the folder. The exit code is pytest's.
 
 Arguments after `--` go to pytest; paths among them replace the default ones:
@@ -126,7 +127,11 @@ def lint():
     if readme_code:
         return readme_code
     print("Checking translations ...", flush=True)
-    translation_problems = check_translations()
+    translation_problems = [
+        problem
+        for addon in harness.ADDONS
+        for problem in check_translations(harness.ROOT / addon / "i18n", addon)
+    ]
     for problem in translation_problems:
         print(f"error: {problem}", file=sys.stderr)
     if translation_problems:
@@ -137,19 +142,19 @@ def lint():
     print("Linting with pylint-odoo ...", flush=True)
     rcfile = harness.ROOT / ".pylintrc"
     return harness.run_child(
-        [sys.executable, "-m", "pylint", f"--rcfile={rcfile}", harness.ADDON]
+        [sys.executable, "-m", "pylint", f"--rcfile={rcfile}", *harness.ADDONS]
     )
 
 
-def check_translations(i18n_dir=I18N_DIR):
-    """The problems of the addon's translations, one sentence each.
+def check_translations(i18n_dir=I18N_DIR, addon=harness.ADDON):
+    """The problems of an addon's translations, one sentence each.
 
     Every `.po` file of `i18n_dir` must compile (`msgfmt --check`, or Babel's
     parser and checks where gettext is not installed) and translate every
     msgid of the `.pot` template, none of them empty or fuzzy: Odoo shows
     the English text for whatever is missing.
     """
-    template = _read_catalog(i18n_dir / f"{harness.ADDON}.pot")
+    template = _read_catalog(i18n_dir / f"{addon}.pot")
     template_ids = [message.id for message in template if message.id]
     problems = []
     for po_file in sorted(i18n_dir.glob("*.po")):
@@ -171,7 +176,7 @@ def check_translations(i18n_dir=I18N_DIR):
             elif message.fuzzy:
                 fuzzy.append(msgid)
         for msgids, what in (
-            (missing, f"lacks msgids of {harness.ADDON}.pot"),
+            (missing, f"lacks msgids of {addon}.pot"),
             (empty, "leaves msgids untranslated"),
             (fuzzy, "has fuzzy translations, which Odoo ignores, of msgids"),
         ):
