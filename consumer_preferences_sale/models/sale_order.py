@@ -34,16 +34,22 @@ class SaleOrder(models.Model):
                     order=self.name,
                 )
             )
+        # The wizard is created here and opened by id, not built by the
+        # form's onchange: the web client then reads the first lines of a
+        # big customer's hundreds only, instead of receiving them all.
+        wizard = (
+            self.env["consumer.preference.bill"]
+            .with_context(
+                active_model=self._name, active_id=self.id, active_ids=self.ids
+            )
+            .create({})
+        )
         return {
             "type": "ir.actions.act_window",
             "name": _("Add from Preferences"),
-            "res_model": "consumer.preference.bill",
+            "res_model": wizard._name,
+            "res_id": wizard.id,
             "view_mode": "form",
             "views": [(False, "form")],
             "target": "new",
-            "context": {
-                "active_model": self._name,
-                "active_id": self.id,
-                "active_ids": self.ids,
-            },
         }

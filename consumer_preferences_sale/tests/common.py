@@ -100,7 +100,7 @@ class ConsumerPreferenceSaleCommon(ConsumerPreferenceCommon):
             action = order.with_user(
                 user or self.salesperson
             ).action_add_from_preferences()
-            return Form(Wizard.with_context(**action["context"]))
+            return Form(Wizard.browse(action["res_id"]))
         return Form(
             Wizard.with_context(
                 active_model="res.partner", active_id=(partner or self.customer).id
