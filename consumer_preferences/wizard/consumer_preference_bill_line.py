@@ -148,16 +148,17 @@ class ConsumerPreferenceBillLine(models.TransientModel):
                         )
                     line.price_unit = line.technical_price_unit = price
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        lines = super().create(vals_list)
+    def _add_precomputed_values(self, vals_list):
         # A price computed at creation is the reference the user's typing is
-        # compared to (the compute's own assignment is not kept when it runs
-        # before the record exists).
-        for line, vals in zip(lines, vals_list, strict=True):
-            if "technical_price_unit" not in vals:
-                line.technical_price_unit = line.price_unit
-        return lines
+        # compared to (the compute's own assignment of it is not kept when it
+        # runs before the record exists): set both in the values, as
+        # sale.order.line does, instead of writing each line after.
+        super()._add_precomputed_values(vals_list)
+        for vals in vals_list:
+            if "price_unit" in vals and "technical_price_unit" not in vals:
+                vals["technical_price_unit"] = vals["price_unit"]
+        # Odoo's method fills vals_list in place and returns nothing.
+        return None
 
     def _prepare_invoice_line_vals(self):
         self.ensure_one()
