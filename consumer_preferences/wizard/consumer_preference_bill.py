@@ -92,21 +92,29 @@ class ConsumerPreferenceBill(models.TransientModel):
         histories = (preferences - specifications).filtered(
             lambda preference: not preference.is_fully_returned
         )
+        # Candidates per product: matching stays linear in the number of lines.
+        histories_by_product = histories.grouped("product_id")
+        matched_ids = set()
         line_vals_list = []
         for specification in specifications:
-            history = histories.filtered(
-                lambda line, specification=specification: (
-                    line.product_id == specification.product_id
+            candidates = histories_by_product.get(specification.product_id, [])
+            history = next(
+                (
+                    line
+                    for line in candidates
+                    if line.id not in matched_ids
                     and line.attribute_value_ids <= specification.attribute_value_ids
-                )
-            )[:1]
-            histories -= history
+                ),
+                histories.browse(),
+            )
+            matched_ids.add(history.id)
             line_vals_list.append(
                 {"preference_id": specification.id, "history_id": history.id}
             )
         line_vals_list += [
             {"preference_id": history.id, "history_id": history.id}
             for history in histories
+            if history.id not in matched_ids
         ]
         return line_vals_list
 

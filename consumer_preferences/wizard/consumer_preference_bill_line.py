@@ -81,6 +81,10 @@ class ConsumerPreferenceBillLine(models.TransientModel):
     @api.depends("quantity", "price_unit", "tax_ids", "currency_id")
     def _compute_amounts(self):
         for line in self:
+            if not line.quantity:
+                # Most lines of a wizard just opened: nothing to tax.
+                line.price_subtotal = line.price_total = 0.0
+                continue
             amounts = line.tax_ids.compute_all(
                 line.price_unit,
                 currency=line.currency_id,
@@ -115,36 +119,46 @@ class ConsumerPreferenceBillLine(models.TransientModel):
             for quantity, lines in wizard_lines.grouped(
                 lambda line: line.quantity or 1.0
             ).items():
-                pricelist_prices = {}
+                products = lines.product_id.with_company(company)
                 if pricelist:
-                    pricelist_prices = pricelist._get_products_price(
-                        lines.product_id, quantity, currency=currency, date=today
+                    prices = pricelist._get_products_price(
+                        products, quantity, currency=currency, date=today
                     )
+                else:
+                    prices = {product.id: product.lst_price for product in products}
                 for line in lines:
-                    if not line.product_id:
+                    product = line.product_id
+                    if not product:
                         line.price_unit = line.technical_price_unit = 0.0
                         continue
-                    line.price_unit = line.product_id._get_tax_included_unit_price(
-                        company,
-                        currency,
-                        today,
-                        "sale",
-                        product_currency=currency if pricelist else None,
-                        product_price_unit=pricelist_prices.get(line.product_id.id),
-                        fiscal_position=wizard.fiscal_position_id,
-                    )
-                    line.technical_price_unit = line.price_unit
+                    price = prices[product.id]
+                    product_currency = currency if pricelist else product.currency_id
+                    # Without taxes to map nor currency to convert, Odoo's
+                    # helper returns the price as it is: call it only when
+                    # it has work to do (it costs a few ms per line).
+                    if wizard.fiscal_position_id or product_currency != currency:
+                        price = product._get_tax_included_unit_price(
+                            company,
+                            currency,
+                            today,
+                            "sale",
+                            product_currency=product_currency,
+                            product_price_unit=price,
+                            fiscal_position=wizard.fiscal_position_id,
+                        )
+                    line.price_unit = line.technical_price_unit = price
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        lines = super().create(vals_list)
+    def _add_precomputed_values(self, vals_list):
         # A price computed at creation is the reference the user's typing is
-        # compared to (the compute's own assignment is not kept when it runs
-        # before the record exists).
-        for line, vals in zip(lines, vals_list, strict=True):
-            if "technical_price_unit" not in vals:
-                line.technical_price_unit = line.price_unit
-        return lines
+        # compared to (the compute's own assignment of it is not kept when it
+        # runs before the record exists): set both in the values, as
+        # sale.order.line does, instead of writing each line after.
+        super()._add_precomputed_values(vals_list)
+        for vals in vals_list:
+            if "price_unit" in vals and "technical_price_unit" not in vals:
+                vals["technical_price_unit"] = vals["price_unit"]
+        # Odoo's method fills vals_list in place and returns nothing.
+        return None
 
     def _prepare_invoice_line_vals(self):
         self.ensure_one()

@@ -1,0 +1,302 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+import secrets
+
+from werkzeug.exceptions import BadRequest, NotFound
+
+from odoo import Command, _, fields, http
+from odoo.http import request
+from odoo.tools import float_compare
+
+from odoo.addons.portal.controllers.portal import CustomerPortal
+
+PORTAL_URL = "/my/preferences"
+
+
+class ConsumerPreferencePortal(CustomerPortal):
+    """The customer's own preferences in its portal: its specifications (its
+    favourites) and purchase history, a Reorder form that creates one draft
+    quotation for its salesperson, and favourites added and removed.
+
+    Portal users have no access to preferences nor to sales orders: every
+    read and write below goes through ``sudo()`` on records first limited to
+    the user's commercial partner in the current company
+    (``_consumer_preferences_domain``); a line id of anyone else is answered
+    with 404."""
+
+    def _prepare_home_portal_values(self, counters):
+        values = super()._prepare_home_portal_values(counters)
+        if "consumer_preference_count" in counters:
+            # sudo: counted on the user's own lines only (see the domain).
+            values["consumer_preference_count"] = (
+                request.env["consumer.preference"]
+                .sudo()
+                .search_count(self._consumer_preferences_domain())
+            )
+        return values
+
+    # Data ----------------------------------------------------------------
+
+    def _consumer_preference_customer(self):
+        return request.env.user.partner_id.commercial_partner_id
+
+    def _consumer_preferences_domain(self):
+        """The lines the logged-in customer sees: its specifications, and its
+        purchase history unless it withdrew its consent to its recording
+        (fully returned products left out, as from reorder suggestions)."""
+        customer = self._consumer_preference_customer()
+        domain = [
+            ("partner_id", "=", customer.id),
+            ("company_id", "=", request.env.company.id),
+        ]
+        if not customer.consumer_preference_consent:
+            return domain + [("preference_type", "=", "specification")]
+        return domain + [
+            "|",
+            ("preference_type", "=", "specification"),
+            ("is_fully_returned", "=", False),
+        ]
+
+    def _get_consumer_preferences(self):
+        # sudo: portal users cannot read preferences; the domain keeps the
+        # lines of their own commercial partner in the current company.
+        return (
+            request.env["consumer.preference"]
+            .sudo()
+            .search(self._consumer_preferences_domain())
+        )
+
+    def _get_consumer_preference(self, preference_id, preference_type=None):
+        """One of the customer's own lines, or 404."""
+        preferences = self._get_consumer_preferences()
+        preference = preferences.filtered(
+            lambda line: (
+                line.id == preference_id
+                and (not preference_type or line.preference_type == preference_type)
+            )
+        )
+        if not preference:
+            raise NotFound()
+        return preference
+
+    def _get_consumer_preference_prices(self, products):
+        """``{product id: price}``: the prices of the customer's pricelist,
+        untaxed, in its currency, and that currency."""
+        customer = self._consumer_preference_customer()
+        # sudo: portal users cannot read pricelists; only the customer's own
+        # pricelist is read, for products of its own preferences.
+        pricelist = customer.sudo().property_product_pricelist
+        if pricelist:
+            return (
+                pricelist._get_products_price(products.sudo(), 1.0),
+                pricelist.currency_id,
+            )
+        return (
+            {product.id: product.lst_price for product in products.sudo()},
+            request.env.company.currency_id,
+        )
+
+    def _prepare_consumer_preferences_values(self, **kwargs):
+        preferences = self._get_consumer_preferences()
+        specifications = preferences.filtered(
+            lambda line: line.preference_type == "specification"
+        )
+        histories = preferences - specifications
+        prices, currency = self._get_consumer_preference_prices(preferences.product_id)
+        today = fields.Date.context_today(preferences)
+        values = self._prepare_portal_layout_values()
+        values.update(
+            {
+                "page_name": "consumer_preferences",
+                "customer": self._consumer_preference_customer(),
+                "specifications": specifications,
+                "histories": histories,
+                "history_by_specification": self._match_histories(
+                    specifications, histories
+                ),
+                "specified_keys": {
+                    (line.product_id, line.attribute_value_key)
+                    for line in specifications
+                },
+                "prices": prices,
+                "currency": currency,
+                "today": today,
+                "reorder_token": secrets.token_urlsafe(24),
+                "reorder": self._get_reorder_confirmation(kwargs.get("reorder")),
+                "message": kwargs.get("message"),
+            }
+        )
+        return values
+
+    def _match_histories(self, specifications, histories):
+        """``{specification: history line}``: the purchases of the product
+        and values a favourite names (the variant's values, at most the values
+        specified), as the Bill wizard matches them."""
+        histories_by_product = histories.grouped("product_id")
+        matches = {}
+        for specification in specifications:
+            candidates = histories_by_product.get(
+                specification.product_id, histories.browse()
+            )
+            matches[specification] = candidates.filtered(
+                lambda line, specification=specification: (
+                    line.attribute_value_ids <= specification.attribute_value_ids
+                )
+            )[:1]
+        return matches
+
+    def _get_reorder_confirmation(self, order_id):
+        """The quotation a reorder just created, if it is the customer's."""
+        if not order_id or not str(order_id).isdigit():
+            return request.env["sale.order"]
+        # sudo: the customer may not read its draft quotation; only its name
+        # is shown, and only when the order is the customer's.
+        order = request.env["sale.order"].sudo().browse(int(order_id)).exists()
+        if order.partner_id.commercial_partner_id != (
+            self._consumer_preference_customer()
+        ):
+            return request.env["sale.order"]
+        return order
+
+    # Pages -----------------------------------------------------------------
+
+    @http.route([PORTAL_URL], type="http", auth="user", website=True)
+    def portal_my_consumer_preferences(self, **kwargs):
+        values = self._prepare_consumer_preferences_values(**kwargs)
+        return request.render(
+            "consumer_preferences_sale.portal_my_consumer_preferences", values
+        )
+
+    @http.route(
+        [f"{PORTAL_URL}/reorder"],
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def portal_consumer_preferences_reorder(self, reorder_token=None, **post):
+        """One draft quotation of the quantities entered, for the customer's
+        salesperson to confirm. The form's token makes a second submission of
+        the same form open the first one's result."""
+        if not reorder_token:
+            raise BadRequest()
+        # sudo: portal users cannot read sales orders; the token is secret
+        # and the order found must be the customer's own.
+        SaleOrder = request.env["sale.order"].sudo()
+        customer = self._consumer_preference_customer()
+        existing = SaleOrder.search(
+            [("consumer_preference_reorder_token", "=", reorder_token)], limit=1
+        )
+        if existing:
+            if existing.partner_id.commercial_partner_id != customer:
+                raise NotFound()
+            return request.redirect(f"{PORTAL_URL}?reorder={existing.id}")
+        quantities, message = self._get_reorder_quantities(post)
+        if message:
+            return request.redirect(f"{PORTAL_URL}?message={message}")
+        order = SaleOrder.create(self._prepare_reorder_vals(quantities, reorder_token))
+        order._message_log(
+            body=_(
+                "Requested by %(customer)s from its preferences in the customer "
+                "portal: confirm it with the customer.",
+                customer=request.env.user.partner_id.display_name,
+            )
+        )
+        return request.redirect(f"{PORTAL_URL}?reorder={order.id}")
+
+    def _get_reorder_quantities(self, post):
+        """``({preference: quantity}, message code)`` from the form's
+        ``quantity_<line id>`` fields; a line of anyone else is 404."""
+        preferences = self._get_consumer_preferences()
+        digits = request.env["decimal.precision"].precision_get(
+            "Product Unit of Measure"
+        )
+        preferences_by_id = {str(line.id): line for line in preferences}
+        quantities = {}
+        for name, text in post.items():
+            if not name.startswith("quantity_"):
+                continue
+            preference = preferences_by_id.get(name.removeprefix("quantity_"))
+            if not preference:
+                raise NotFound()
+            if not (text or "").strip():
+                continue
+            try:
+                quantity = float(text.replace(",", "."))
+            except ValueError:
+                return {}, "invalid_quantity"
+            comparison = float_compare(quantity, 0, precision_digits=digits)
+            if comparison < 0:
+                return {}, "invalid_quantity"
+            if comparison > 0:
+                if not (preference.product_id.active and preference.product_id.sale_ok):
+                    return {}, "unavailable_product"
+                quantities[preference] = quantity
+        if not quantities:
+            return {}, "no_quantity"
+        return quantities, None
+
+    def _prepare_reorder_vals(self, quantities, reorder_token):
+        """A draft quotation addressed to the portal user; prices, taxes and
+        salesperson come from sale.order's own computes."""
+        return {
+            "partner_id": request.env.user.partner_id.id,
+            "company_id": request.env.company.id,
+            "origin": _("Customer portal: preferences"),
+            "consumer_preference_reorder_token": reorder_token,
+            "order_line": [
+                Command.create(preference._prepare_sale_order_line_vals(quantity))
+                for preference, quantity in quantities.items()
+            ],
+        }
+
+    @http.route(
+        [f"{PORTAL_URL}/favourite/add"],
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def portal_consumer_preferences_favourite_add(self, preference_id=None, **post):
+        """Keep a product of the purchase history, with its values, as a
+        favourite (a specification)."""
+        if not (preference_id or "").isdigit():
+            raise BadRequest()
+        history = self._get_consumer_preference(int(preference_id), "history")
+        favourites = self._get_consumer_preferences().filtered(
+            lambda line: (
+                line.preference_type == "specification"
+                and line.product_id == history.product_id
+                and line.attribute_value_key == history.attribute_value_key
+            )
+        )
+        if not favourites:
+            # sudo: portal users cannot write preferences; the favourite is
+            # the customer's own, made from its own history line.
+            request.env["consumer.preference"].sudo().create(
+                {
+                    "partner_id": history.partner_id.id,
+                    "company_id": history.company_id.id,
+                    "product_id": history.product_id.id,
+                    "attribute_value_ids": [
+                        Command.set(history.attribute_value_ids.ids)
+                    ],
+                }
+            )
+        return request.redirect(f"{PORTAL_URL}?message=favourite_added")
+
+    @http.route(
+        [f"{PORTAL_URL}/favourite/remove"],
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def portal_consumer_preferences_favourite_remove(self, preference_id=None, **post):
+        """Remove one of the customer's favourites (specifications)."""
+        if not (preference_id or "").isdigit():
+            raise BadRequest()
+        favourite = self._get_consumer_preference(int(preference_id), "specification")
+        # sudo: portal users cannot delete preferences; the line was checked
+        # to be one of the customer's own specifications.
+        favourite.unlink()
+        return request.redirect(f"{PORTAL_URL}?message=favourite_removed")

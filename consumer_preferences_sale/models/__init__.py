@@ -1,0 +1,4 @@
+from . import consumer_preference
+from . import res_company
+from . import res_config_settings
+from . import sale_order

@@ -1,0 +1,177 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+import unittest
+
+from odoo import Command
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import ConsumerPreferenceSaleCommon
+
+
+@tagged("post_install", "-at_install")
+class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.promo_pricelist = cls.env["product.pricelist"].create(
+            {
+                "name": "Coffee promotion",
+                "company_id": cls.company.id,
+                "currency_id": cls.company.currency_id.id,
+                "item_ids": [
+                    Command.create(
+                        {
+                            "applied_on": "0_product_variant",
+                            "product_id": cls.coffee.id,
+                            "compute_price": "percentage",
+                            "percent_price": 20.0,
+                        }
+                    )
+                ],
+            }
+        )
+
+    def _create_quotation(self, **values):
+        """A quotation of the customer with a section, a product and a note."""
+        return (
+            self.env["sale.order"]
+            .with_user(self.salesperson)
+            .create(
+                {
+                    "partner_id": self.customer.id,
+                    "order_line": [
+                        Command.create(
+                            {
+                                "display_type": "line_section",
+                                "name": "Usual order",
+                                "sequence": 1,
+                            }
+                        ),
+                        Command.create(
+                            {
+                                "product_id": self.coffee.id,
+                                "product_uom_qty": 1,
+                                "sequence": 2,
+                            }
+                        ),
+                        Command.create(
+                            {
+                                "display_type": "line_note",
+                                "name": "Deliver before noon",
+                                "sequence": 3,
+                            }
+                        ),
+                    ],
+                    **values,
+                }
+            )
+        )
+
+    def test_add_lines_to_existing_quotation(self):
+        """The wizard of a quotation offers the customer's preferences at the
+        quotation's prices (its pricelist), and appends the lines after the
+        quotation's own, sections and notes untouched; the Billing from
+        Preferences setting does not matter here."""
+        self.company.consumer_preference_billing = False
+        order = self._create_quotation(pricelist_id=self.promo_pricelist.id)
+        original_lines = order.order_line
+        form = self._wizard_form(order=order)
+        self.assertEqual(form.sale_order_id, order)
+        self.assertEqual(form.document_type, "quotation")
+        wizard = form.save()
+        self.assertEqual(wizard.pricelist_id, self.promo_pricelist)
+        self.assertEqual(
+            {line.product_id: line.price_unit for line in wizard.line_ids},
+            {self.shirt_s: 20.0, self.tea: 5.0, self.coffee: 6.4},
+        )
+        wizard.action_fill_suggested_quantities()
+        wizard.line_ids.filtered(
+            lambda line: line.preference_id == self.tea_specification
+        ).quantity = 2
+        action = wizard.action_quote()
+        self.assertEqual(action["res_id"], order.id)
+        self.assertEqual(order.order_line[:3], original_lines)
+        self.assertRecordValues(
+            order.order_line[:3],
+            [
+                {"display_type": "line_section", "sequence": 1, "product_id": False},
+                {"display_type": False, "sequence": 2, "product_id": self.coffee.id},
+                {"display_type": "line_note", "sequence": 3, "product_id": False},
+            ],
+        )
+        self.assertRecordValues(
+            order.order_line[3:],
+            [
+                {
+                    "display_type": False,
+                    "sequence": 4,
+                    "product_id": self.tea.id,
+                    "product_uom_qty": 2.0,
+                    "product_uom": self.kilogram.id,
+                    # the order's pricelist: no discount on tea
+                    "price_unit": 5.0,
+                },
+                {
+                    "display_type": False,
+                    "sequence": 5,
+                    "product_id": self.coffee.id,
+                    "product_uom_qty": 3.0,
+                    "product_uom": self.coffee.uom_id.id,
+                    "price_unit": 6.4,
+                },
+            ],
+        )
+        # a second click adds nothing
+        wizard.action_quote()
+        self.assertEqual(len(order.order_line), 5)
+
+    def test_archived_and_unsellable_products_left_out_with_a_note(self):
+        self.tea.product_tmpl_id.active = False
+        self.coffee.sale_ok = False
+        order = self._create_quotation()
+        wizard = self._wizard_form(order=order).save()
+        self.assertEqual(wizard.line_ids.product_id, self.shirt_s)
+        self.assertIn(
+            "Archived products are left out: Tea", wizard.unavailable_product_note
+        )
+        self.assertIn(
+            "Products that cannot be sold are left out: Coffee",
+            wizard.unavailable_product_note,
+        )
+        # From the customer's form a salesperson quotes: the same filter.
+        wizard = self._wizard_form().save()
+        self.assertEqual(wizard.document_type, "quotation")
+        self.assertEqual(wizard.line_ids.product_id, self.shirt_s)
+        # An accountant billing still sees every line (the invoice path is
+        # the main addon's: it refuses these products if given a quantity).
+        wizard = self._wizard_form(user=self.accountant).save()
+        self.assertEqual(wizard.document_type, "invoice")
+        self.assertEqual(len(wizard.line_ids), 3)
+        self.assertFalse(wizard.unavailable_product_note)
+
+    def test_quotation_of_a_customer_without_preferences(self):
+        order = self._create_quotation()
+        order.partner_id = self.other_customer
+        wizard = self._wizard_form(order=order).save()
+        self.assertFalse(wizard.line_ids)
+        with self.assertRaisesRegex(UserError, "Enter a quantity"):
+            wizard.action_quote()
+
+    def test_confirmed_order_refused_nothing_added(self):
+        order = self._create_quotation()
+        wizard = self._wizard_form(order=order).save()
+        wizard.line_ids[0].quantity = 1
+        order.action_confirm()
+        line_count = len(order.order_line)
+        with unittest.TestCase.assertRaises(self, UserError) as caught:
+            wizard.action_quote()
+        self.assertIn("no longer a quotation", str(caught.exception))
+        self.assertEqual(len(order.order_line), line_count)
+        with self.assertRaisesRegex(UserError, "no longer a quotation"):
+            order.action_add_from_preferences()
+
+    def test_order_button_shown_on_quotations(self):
+        arch = self.env["sale.order"].get_views([(False, "form")])["views"]["form"][
+            "arch"
+        ]
+        self.assertIn('name="action_add_from_preferences"', arch)

@@ -1,0 +1,246 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+import re
+
+from odoo.tests import HttpCase, tagged
+
+from .common import ConsumerPreferenceSaleCommon
+
+TOKEN_PATTERNS = {
+    name: re.compile(rf'name="{name}" value="([^"]+)"')
+    for name in ("csrf_token", "reorder_token")
+}
+
+
+@tagged("post_install", "-at_install")
+class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
+    """/my/preferences for a portal contact of Azure Shop, over HTTP."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.portal_user = cls._new_portal_user("cp_portal", cls.customer)
+        cls.other_portal_user = cls._new_portal_user(
+            "cp_portal_deco", cls.other_customer
+        )
+        cls.secret_blend = cls._create_product(name="Secret Blend", lst_price=99.0)
+        cls.other_specification = cls.env["consumer.preference"].create(
+            {"partner_id": cls.other_customer.id, "product_id": cls.secret_blend.id}
+        )
+        cls._post_customer_invoice(
+            cls.other_customer, [(cls.secret_blend, 1, 99.0)], invoice_date="2026-01-10"
+        )
+        cls.other_history = cls._history(cls, cls.other_customer, cls.secret_blend)
+
+    def _page(self, url="/my/preferences"):
+        response = self.url_open(url)
+        self.assertEqual(response.status_code, 200)
+        return response
+
+    def _tokens(self, html):
+        return {
+            name: pattern.search(html).group(1)
+            for name, pattern in TOKEN_PATTERNS.items()
+        }
+
+    def _reorder(self, quantities, tokens=None):
+        """Post the Reorder form of the page; ``quantities``: {line: text}."""
+        tokens = tokens or self._tokens(self._page().text)
+        data = dict(tokens)
+        data.update({f"quantity_{line.id}": text for line, text in quantities.items()})
+        return self.url_open("/my/preferences/reorder", data=data)
+
+    def _customer_orders(self):
+        return self.env["sale.order"].search(
+            [("partner_id.commercial_partner_id", "=", self.customer.id)]
+        )
+
+    def test_page_lists_own_lines_with_rhythm_and_pricelist_prices(self):
+        self.authenticate("cp_portal", "cp_portal")
+        html = self._page().text
+        for text in ("Favourites", "Purchase History", "Shirt", "Tea", "Coffee"):
+            self.assertIn(text, html)
+        self.assertIn("Quality: 8", html)
+        # coffee: bought 4 then 2, a month apart: usual 3, due since March
+        self.assertRegex(html, r"3\.00\s*</span>\s*<span[^>]*>Units")
+        self.assertIn("o_consumer_preference_due", html)
+        # tea at the customer's pricelist price (10 % off 5.00)
+        self.assertIn("4.50", html)
+        self.assertNotIn("Secret Blend", html)
+        self.assertNotIn("99.00", html)
+
+    def test_anonymous_visitor_is_sent_to_login(self):
+        response = self.url_open("/my/preferences", allow_redirects=False)
+        self.assertEqual(response.status_code, 303)
+        self.assertIn("/web/login", response.headers["Location"])
+
+    def test_reorder_creates_exactly_one_draft_quotation(self):
+        self.authenticate("cp_portal", "cp_portal")
+        tokens = self._tokens(self._page().text)
+        response = self._reorder(
+            {
+                self.tea_specification: "2",
+                self.coffee_history: "3",
+                self.shirt_specification: "",
+            },
+            tokens,
+        )
+        self.assertEqual(response.status_code, 200)
+        order = self._customer_orders()
+        self.assertEqual(len(order), 1)
+        self.assertIn(f"?reorder={order.id}", response.url)
+        self.assertIn(order.name, response.text)
+        self.assertRecordValues(
+            order,
+            [
+                {
+                    "partner_id": self.portal_user.partner_id.id,
+                    "state": "draft",
+                    "pricelist_id": self.pricelist.id,
+                    "company_id": self.company.id,
+                }
+            ],
+        )
+        self.assertRecordValues(
+            order.order_line,
+            [
+                {
+                    "product_id": self.tea.id,
+                    "product_uom_qty": 2.0,
+                    "product_uom": self.kilogram.id,
+                    "price_unit": 4.5,
+                },
+                {
+                    "product_id": self.coffee.id,
+                    "product_uom_qty": 3.0,
+                    "product_uom": self.coffee.uom_id.id,
+                    "price_unit": 8.0,
+                },
+            ],
+        )
+        self.assertIn("customer portal", order.message_ids[0].body)
+
+        # The same form again (double click, back button): the same quotation.
+        response = self._reorder({self.tea_specification: "2"}, tokens)
+        self.assertEqual(self._customer_orders(), order)
+        self.assertIn(f"?reorder={order.id}", response.url)
+        # A fresh form is a new request.
+        self._reorder({self.shirt_specification: "1"})
+        new_order = self._customer_orders() - order
+        self.assertRecordValues(
+            new_order.order_line,
+            [
+                {
+                    "product_id": self.shirt_s.id,
+                    "product_no_variant_attribute_value_ids": self.shirt_quality_8.ids,
+                }
+            ],
+        )
+
+    def test_reorder_refuses_bad_quantities_and_creates_nothing(self):
+        self.authenticate("cp_portal", "cp_portal")
+        for quantities, message in (
+            ({self.tea_specification: ""}, "Enter a quantity"),
+            ({self.tea_specification: "-1"}, "Quantities must be positive"),
+            ({self.tea_specification: "lots"}, "Quantities must be positive"),
+        ):
+            response = self._reorder(quantities)
+            self.assertIn(message, response.text)
+        self.tea.sale_ok = False
+        response = self._reorder({self.tea_specification: "1"})
+        self.assertIn("no longer available", response.text)
+        self.assertFalse(self._customer_orders())
+
+    def test_another_customers_lines_are_not_found(self):
+        self.authenticate("cp_portal", "cp_portal")
+        response = self._reorder({self.other_specification: "1"})
+        self.assertEqual(response.status_code, 404)
+        csrf_token = self._tokens(self._page().text)["csrf_token"]
+        for url, line in (
+            ("/my/preferences/favourite/remove", self.other_specification),
+            ("/my/preferences/favourite/add", self.other_history),
+        ):
+            response = self.url_open(
+                url, data={"csrf_token": csrf_token, "preference_id": line.id}
+            )
+            self.assertEqual(response.status_code, 404)
+        self.assertTrue(self.other_specification.exists())
+        self.assertFalse(
+            self.env["sale.order"].search(
+                [("partner_id.commercial_partner_id", "=", self.other_customer.id)]
+            )
+        )
+
+    def test_forms_need_the_csrf_token(self):
+        self.authenticate("cp_portal", "cp_portal")
+        tokens = self._tokens(self._page().text)
+        response = self.url_open(
+            "/my/preferences/reorder",
+            data={
+                "reorder_token": tokens["reorder_token"],
+                f"quantity_{self.tea_specification.id}": "1",
+            },
+        )
+        self.assertEqual(response.status_code, 400)
+        response = self.url_open(
+            "/my/preferences/favourite/remove",
+            data={"preference_id": self.tea_specification.id},
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(self._customer_orders())
+        self.assertTrue(self.tea_specification.exists())
+
+    def test_favourites_added_from_history_and_removed(self):
+        self.authenticate("cp_portal", "cp_portal")
+        csrf_token = self._tokens(self._page().text)["csrf_token"]
+        response = self.url_open(
+            "/my/preferences/favourite/add",
+            data={"csrf_token": csrf_token, "preference_id": self.coffee_history.id},
+        )
+        self.assertIn("added to your favourites", response.text)
+        favourite = self.env["consumer.preference"].search(
+            [
+                ("partner_id", "=", self.customer.id),
+                ("preference_type", "=", "specification"),
+                ("product_id", "=", self.coffee.id),
+            ]
+        )
+        self.assertEqual(len(favourite), 1)
+        # twice: still one
+        self.url_open(
+            "/my/preferences/favourite/add",
+            data={"csrf_token": csrf_token, "preference_id": self.coffee_history.id},
+        )
+        self.assertEqual(favourite.search_count([("id", "in", favourite.ids)]), 1)
+
+        response = self.url_open(
+            "/my/preferences/favourite/remove",
+            data={"csrf_token": csrf_token, "preference_id": favourite.id},
+        )
+        self.assertIn("removed from your favourites", response.text)
+        self.assertFalse(favourite.exists())
+        # a history line is not a favourite to remove
+        response = self.url_open(
+            "/my/preferences/favourite/remove",
+            data={"csrf_token": csrf_token, "preference_id": self.coffee_history.id},
+        )
+        self.assertEqual(response.status_code, 404)
+        self.assertTrue(self.coffee_history.exists())
+
+    def test_consent_withdrawn_shows_favourites_only(self):
+        self.customer.consumer_preference_consent = False
+        self.authenticate("cp_portal", "cp_portal")
+        html = self._page().text
+        self.assertIn("Your purchases are not recorded", html)
+        self.assertIn("Tea", html)
+        self.assertNotIn("Purchase History", html)
+        response = self._reorder({self.coffee_history: "1"})
+        self.assertEqual(response.status_code, 404)
+
+    def test_portal_home_entry_and_counter(self):
+        self.authenticate("cp_portal", "cp_portal")
+        self.assertIn('href="/my/preferences"', self._page("/my").text)
+        counters = self.make_jsonrpc_request(
+            "/my/counters", {"counters": ["consumer_preference_count"]}
+        )
+        # two favourites and the coffee bought
+        self.assertEqual(counters["consumer_preference_count"], 3)

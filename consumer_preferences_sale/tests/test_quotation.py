@@ -1,0 +1,148 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo.exceptions import AccessError
+from odoo.tests import Form, tagged
+
+from .common import ConsumerPreferenceSaleCommon
+
+
+@tagged("post_install", "-at_install")
+class TestQuotationFromPreferences(ConsumerPreferenceSaleCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.seller_accountant = cls._new_company_user(
+            "cp_seller_accountant",
+            "base.group_user,sales_team.group_sale_salesman,"
+            "account.group_account_invoice",
+        )
+
+    def test_quotation_lines_prices_units_and_values(self):
+        """A salesperson quotes: one quotation, one line per product entered,
+        priced by the customer's pricelist through the order line's own
+        computes, in the product's unit, with the no-variant value of the
+        specification on the line."""
+        form = self._wizard_form()
+        self.assertEqual(form.document_type, "quotation")
+        wizard = form.save()
+        wizard.action_fill_suggested_quantities()
+        form = Form(wizard)
+        self._set_quantities(
+            form, {self.shirt_specification: 2, self.tea_specification: 1.5}
+        )
+        wizard = form.save()
+        action = wizard.action_bill()
+
+        order = self.env["sale.order"].browse(action["res_id"])
+        self.assertEqual(action["res_model"], "sale.order")
+        self.assertEqual(wizard.quotation_id, order)
+        self.assertRecordValues(
+            order,
+            [
+                {
+                    "partner_id": self.customer.id,
+                    "state": "draft",
+                    "pricelist_id": self.pricelist.id,
+                    "origin": "Preferences of Azure Shop",
+                    "company_id": self.company.id,
+                }
+            ],
+        )
+        self.assertRecordValues(
+            order.order_line,
+            [
+                {
+                    "product_id": self.shirt_s.id,
+                    "product_uom_qty": 2.0,
+                    "product_uom": self.shirt_s.uom_id.id,
+                    "price_unit": 20.0,
+                    "product_no_variant_attribute_value_ids": self.shirt_quality_8.ids,
+                },
+                {
+                    "product_id": self.tea.id,
+                    "product_uom_qty": 1.5,
+                    "product_uom": self.kilogram.id,
+                    # 10 % off the list price of 5.0
+                    "price_unit": 4.5,
+                    "product_no_variant_attribute_value_ids": [],
+                },
+                {
+                    "product_id": self.coffee.id,
+                    # suggested: 4 then 2, 3 per invoice
+                    "product_uom_qty": 3.0,
+                    "product_uom": self.coffee.uom_id.id,
+                    "price_unit": 8.0,
+                    "product_no_variant_attribute_value_ids": [],
+                },
+            ],
+        )
+        self.assertIn("Quality: 8", order.order_line[0].name)
+        self.assertIn("consumer preferences", order.message_ids[0].body)
+
+    def test_price_typed_in_wizard_is_kept(self):
+        form = self._wizard_form()
+        self._set_quantities(form, {self.tea_specification: 1})
+        for index in range(len(form.line_ids)):
+            with form.line_ids.edit(index) as line:
+                if line.preference_id == self.tea_specification:
+                    line.price_unit = 3.25
+        order = self.env["sale.order"].browse(form.save().action_quote()["res_id"])
+        self.assertRecordValues(
+            order.order_line, [{"product_id": self.tea.id, "price_unit": 3.25}]
+        )
+        # the typed price survives a change of quantity, as a typed one does
+        order.order_line.product_uom_qty = 4
+        self.assertEqual(order.order_line.price_unit, 3.25)
+
+    def test_double_click_quotes_once(self):
+        form = self._wizard_form()
+        self._set_quantities(form, {self.tea_specification: 1})
+        wizard = form.save()
+        first = wizard.action_quote()
+        second = wizard.action_quote()
+        self.assertEqual(first["res_id"], second["res_id"])
+        self.assertEqual(
+            self.env["sale.order"].search_count(
+                [("partner_id", "=", self.customer.id)]
+            ),
+            1,
+        )
+
+    def test_default_from_company_setting_invoice_path_unchanged(self):
+        """A user who may invoice gets the company's choice; Invoice still
+        issues an invoice through the main addon's path, and no quotation."""
+        self.assertEqual(self.company.consumer_preference_document_type, "invoice")
+        form = self._wizard_form(user=self.seller_accountant)
+        self.assertEqual(form.document_type, "invoice")
+        self._set_quantities(form, {self.tea_specification: 2})
+        action = form.save().action_bill()
+        invoice = self.env["account.move"].browse(action["res_id"])
+        self.assertRecordValues(
+            invoice,
+            [{"move_type": "out_invoice", "partner_id": self.customer.id}],
+        )
+        self.assertFalse(
+            self.env["sale.order"].search([("partner_id", "=", self.customer.id)])
+        )
+
+        settings_arch = self.env["res.config.settings"].get_views([(False, "form")])[
+            "views"
+        ]["form"]["arch"]
+        self.assertIn('name="consumer_preference_document_type"', settings_arch)
+        self.company.consumer_preference_document_type = "quotation"
+        form = self._wizard_form(user=self.seller_accountant)
+        self.assertTrue(form.can_invoice)
+        self.assertEqual(form.document_type, "quotation")
+        form.document_type = "invoice"
+        self.assertEqual(form.document_type, "invoice")
+
+    def test_salesperson_cannot_choose_invoice(self):
+        """Without Invoicing rights the choice is fixed to Quotation, and the
+        invoice path refuses as before."""
+        form = self._wizard_form()
+        self.assertFalse(form.can_invoice)
+        with self.assertRaises(AssertionError):
+            form.document_type = "invoice"
+        wizard = form.save()
+        wizard.document_type = "invoice"
+        with self.assertRaisesRegex(AccessError, "not allowed to create invoices"):
+            wizard.action_bill()

@@ -1,0 +1,2 @@
+from . import consumer_preference_bill
+from . import consumer_preference_bill_line

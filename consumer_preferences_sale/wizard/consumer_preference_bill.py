@@ -1,0 +1,300 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+
+class ConsumerPreferenceBill(models.TransientModel):
+    """The Bill wizard also sells: it creates a quotation instead of an
+    invoice (a choice in the wizard, the company's setting by default), or,
+    opened by *Add from Preferences* on a quotation, adds its lines to that
+    quotation. The invoice path (``action_bill``) is the main addon's."""
+
+    _inherit = "consumer.preference.bill"
+
+    document_type = fields.Selection(
+        selection=[("invoice", "Invoice"), ("quotation", "Quotation")],
+        string="Create",
+        required=True,
+        default=lambda self: self._default_document_type(),
+    )
+    can_invoice = fields.Boolean(
+        default=lambda self: self._can_create_invoices(),
+        readonly=True,
+        help="The user may create invoices; otherwise the wizard quotes only.",
+    )
+    sale_order_id = fields.Many2one(
+        comodel_name="sale.order",
+        string="Add to Quotation",
+        readonly=True,
+        help="The quotation whose Add from Preferences button opened this "
+        "wizard: the lines are added to it.",
+    )
+    quotation_id = fields.Many2one(
+        comodel_name="sale.order",
+        readonly=True,
+        help="The quotation this wizard created or completed: a wizard quotes once.",
+    )
+    unavailable_product_note = fields.Text(
+        readonly=True,
+        help="Preferred products left out because they cannot be sold.",
+    )
+
+    @api.model
+    def _default_document_type(self):
+        if self._get_context_sale_order() or not self._can_create_invoices():
+            return "quotation"
+        return self.env.company.consumer_preference_document_type
+
+    @api.model
+    def _can_create_invoices(self):
+        return self.env["account.move"].has_access("create")
+
+    @api.model
+    def _get_context_sale_order(self):
+        """The quotation the wizard was opened from, if any."""
+        context = self.env.context
+        if context.get("active_model") == "sale.order" and context.get("active_id"):
+            return self.env["sale.order"].browse(context["active_id"])
+        return self.env["sale.order"]
+
+    @api.model
+    def default_get(self, fields_list):
+        order = self._get_context_sale_order()
+        if not order:
+            values = super().default_get(fields_list)
+            if values.get("partner_id") and self._default_document_type() == (
+                "quotation"
+            ):
+                values["unavailable_product_note"] = self._get_unavailable_note(
+                    self.env["res.partner"].browse(values["partner_id"])
+                )
+            return values
+        # The order's company decides the preferences, prices and taxes.
+        wizard = self.with_company(order.company_id)
+        order.check_access("write")
+        values = super(ConsumerPreferenceBill, wizard).default_get(fields_list)
+        values.update(
+            {
+                "company_id": order.company_id.id,
+                "sale_order_id": order.id,
+                "document_type": "quotation",
+                "unavailable_product_note": wizard._get_unavailable_note(
+                    order.partner_id
+                ),
+            }
+        )
+        return values
+
+    @api.model
+    def _get_partner_and_preferences(self):
+        order = self._get_context_sale_order()
+        if order:
+            partner = order.partner_id
+            return partner, self.env["consumer.preference"].search(
+                self._preferences_domain(partner)
+            )
+        return super()._get_partner_and_preferences()
+
+    @api.model
+    def _check_billing_enabled(self, company):
+        # Adding lines to a quotation is Sales work: the Billing from
+        # Preferences setting governs the customer form's Bill button only.
+        if self._get_context_sale_order():
+            return True
+        return super()._check_billing_enabled(company)
+
+    @api.model
+    def _prepare_line_vals_list(self, preferences):
+        """A quotation offers only what can be sold; the wizard says which
+        preferred products it left out (``_get_unavailable_note``)."""
+        if self._default_document_type() == "quotation":
+            preferences = preferences.filtered(
+                lambda preference: self._is_sellable(preference.product_id)
+            )
+        return super()._prepare_line_vals_list(preferences)
+
+    @api.model
+    def _is_sellable(self, product):
+        return product.active and product.sale_ok
+
+    @api.model
+    def _get_unavailable_note(self, partner):
+        """Which preferred products the wizard leaves out, and why."""
+        preferences = self.env["consumer.preference"].search(
+            self._preferences_domain(partner)
+        )
+        products = preferences.product_id.with_context(active_test=False)
+        archived = products.filtered(lambda product: not product.active)
+        unsellable = products.filtered(
+            lambda product: product.active and not product.sale_ok
+        )
+        notes = []
+        if archived:
+            notes.append(
+                _(
+                    "Archived products are left out: %(products)s. Restore them "
+                    "to sell them again.",
+                    products=", ".join(archived.mapped("display_name")),
+                )
+            )
+        if unsellable:
+            notes.append(
+                _(
+                    "Products that cannot be sold are left out: %(products)s. "
+                    "Tick Sales on a product to offer it again.",
+                    products=", ".join(unsellable.mapped("display_name")),
+                )
+            )
+        return "\n".join(notes) or False
+
+    # The quotation's own pricelist, fiscal position and currency: the prices
+    # shown are those its lines will get.
+    @api.depends("sale_order_id")
+    def _compute_pricelist_id(self):
+        order_wizards = self.filtered("sale_order_id")
+        for wizard in order_wizards:
+            wizard.pricelist_id = wizard.sale_order_id.pricelist_id
+        return super(
+            ConsumerPreferenceBill, self - order_wizards
+        )._compute_pricelist_id()
+
+    @api.depends("sale_order_id")
+    def _compute_fiscal_position_id(self):
+        order_wizards = self.filtered("sale_order_id")
+        for wizard in order_wizards:
+            wizard.fiscal_position_id = wizard.sale_order_id.fiscal_position_id
+        return super(
+            ConsumerPreferenceBill, self - order_wizards
+        )._compute_fiscal_position_id()
+
+    @api.depends("sale_order_id")
+    def _compute_currency_id(self):
+        order_wizards = self.filtered("sale_order_id")
+        for wizard in order_wizards:
+            wizard.currency_id = wizard.sale_order_id.currency_id
+        return super(
+            ConsumerPreferenceBill, self - order_wizards
+        )._compute_currency_id()
+
+    def action_fill_suggested_quantities(self):
+        action = super().action_fill_suggested_quantities()
+        if self.document_type == "quotation":
+            action["name"] = self._get_quotation_wizard_title()
+        return action
+
+    def _get_quotation_wizard_title(self):
+        if self.sale_order_id:
+            return _("Add from Preferences")
+        return _("Quote from Preferences")
+
+    def action_bill(self):
+        """With Quotation chosen, quote instead of billing."""
+        self.ensure_one()
+        if self.document_type == "quotation":
+            return self.action_quote()
+        return super().action_bill()
+
+    def action_quote(self):
+        """Create one quotation with the lines that have a quantity, or add
+        them to the quotation the wizard was opened from, and open it."""
+        self.ensure_one()
+        if not self.env["sale.order"].has_access("create"):
+            raise AccessError(
+                _(
+                    "You are not allowed to create quotations: ask your "
+                    "administrator for Sales rights to quote customers from "
+                    "their preferences."
+                )
+            )
+        self._lock_for_billing()
+        self.invalidate_recordset(["quotation_id"])
+        if self.quotation_id:
+            # A double click: open the quotation already made.
+            return self._get_quotation_action(self.quotation_id)
+        if self.sale_order_id:
+            self._check_order_open()
+        else:
+            self._check_billing_enabled(self.company_id)
+        self._check_partner()
+        lines = self._get_lines_to_bill()
+        try:
+            # Nothing must survive a failure, even when the caller catches it.
+            with self.env.cr.savepoint():
+                order = self.sale_order_id or self.env["sale.order"].create(
+                    self._prepare_quotation_vals()
+                )
+                self.env["sale.order.line"].create(
+                    self._prepare_order_line_vals_list(order, lines)
+                )
+                order._message_log(
+                    body=_(
+                        "Products added from the consumer preferences of %(customer)s.",
+                        customer=self.partner_id.commercial_partner_id.display_name,
+                    )
+                )
+                self.quotation_id = order
+        except AccessError:
+            raise
+        except UserError as error:
+            raise UserError(
+                _(
+                    "Nothing was quoted to %(customer)s:\n%(reason)s\n"
+                    "Fix this problem and try again.",
+                    customer=self.partner_id.display_name,
+                    reason=error.args[0],
+                )
+            ) from error
+        return self._get_quotation_action(order)
+
+    def _check_order_open(self):
+        order = self.sale_order_id
+        if order.state not in ("draft", "sent"):
+            raise UserError(
+                _(
+                    "%(order)s is no longer a quotation: add products from "
+                    "preferences to quotations only.",
+                    order=order.name,
+                )
+            )
+        if order.company_id != self.company_id:
+            raise UserError(
+                _(
+                    "%(order)s belongs to %(company)s: open it in that company "
+                    "to add products from preferences.",
+                    order=order.name,
+                    company=order.company_id.display_name,
+                )
+            )
+
+    def _prepare_quotation_vals(self):
+        """A quotation: the customer's pricelist, fiscal position, salesperson
+        and terms come from sale.order's own computes."""
+        return {
+            "company_id": self.company_id.id,
+            "partner_id": self.partner_id.id,
+            "origin": self._get_invoice_origin(),
+        }
+
+    def _prepare_order_line_vals_list(self, order, lines):
+        """One order line per wizard line, after the order's last line (its
+        sections and notes included)."""
+        last_sequence = max(order.order_line.mapped("sequence"), default=0)
+        return [
+            dict(
+                line._prepare_sale_order_line_vals(),
+                order_id=order.id,
+                sequence=sequence,
+            )
+            for sequence, line in enumerate(lines, start=last_sequence + 1)
+        ]
+
+    def _get_quotation_action(self, order):
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Quotation"),
+            "res_model": "sale.order",
+            "res_id": order.id,
+            "view_mode": "form",
+            "views": [(self.env.ref("sale.view_order_form").id, "form")],
+            "target": "current",
+        }

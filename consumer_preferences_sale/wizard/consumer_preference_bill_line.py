@@ -1,0 +1,20 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo import models
+
+
+class ConsumerPreferenceBillLine(models.TransientModel):
+    _inherit = "consumer.preference.bill.line"
+
+    def _prepare_sale_order_line_vals(self):
+        """The order line of this wizard line: the product, the values of the
+        specification (``no_variant`` ones on the order line), the quantity in
+        the product's unit; the price is the order line's own (customer
+        pricelist) unless the user typed one in the wizard."""
+        self.ensure_one()
+        vals = self.preference_id._prepare_sale_order_line_vals(self.quantity)
+        if self.price_unit != self.technical_price_unit:
+            # Both, as the order form sends a typed price: the order line
+            # then keeps it when its quantity or unit changes.
+            vals["price_unit"] = self.price_unit
+            vals["technical_price_unit"] = self.technical_price_unit
+        return vals
