@@ -8,7 +8,14 @@ Headless Chromium logs in through the login page, then saves under `docs/`:
   most purchase history, its profile summary above the lists;
 - `preferences_graph.png`: the graph view of all customers' preferences
   (Invoicing > Customers > Preferences);
-- `sales_by_year.png`: that customer's sales by year, opened from the tab.
+- `preferences_suggestions.png`: the end of that tab: its history, and the
+  products suggested to it and its reorder reminders when it has some;
+- `sales_by_year.png`: that customer's sales by year, opened from the tab;
+- `segments_graph.png`: the company's customers by segment (Customer
+  Segments), after the nightly scheduled actions ran once;
+- `quotation_wizard.png`: **Add from Preferences** on a new quotation for
+  that customer (with the Sales bridge installed);
+- `portal_preferences.png`: `/my/preferences` as the demo portal user.
 
 With `--lang fr_FR`, the language is installed and the user switched to it
 first, and the files are named `preferences_tab_fr.png` and so on.
@@ -53,6 +60,11 @@ CHROMIUM_FLAGS = (
 VIEWPORT = {"width": 1366, "height": 1000}
 APPS_PAGE = ROOT / "consumer_preferences" / "static" / "description" / "index.html"
 TIMEOUT = 60  # seconds to wait for a page or an element
+NIGHTLY_ACTIONS = (
+    "ir_cron_consumer_preference_segment",
+    "ir_cron_consumer_preference_affinity",
+    "ir_cron_consumer_preference_reorder",
+)
 
 
 class ScreenshotError(Exception):
@@ -77,6 +89,7 @@ def main(argv=None):
             suffix = "_" + arguments.lang.split("_")[0]
         partner_id = most_profiled_customer(browser)
         print(f"Customer: {partner_id}")
+        run_nightly_actions(browser)
 
         browser.open(
             f"{arguments.url}/odoo/action-account.res_partner_action_customer/{partner_id}"
@@ -88,6 +101,13 @@ def main(argv=None):
             "document.querySelector('.o_notebook').scrollIntoView({block: 'start'})"
         )
         browser.screenshot(output_dir / f"preferences_tab{suffix}.png")
+        # Further down the tab: what customers like this one also buy, and
+        # the reorder reminders.
+        browser.evaluate(
+            "(() => { const content = document.querySelector('.o_content');"
+            " content.scrollTop = content.scrollHeight; })()"
+        )
+        browser.screenshot(output_dir / f"preferences_suggestions{suffix}.png")
 
         browser.click('button[name="action_view_consumer_sales_by_year"]')
         browser.wait_for(".o_graph_renderer canvas")
@@ -100,7 +120,44 @@ def main(argv=None):
         browser.click(".o_switch_view.o_graph")
         browser.wait_for(".o_graph_renderer canvas")
         browser.screenshot(output_dir / f"preferences_graph{suffix}.png")
+
+        browser.open(
+            f"{arguments.url}/odoo/action-"
+            "consumer_preferences.consumer_preference_segment_action"
+        )
+        browser.wait_for(".o_graph_renderer canvas")
+        browser.screenshot(output_dir / f"segments_graph{suffix}.png")
+
+        order_id = browser.call(
+            "sale.order", "create", {"partner_id": partner_id, "order_line": []}
+        )
+        browser.open(f"{arguments.url}/odoo/action-sale.action_quotations/{order_id}")
+        browser.click('button[name="action_add_from_preferences"]')
+        browser.wait_for(".modal .o_form_view .o_list_renderer")
+        browser.screenshot(output_dir / f"quotation_wizard{suffix}.png")
+
+        browser.open(f"{arguments.url}/web/session/logout")
+        browser.log_in(
+            arguments.url,
+            arguments.database,
+            arguments.portal_login,
+            arguments.portal_password,
+            home="/my",
+        )
+        browser.open(f"{arguments.url}/my/preferences")
+        browser.wait_for(".o_consumer_preference_row")
+        browser.screenshot(output_dir / f"portal_preferences{suffix}.png")
     return 0
+
+
+def run_nightly_actions(browser):
+    """Run the scheduled actions that score customers and remind of
+    reorders, as the night would, so the pages have something to show."""
+    for xml_id in NIGHTLY_ACTIONS:
+        _model, cron_id = browser.call(
+            "ir.model.data", "check_object_reference", "consumer_preferences", xml_id
+        )
+        browser.call("ir.cron", "method_direct_trigger", [cron_id])
 
 
 def parse_arguments(argv):
@@ -109,6 +166,8 @@ def parse_arguments(argv):
     parser.add_argument("--database", default="consumer_preferences_demo")
     parser.add_argument("--login", default="admin")
     parser.add_argument("--password", default="admin")
+    parser.add_argument("--portal-login", default="portal")
+    parser.add_argument("--portal-password", default="portal")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
     parser.add_argument("--output-dir", default=str(ROOT / "docs"))
     parser.add_argument("--lang", help="a language code, e.g. fr_FR")
@@ -174,7 +233,10 @@ def most_profiled_customer(browser):
 @contextmanager
 def chromium(executable):
     """A headless Chromium with a throw-away profile, stopped on exit."""
-    with tempfile.TemporaryDirectory(prefix="cp-screenshots-") as profile_dir:
+    # Chromium may still write to its profile while it exits.
+    with tempfile.TemporaryDirectory(
+        prefix="cp-screenshots-", ignore_cleanup_errors=True
+    ) as profile_dir:
         log_file = Path(profile_dir) / "chromium.log"
         with log_file.open("w", encoding="utf-8") as log:
             process = subprocess.Popen(
@@ -298,7 +360,7 @@ class Browser:
         self.wait_for(selector)
         self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
 
-    def log_in(self, url, database, login, password):
+    def log_in(self, url, database, login, password, home="/odoo"):
         self.open(f"{url}/web/login?db={database}")
         self.evaluate(
             "(() => { const form = document.querySelector('form.oe_login_form');"
@@ -307,8 +369,16 @@ class Browser:
             f" {json.dumps(password)};"
             "form.submit(); })()"
         )
-        self.wait_until("location.pathname.startsWith('/odoo')", "the login")
-        self.wait_for(".o_main_navbar")
+        self.wait_until(f"location.pathname.startsWith('{home}')", "the login")
+        if home == "/odoo":
+            self.wait_for(".o_main_navbar")
+
+    def call(self, model, method, *args):
+        """Call a public model method over JSON-RPC as the logged-in user."""
+        return self.rpc(
+            "/web/dataset/call_kw",
+            {"model": model, "method": method, "args": list(args), "kwargs": {}},
+        )
 
     def use_language(self, url, lang):
         """Install ``lang`` with Odoo's own wizard and switch the user to it."""
