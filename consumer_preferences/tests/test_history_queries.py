@@ -14,13 +14,14 @@ from .common import ConsumerPreferenceCommon
 
 # What the history service sends when an invoice is posted for keys that
 # already have a line: a savepoint, one statement taking the keys' advisory
-# locks and adding the invoice to their lines, the savepoint's release.
+# locks, adding the invoice to their lines and queueing the customer's
+# segment, the savepoint's release.
 POST_QUERY_COUNT = 3
-# Keys without a line yet: plus one statement recomputing them exactly.
-POST_NEW_KEYS_QUERY_COUNT = 4
-# Reset to draft: savepoint, the keys and their locks, the exact
-# recomputation, release.
-RESET_QUERY_COUNT = 4
+# Keys without a line yet: plus a savepoint, one statement recomputing them
+# exactly, its release.
+POST_NEW_KEYS_QUERY_COUNT = 6
+# Reset to draft: the same, the keys' recomputation replacing the increment.
+RESET_QUERY_COUNT = 6
 SERVICE_FILE = "consumer_preferences/models/consumer_preference_history.py"
 CURSOR_FILES = ("odoo/sql_db.py", "odoo/tools/sql.py")
 
@@ -102,6 +103,37 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
         self.assertRecordValues(
             self._history(self.customer, self.bulk_products[49]),
             [{"invoice_count": 1, "quantity": 50.0, "amount": 50 * 59.0}],
+        )
+
+    def test_posting_adds_only_the_services_queries(self):
+        """Posting for keys with a line sends Odoo's own queries plus the
+        service's, and nothing else: the lines' posted state is written by
+        Odoo's own update at the end of _post, not pushed early."""
+        first_invoice = self._create_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)]
+        )
+        first_invoice.with_user(self.accountant).action_post()
+        service_class = type(self.env["consumer.preference.history"])
+        counts = []
+        # The first posting after emptying the caches warms them up.
+        for with_service in (False, False, True, False, True):
+            invoice = self._create_customer_invoice(
+                self.customer, [(self.coffee, 2, 8.0)]
+            )
+            self.env.flush_all()
+            self.env.invalidate_all()
+            with self._record_queries() as queries:
+                if with_service:
+                    invoice.with_user(self.accountant).action_post()
+                else:
+                    with patch.object(service_class, "_sync_moves", lambda *args: None):
+                        invoice.with_user(self.accountant).action_post()
+                self.env.flush_all()
+            counts.append(len(queries))
+        self.assertEqual(counts[2] - counts[1], POST_QUERY_COUNT, counts)
+        self.assertEqual(counts[4] - counts[3], POST_QUERY_COUNT, counts)
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee), [{"invoice_count": 3}]
         )
 
     @contextmanager
