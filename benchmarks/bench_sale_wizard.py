@@ -18,9 +18,10 @@ client asks the server, with an empty record cache, as the salesperson
 (the administrator):
 
 - ours: the quotation's *Add from Preferences* button, which creates the
-  wizard with every line priced, then the form's ``web_read`` (the first 40
-  lines with their suggested quantity, price, taxes and subtotal, as the web
-  client reads a list);
+  wizard and its lines (unpriced: a line is priced when read or billed), then
+  the form's ``web_read`` (the first 40 lines with their suggested quantity,
+  price, taxes and subtotal, as the web client reads a list: 40 lines
+  priced);
 - OCA: its *Recommended Products* button's action, the form's ``onchange``,
   saving the wizard (``web_save``), *Generate* (``generate_recommendations``,
   ``line_amount`` = OCA-LINES products) and the reopened wizard's

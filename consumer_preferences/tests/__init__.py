@@ -5,6 +5,7 @@ from . import test_history_invariant
 from . import test_history_queries
 from . import test_profile
 from . import test_billing
+from . import test_billing_lazy_prices
 from . import test_translation
 from . import test_erasure
 from . import test_partner_merge

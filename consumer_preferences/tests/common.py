@@ -1,5 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from contextlib import contextmanager
 from datetime import date
+from unittest.mock import patch
 
 from lxml import etree
 
@@ -172,3 +174,18 @@ class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
             f"//filter[@name='{filter_name}']"
         )
         return safe_eval(filter_node.get("domain"), {"context_today": date.today})
+
+    @contextmanager
+    def _record_priced_lines(self):
+        """Within the block, the ids of the Bill wizard's lines whose unit
+        price is computed are added to the set this yields."""
+        line_class = type(self.env["consumer.preference.bill.line"])
+        compute_price_unit = line_class._compute_price_unit
+        priced_ids = set()
+
+        def record_and_compute(lines):
+            priced_ids.update(lines.ids)
+            return compute_price_unit(lines)
+
+        with patch.object(line_class, "_compute_price_unit", record_and_compute):
+            yield priced_ids

@@ -31,19 +31,16 @@ class ConsumerPreferenceBill(models.TransientModel):
         comodel_name="product.pricelist",
         compute="_compute_pricelist_id",
         store=True,
-        precompute=True,
     )
     currency_id = fields.Many2one(
         comodel_name="res.currency",
         compute="_compute_currency_id",
         store=True,
-        precompute=True,
     )
     fiscal_position_id = fields.Many2one(
         comodel_name="account.fiscal.position",
         compute="_compute_fiscal_position_id",
         store=True,
-        precompute=True,
     )
     auto_post = fields.Boolean(related="company_id.consumer_preference_auto_post")
     line_ids = fields.One2many(

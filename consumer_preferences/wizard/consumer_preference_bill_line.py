@@ -1,5 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import api, fields, models
+from odoo.tools import float_compare
 
 
 class ConsumerPreferenceBillLine(models.TransientModel):
@@ -42,17 +43,22 @@ class ConsumerPreferenceBillLine(models.TransientModel):
     quantity = fields.Float(digits="Product Unit of Measure")
     uom_id = fields.Many2one(related="product_id.uom_id")
     currency_id = fields.Many2one(related="wizard_id.currency_id")
+    # Not stored: a line is priced when it is read (the first page of the
+    # list) or billed, not when the wizard is created with hundreds of lines.
     price_unit = fields.Float(
         string="Unit Price",
         digits="Product Price",
         compute="_compute_price_unit",
-        store=True,
+        inverse="_inverse_price_unit",
         readonly=False,
-        precompute=True,
     )
-    # The last price computed: a price_unit that differs from it was typed by
-    # the user and survives recomputation (as on sale.order.line).
-    technical_price_unit = fields.Float(digits="Product Price")
+    # A typed price is stored with the pricelist's price it replaced (as
+    # sale.order.line does with its technical_price_unit): the line keeps it
+    # while the two differ, whatever the quantity. No digits: Odoo would look
+    # the precision up for each of them on every line it creates, while only
+    # the few typed lines are compared (at the price's precision).
+    manual_price_unit = fields.Float(string="Typed Unit Price")
+    technical_price_unit = fields.Float()
     tax_ids = fields.Many2many(
         comodel_name="account.tax",
         string="Taxes",
@@ -80,11 +86,13 @@ class ConsumerPreferenceBillLine(models.TransientModel):
 
     @api.depends("quantity", "price_unit", "tax_ids", "currency_id")
     def _compute_amounts(self):
-        for line in self:
-            if not line.quantity:
-                # Most lines of a wizard just opened: nothing to tax.
-                line.price_subtotal = line.price_total = 0.0
-                continue
+        # Most lines of a wizard just opened have no quantity: nothing to
+        # price nor tax. Iterating over the others only also keeps the price
+        # computed for them alone (a field computed on read is computed for
+        # the whole recordset the line was taken from).
+        lines_with_quantity = self.filtered("quantity")
+        (self - lines_with_quantity).update({"price_subtotal": 0.0, "price_total": 0.0})
+        for line in lines_with_quantity:
             amounts = line.tax_ids.compute_all(
                 line.price_unit,
                 currency=line.currency_id,
@@ -98,21 +106,57 @@ class ConsumerPreferenceBillLine(models.TransientModel):
     @api.depends(
         "preference_id",
         "quantity",
+        "manual_price_unit",
+        "technical_price_unit",
         "wizard_id.pricelist_id",
         "wizard_id.currency_id",
         "wizard_id.fiscal_position_id",
     )
     def _compute_price_unit(self):
-        """The unit price an invoice line would get: the customer's pricelist
-        price (or the product's sales price without pricelist), adapted to the
-        fiscal position's taxes and the invoice currency. Pricelist rules are
-        fetched once per wizard and quantity, not once per line. A price the
-        user typed is kept."""
-        today = fields.Date.context_today(self)
-        typed_lines = self.filtered(
-            lambda line: line.price_unit != line.technical_price_unit
+        """The price the user typed, or else the pricelist's."""
+        typed_lines = self.filtered(lambda line: line._is_price_typed())
+        for line in typed_lines:
+            line.price_unit = line.manual_price_unit
+        for line, price in (self - typed_lines)._get_pricelist_price_units().items():
+            line.price_unit = price
+
+    def _inverse_price_unit(self):
+        """Keep a typed price with the pricelist's price it replaced; typing
+        the pricelist's price is no typed price."""
+        pricelist_prices = self._get_pricelist_price_units()
+        for line in self:
+            line.manual_price_unit = line.price_unit
+            line.technical_price_unit = pricelist_prices[line]
+
+    @api.onchange("price_unit")
+    def _onchange_price_unit(self):
+        # The form writes nothing before it is saved, and the next change of
+        # quantity recomputes price_unit: the typed price must already be in
+        # the fields the form sends back.
+        self._inverse_price_unit()
+
+    def _is_price_typed(self):
+        """Whether the user typed this line's price: it differs from the
+        pricelist's price it replaced."""
+        self.ensure_one()
+        digits = self.env["decimal.precision"].precision_get("Product Price")
+        return bool(
+            float_compare(
+                self.manual_price_unit,
+                self.technical_price_unit,
+                precision_digits=digits,
+            )
         )
-        for wizard, wizard_lines in (self - typed_lines).grouped("wizard_id").items():
+
+    def _get_pricelist_price_units(self):
+        """{line: unit price}: the unit price an invoice line would get: the
+        customer's pricelist price (or the product's sales price without
+        pricelist), adapted to the fiscal position's taxes and the invoice
+        currency. Pricelist rules are fetched once per wizard and quantity,
+        not once per line."""
+        today = fields.Date.context_today(self)
+        prices_by_line = {}
+        for wizard, wizard_lines in self.grouped("wizard_id").items():
             pricelist = wizard.pricelist_id
             company = wizard.company_id or self.env.company
             currency = wizard.currency_id or company.currency_id
@@ -129,7 +173,7 @@ class ConsumerPreferenceBillLine(models.TransientModel):
                 for line in lines:
                     product = line.product_id
                     if not product:
-                        line.price_unit = line.technical_price_unit = 0.0
+                        prices_by_line[line] = 0.0
                         continue
                     price = prices[product.id]
                     product_currency = currency if pricelist else product.currency_id
@@ -146,19 +190,8 @@ class ConsumerPreferenceBillLine(models.TransientModel):
                             product_price_unit=price,
                             fiscal_position=wizard.fiscal_position_id,
                         )
-                    line.price_unit = line.technical_price_unit = price
-
-    def _add_precomputed_values(self, vals_list):
-        # A price computed at creation is the reference the user's typing is
-        # compared to (the compute's own assignment of it is not kept when it
-        # runs before the record exists): set both in the values, as
-        # sale.order.line does, instead of writing each line after.
-        super()._add_precomputed_values(vals_list)
-        for vals in vals_list:
-            if "price_unit" in vals and "technical_price_unit" not in vals:
-                vals["technical_price_unit"] = vals["price_unit"]
-        # Odoo's method fills vals_list in place and returns nothing.
-        return None
+                    prices_by_line[line] = price
+        return prices_by_line
 
     def _prepare_invoice_line_vals(self):
         self.ensure_one()

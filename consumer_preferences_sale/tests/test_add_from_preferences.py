@@ -3,7 +3,7 @@ import unittest
 
 from odoo import Command
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import ConsumerPreferenceSaleCommon
 
@@ -124,6 +124,47 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
         # a second click adds nothing
         wizard.action_quote()
         self.assertEqual(len(order.order_line), 5)
+
+    def test_lines_priced_when_read_typed_price_reaches_the_quotation(self):
+        """The button creates the wizard without pricing its lines; the
+        form's first page is priced when read. A price typed there survives a
+        change of quantity and reaches the quotation as a typed price; the
+        other lines get the order's own price."""
+        order = self._create_quotation()
+        with self._record_priced_lines() as priced_ids:
+            action = order.with_user(self.salesperson).action_add_from_preferences()
+            self.env.flush_all()
+            self.assertFalse(priced_ids, "opening prices no line")
+            wizard = (
+                self.env[action["res_model"]]
+                .with_user(self.salesperson)
+                .browse(action["res_id"])
+            )
+            wizard.invalidate_recordset()
+            wizard.web_read({"line_ids": {"fields": {"price_unit": {}}, "limit": 1}})
+        self.assertEqual(priced_ids, set(wizard.line_ids[:1].ids))
+
+        form = Form(wizard)
+        for index in range(len(form.line_ids)):
+            with form.line_ids.edit(index) as line:
+                if line.preference_id == self.tea_specification:
+                    self.assertEqual(line.price_unit, 4.5)
+                    line.price_unit = 3.25
+                    line.quantity = 2
+                    self.assertEqual(line.price_unit, 3.25)
+                elif line.preference_id == self.coffee_history:
+                    line.quantity = 1
+        form.save().action_quote()
+        new_lines = order.order_line[3:]
+        self.assertRecordValues(
+            new_lines,
+            [
+                {"product_id": self.tea.id, "product_uom_qty": 2, "price_unit": 3.25},
+                {"product_id": self.coffee.id, "product_uom_qty": 1, "price_unit": 8},
+            ],
+        )
+        new_lines.product_uom_qty = 4
+        self.assertEqual(new_lines.mapped("price_unit"), [3.25, 8.0])
 
     def test_archived_and_unsellable_products_left_out_with_a_note(self):
         self.tea.product_tmpl_id.active = False

@@ -12,7 +12,7 @@ class ConsumerPreferenceBillLine(models.TransientModel):
         pricelist) unless the user typed one in the wizard."""
         self.ensure_one()
         vals = self.preference_id._prepare_sale_order_line_vals(self.quantity)
-        if self.price_unit != self.technical_price_unit:
+        if self._is_price_typed():
             # Both, as the order form sends a typed price: the order line
             # then keeps it when its quantity or unit changes.
             vals["price_unit"] = self.price_unit
