@@ -15,3 +15,7 @@ from . import test_segment
 from . import test_reorder_reminder
 from . import test_affinity
 from . import test_sales_month
+from . import test_billing_rows
+from . import test_flow_tour
+from . import test_fully_returned
+from . import test_history_invoice_lines
