@@ -44,25 +44,31 @@ def copy_posted_invoice(
     days_before,
     products,
     product_step=0,
+    first_number=1,
     parameters=None,
 ):
     """Insert ``copies`` posted copies of the posted invoice ``template``
     (its move and all its lines), batch by batch.
 
     ``partner`` and ``days_before`` are SQL expressions of ``copy.number``
-    (1 to ``copies``; ``%`` written ``%%``, other values named in
+    (``first_number`` on; ``%`` written ``%%``, other values named in
     ``parameters``): the copy's commercial partner, and how many days before
     the template's it is dated. With ``product_step``, copy n's products are
     shifted n × ``product_step`` places along ``products`` (the template's
     products must be among them), so that customers buy different products.
-    A copy is named after the template and its own id, which keeps names
-    unique however often the same template is copied.
+    Copy n is named after the template and n: to copy the same template
+    again, start at the next ``first_number`` (posted names are unique per
+    journal).
     """
     env.flush_all()
     move_columns = _columns(env, "account_move", exclude=("id",))
     line_columns = _columns(env, "account_move_line", exclude=("id",))
     move_values = {
-        "name": "move.name || '/C' || copy.id",
+        # By number, not by id: Odoo numbers the invoices posted next after
+        # the last name, and after copies named by id (C2020288) it
+        # restarted at C0000001, postings at 1,000,000 lines taking 0.55 s
+        # instead of 25 ms.
+        "name": "move.name || '/C' || copy.number",
         "partner_id": partner,
         "commercial_partner_id": partner,
         "invoice_date": f"move.invoice_date - ({days_before})",
@@ -90,10 +96,9 @@ def copy_posted_invoice(
     query = f"""
         WITH copied AS (
             INSERT INTO account_move ({", ".join(move_columns)}, id)
-            SELECT {select_moves}, copy.id
+            SELECT {select_moves}, nextval('account_move_id_seq')
               FROM account_move move,
-                   (SELECT number, nextval('account_move_id_seq') AS id
-                      FROM generate_series(%(start)s, %(stop)s) number) copy
+                   generate_series(%(start)s, %(stop)s) copy(number)
              WHERE move.id = %(template)s
          RETURNING id, commercial_partner_id, date,
                    sequence_number - 1000000 AS number
@@ -103,9 +108,9 @@ def copy_posted_invoice(
           FROM copied
           JOIN account_move_line line ON line.move_id = %(template)s
     """  # noqa: S608 (column names from the catalogue)
-    start = 0
-    while start < copies:
-        stop = min(start + (BATCH if start else FIRST_BATCH), copies)
+    start, end, batch = first_number - 1, first_number - 1 + copies, FIRST_BATCH
+    while start < end:
+        stop = min(start + batch, end)
         env.cr.execute(
             query,
             {
@@ -125,7 +130,7 @@ def copy_posted_invoice(
         # make PostgreSQL plan it again, as an index scan; hence also the
         # small first batch, checked under the old plan.
         env.cr.execute("ANALYZE account_move")
-        start = stop
+        start, batch = stop, BATCH
     env.invalidate_all()
 
 

@@ -221,12 +221,18 @@ class HistoryBench:
             env, env["res.partner"].browse(customer_ids[0]), self.products[:10]
         )
         template.action_post()
+        copied = 0
         for target in (100_000, self.arguments.large):
             missing = target - self._posted_line_count()
             if missing > 0:
                 self._copy_invoice(
-                    template, missing // 10, customer_ids=customer_ids, rotate=True
+                    template,
+                    missing // 10,
+                    customer_ids=customer_ids,
+                    rotate=True,
+                    first_number=copied + 1,
                 )
+                copied += missing // 10
             env.cr.execute(
                 "ANALYZE account_move, account_move_line, consumer_preference"
             )
@@ -289,11 +295,14 @@ class HistoryBench:
             }
         )
 
-    def _copy_invoice(self, template, copies, customer_ids=None, rotate=False):
+    def _copy_invoice(
+        self, template, copies, customer_ids=None, rotate=False, first_number=1
+    ):
         """Insert ``copies`` posted copies of ``template`` in SQL, dated one
         day earlier each (and, with ``customer_ids``, spread over those
         customers; with ``rotate``, each copy's products shifted along the
-        bench products, so that customers buy different products)."""
+        bench products, so that customers buy different products); numbered
+        from ``first_number`` (see copy_posted_invoice)."""
         customer_ids = customer_ids or [template.commercial_partner_id.id]
         copy_posted_invoice(
             self.env,
@@ -303,6 +312,7 @@ class HistoryBench:
             days_before="copy.number %% 1500",
             products=self.products,
             product_step=1 if rotate else 0,
+            first_number=first_number,
             parameters={"customers": customer_ids, "customer_count": len(customer_ids)},
         )
 
