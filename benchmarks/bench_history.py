@@ -36,6 +36,7 @@ from odoo import Command, api
 from odoo.modules.registry import Registry
 from odoo.sql_db import Cursor
 
+from bench_data import copy_posted_invoice, insert_customers
 from rolled_back import argument_parser, run_rolled_back
 
 PRODUCT_COUNT = 200
@@ -215,34 +216,23 @@ class HistoryBench:
     def rebuild_against_raw_aggregate(self):
         env = self.env
         print("3. Full rebuild against the raw GROUP BY over the same lines:")
-        customer_count = 2_000
-        env.cr.execute(
-            """
-            INSERT INTO res_partner (name, active, is_company, type,
-                                     autopost_bills,
-                                     consumer_preference_consent, create_date)
-            SELECT 'Bench rebuild customer ' || number, TRUE, TRUE, 'contact',
-                   'ask', TRUE, NOW()
-              FROM generate_series(1, %s) number
-         RETURNING id
-            """,
-            [customer_count],
-        )
-        customer_ids = [row[0] for row in env.cr.fetchall()]
-        env.cr.execute(
-            "UPDATE res_partner SET commercial_partner_id = id WHERE id = ANY(%s)",
-            [customer_ids],
-        )
+        customer_ids = insert_customers(env, 2_000, "Bench rebuild customer")
         template = self._new_invoice(
             env, env["res.partner"].browse(customer_ids[0]), self.products[:10]
         )
         template.action_post()
+        copied = 0
         for target in (100_000, self.arguments.large):
             missing = target - self._posted_line_count()
             if missing > 0:
                 self._copy_invoice(
-                    template, missing // 10, customer_ids=customer_ids, rotate=True
+                    template,
+                    missing // 10,
+                    customer_ids=customer_ids,
+                    rotate=True,
+                    first_number=copied + 1,
                 )
+                copied += missing // 10
             env.cr.execute(
                 "ANALYZE account_move, account_move_line, consumer_preference"
             )
@@ -305,81 +295,26 @@ class HistoryBench:
             }
         )
 
-    def _copy_invoice(self, template, copies, customer_ids=None, rotate=False):
+    def _copy_invoice(
+        self, template, copies, customer_ids=None, rotate=False, first_number=1
+    ):
         """Insert ``copies`` posted copies of ``template`` in SQL, dated one
         day earlier each (and, with ``customer_ids``, spread over those
         customers; with ``rotate``, each copy's products shifted along the
-        bench products, so that customers buy different products)."""
-        env = self.env
-        env.flush_all()
-        move_columns = self._columns("account_move", exclude=("id",))
-        line_columns = self._columns("account_move_line", exclude=("id",))
+        bench products, so that customers buy different products); numbered
+        from ``first_number`` (see copy_posted_invoice)."""
         customer_ids = customer_ids or [template.commercial_partner_id.id]
-        partner_expression = (
-            "(%(customers)s::int[])[1 + copy.number %% %(customer_count)s]"
+        copy_posted_invoice(
+            self.env,
+            template,
+            copies,
+            partner="(%(customers)s::int[])[1 + copy.number %% %(customer_count)s]",
+            days_before="copy.number %% 1500",
+            products=self.products,
+            product_step=1 if rotate else 0,
+            first_number=first_number,
+            parameters={"customers": customer_ids, "customer_count": len(customer_ids)},
         )
-        move_values = {
-            "name": "move.name || '/B' || copy.number",
-            "partner_id": partner_expression,
-            "commercial_partner_id": partner_expression,
-            "invoice_date": "move.invoice_date - (copy.number %% 1500)",
-            "date": "move.date - (copy.number %% 1500)",
-            "sequence_number": "move.sequence_number + 1000000 + copy.number",
-        }
-        line_values = {
-            "move_id": "copied.id",
-            "partner_id": "copied.commercial_partner_id",
-            "date": "copied.date",
-            "product_id": (
-                "(%(products)s::int[])[1 + (array_position(%(products)s::int[], "
-                "line.product_id) - 1 + copied.number) %% %(product_count)s]"
-                if rotate
-                else "line.product_id"
-            ),
-        }
-        select_moves = ", ".join(
-            move_values.get(column, f"move.{column}") for column in move_columns
-        )
-        select_lines = ", ".join(
-            line_values.get(column, f"line.{column}") for column in line_columns
-        )
-        batch = 20_000
-        for start in range(0, copies, batch):
-            env.cr.execute(
-                f"""
-                WITH copied AS (
-                    INSERT INTO account_move ({", ".join(move_columns)}, id)
-                    SELECT {select_moves}, nextval('account_move_id_seq')
-                      FROM account_move move,
-                           generate_series(%(start)s, %(stop)s) copy(number)
-                     WHERE move.id = %(template)s
-                 RETURNING id, commercial_partner_id, date,
-                           sequence_number - 1000000 AS number
-                )
-                INSERT INTO account_move_line ({", ".join(line_columns)})
-                SELECT {select_lines}
-                  FROM copied
-                  JOIN account_move_line line ON line.move_id = %(template)s
-                """,  # noqa: S608 (column names from the catalogue)
-                {
-                    "template": template.id,
-                    "start": start + 1,
-                    "stop": min(start + batch, copies),
-                    "customers": customer_ids,
-                    "customer_count": len(customer_ids),
-                    "products": self.products.ids,
-                    "product_count": len(self.products),
-                },
-            )
-        env.invalidate_all()
-
-    def _columns(self, table, exclude):
-        self.env.cr.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_name = %s ORDER BY ordinal_position",
-            [table],
-        )
-        return [name for (name,) in self.env.cr.fetchall() if name not in exclude]
 
     def _posted_line_count(self, partner_ids=None):
         self.env.cr.execute(

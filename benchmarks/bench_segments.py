@@ -32,6 +32,7 @@ import time
 import tracemalloc
 from contextlib import contextmanager
 
+from bench_data import copy_posted_invoice, insert_customers
 from bench_history import RAW_AGGREGATE, HistoryBench, _spread
 from rolled_back import argument_parser, run_rolled_back
 
@@ -78,22 +79,8 @@ class SegmentBench(HistoryBench):
     def grow(self):
         env = self.env
         started = time.perf_counter()
-        env.cr.execute(
-            """
-            INSERT INTO res_partner (name, active, is_company, type,
-                                     autopost_bills,
-                                     consumer_preference_consent, create_date)
-            SELECT 'Bench segment customer ' || number, TRUE, TRUE, 'contact',
-                   'ask', TRUE, NOW()
-              FROM generate_series(1, %s) number
-         RETURNING id
-            """,
-            [self.arguments.customers],
-        )
-        self.customer_ids = [row[0] for row in env.cr.fetchall()]
-        env.cr.execute(
-            "UPDATE res_partner SET commercial_partner_id = id WHERE id = ANY(%s)",
-            [self.customer_ids],
+        self.customer_ids = insert_customers(
+            env, self.arguments.customers, "Bench segment customer"
         )
         template = self._new_invoice(
             env,
@@ -126,72 +113,28 @@ class SegmentBench(HistoryBench):
         while n ≤ customers, then to a customer drawn towards the first ones
         (index ∝ u²); dated a pseudo-random day of the last 1,500; products
         shifted along the bench products."""
-        env = self.env
-        env.flush_all()
-        move_columns = self._columns("account_move", exclude=("id",))
-        line_columns = self._columns("account_move_line", exclude=("id",))
         # The customers' ids are consecutive (one INSERT): computed, not
         # looked up in an array, whose size would cost on every row.
         first_customer = min(self.customer_ids)
         assert max(self.customer_ids) - first_customer + 1 == len(self.customer_ids)
-        customer = (
-            "(%(first_customer)s - 1 + CASE WHEN copy.number <= %(customer_count)s "
-            "THEN copy.number ELSE 1 + FLOOR(%(customer_count)s * POWER("
-            "((copy.number::bigint * 7919) %% 1000003) / 1000003.0, 2))::int END)"
-        )
-        day = "((copy.number::bigint * 104729) %% 1500)::int"
-        move_values = {
-            "name": "move.name || '/S' || copy.number",
-            "partner_id": customer,
-            "commercial_partner_id": customer,
-            "invoice_date": f"move.invoice_date - {day}",
-            "date": f"move.date - {day}",
-            "sequence_number": "move.sequence_number + 1000000 + copy.number",
-        }
-        line_values = {
-            "move_id": "copied.id",
-            "partner_id": "copied.commercial_partner_id",
-            "date": "copied.date",
-            "product_id": (
-                "(%(products)s::int[])[1 + (array_position(%(products)s::int[], "
-                "line.product_id) - 1 + copied.number * 3) %% %(product_count)s]"
+        copy_posted_invoice(
+            self.env,
+            template,
+            copies,
+            partner=(
+                "(%(first_customer)s - 1 + CASE WHEN copy.number <= "
+                "%(customer_count)s THEN copy.number ELSE 1 + FLOOR("
+                "%(customer_count)s * POWER(((copy.number::bigint * 7919) "
+                "%% 1000003) / 1000003.0, 2))::int END)"
             ),
-        }
-        select_moves = ", ".join(
-            move_values.get(column, f"move.{column}") for column in move_columns
+            days_before="((copy.number::bigint * 104729) %% 1500)::int",
+            products=self.products,
+            product_step=3,
+            parameters={
+                "first_customer": first_customer,
+                "customer_count": len(self.customer_ids),
+            },
         )
-        select_lines = ", ".join(
-            line_values.get(column, f"line.{column}") for column in line_columns
-        )
-        batch = 20_000
-        for start in range(0, copies, batch):
-            env.cr.execute(
-                f"""
-                WITH copied AS (
-                    INSERT INTO account_move ({", ".join(move_columns)}, id)
-                    SELECT {select_moves}, nextval('account_move_id_seq')
-                      FROM account_move move,
-                           generate_series(%(start)s, %(stop)s) copy(number)
-                     WHERE move.id = %(template)s
-                 RETURNING id, commercial_partner_id, date,
-                           sequence_number - 1000000 AS number
-                )
-                INSERT INTO account_move_line ({", ".join(line_columns)})
-                SELECT {select_lines}
-                  FROM copied
-                  JOIN account_move_line line ON line.move_id = %(template)s
-                """,  # noqa: S608 (column names from the catalogue)
-                {
-                    "template": template.id,
-                    "start": start + 1,
-                    "stop": min(start + batch, copies),
-                    "first_customer": first_customer,
-                    "customer_count": len(self.customer_ids),
-                    "products": self.products.ids,
-                    "product_count": len(self.products),
-                },
-            )
-        env.invalidate_all()
 
     # ------------------------------------------------------------------
     # 1. Segments
