@@ -251,14 +251,24 @@ def _copy_database(source, database):
             SQL.identifier(source),
         )
     )
+    # The source's files are where Odoo keeps them for this process (a
+    # pytest-xdist worker's copy of the test database shares the original's);
+    # the copy's, where the Odoo it is run by will look.
     if os.path.isdir(config.filestore(source)):
-        shutil.copytree(config.filestore(source), config.filestore(database))
+        shutil.copytree(config.filestore(source), _own_filestore(database))
 
 
 def _drop_database(database):
     odoo.sql_db.close_db(database)
     _server_statement(SQL("DROP DATABASE IF EXISTS %s", SQL.identifier(database)))
-    shutil.rmtree(config.filestore(database), ignore_errors=True)
+    shutil.rmtree(_own_filestore(database), ignore_errors=True)
+
+
+def _own_filestore(database):
+    """The folder of `database`'s files in Odoo's data folder. Not
+    `config.filestore()`: pytest-odoo points it at the original test
+    database's files for every database in a pytest-xdist worker."""
+    return os.path.join(config["data_dir"], "filestore", database)
 
 
 def test_install_has_data(lifecycle):

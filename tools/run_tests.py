@@ -23,6 +23,7 @@ import argparse
 import importlib.util
 import os
 import secrets
+import shlex
 import shutil
 import site
 import socket
@@ -40,6 +41,8 @@ BROWSER_NAMES = (
     "chromium-browser",
     "google-chrome-stable",
 )
+# What pytest-odoo copies each pytest-xdist worker's database with.
+DATABASE_PROGRAMS = ("createdb", "dropdb")
 INSTALL_HINT = "run `python3 -m pip install -r requirements.txt`"
 # The cluster every run uses, with the template databases and their files.
 CLUSTER_DIR = harness.LOCAL_DIR / "test-cluster"
@@ -108,6 +111,7 @@ def require_python_packages():
     """Fail when a package the tests or the lint need is missing."""
     for module, package in (
         ("pytest_odoo", "pytest-odoo"),
+        ("xdist", "pytest-xdist"),
         ("websocket", "websocket-client"),
         ("ruff", "ruff"),
         ("pre_commit", "pre-commit"),
@@ -163,6 +167,7 @@ def run_suite(*, odoo, postgres, folder, database, browser, pytest_arguments):
                 folder / "odoo.conf", data_dir=folder / "data", **options
             )
             env = test_environment(odoo, folder, browser)
+            database_programs(folder / "bin", postgres)
             templates = Templates(
                 odoo=odoo,
                 connection=connection,
@@ -187,6 +192,38 @@ def run_suite(*, odoo, postgres, folder, database, browser, pytest_arguments):
                 harness.drop_database(connection, database)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def database_programs(bin_dir, postgres):
+    """Make PostgreSQL's `createdb` and `dropdb` reach the tests' server.
+
+    pytest-odoo runs each pytest-xdist worker on its own copy of the test
+    database, which it makes and drops with these two programs. A server
+    named by PGHOST is reached through the PG* variables already; for a
+    cluster of ours, `bin_dir` (first on the tests' PATH) gets two wrappers
+    naming it, rather than PG* variables, which would change the server the
+    harness's own tests pick.
+    """
+    if isinstance(postgres, harness.ExistingServer):
+        for program in DATABASE_PROGRAMS:
+            if not shutil.which(program):
+                raise harness.HarnessError(
+                    f"PostgreSQL's {program} is not on PATH: the tests run in "
+                    "parallel on copies of the test database made with it; "
+                    "install PostgreSQL's client programs."
+                )
+        return
+    connection = postgres.connection
+    for program in DATABASE_PROGRAMS:
+        wrapper = bin_dir / program
+        wrapper.write_text(
+            "#!/bin/sh\n"
+            f"exec {shlex.quote(str(postgres.bindir / program))}"
+            f" --host={shlex.quote(connection.host)} --port={connection.port}"
+            f' --username={shlex.quote(connection.user)} "$@"\n',
+            encoding="utf-8",
+        )
+        wrapper.chmod(0o755)
 
 
 def free_port():
@@ -224,6 +261,11 @@ def test_environment(odoo, folder, browser):
 def run_pytest(config_file, database, env, pytest_arguments):
     """Run pytest-odoo; the default paths are pyproject.toml's `testpaths`."""
     odoo_options = [
+        # One worker per core, each on its own copy of the database; a class
+        # of Odoo tests (or a module of functions) stays on one worker, so
+        # that its setUpClass runs once.
+        "--numprocesses=auto",
+        "--dist=loadscope",
         f"--odoo-database={database}",
         f"--odoo-config={config_file}",
         "--odoo-http",
