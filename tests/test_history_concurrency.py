@@ -287,6 +287,17 @@ class TestHistoryConcurrency(BaseCase):
             )
             return [product_id for (product_id,) in cr.fetchall()]
 
+    def _segment_queued(self):
+        """How often the customer is queued for a refresh of its segment,
+        read in a new transaction."""
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT COUNT(*) FROM consumer_preference_segment_queue "
+                "WHERE partner_id = %s",
+                [self.customer_id],
+            )
+            return cr.fetchone()[0]
+
     def _run_scheduled_action(self):
         """Run the queue's scheduled action as a cron worker does: acquire
         the job (ready only if posting triggered it), run it in its own
@@ -440,6 +451,7 @@ class TestHistoryConcurrency(BaseCase):
                 [self.customer_id, self.juice_id],
             )
             self.assertEqual(len(holder.fetchall()), 1)
+            segment_queued = self._segment_queued()
             started = time.monotonic()
             self._commit(lambda env: env["account.move"].browse(draft).action_post())
             elapsed = time.monotonic() - started
@@ -447,6 +459,9 @@ class TestHistoryConcurrency(BaseCase):
         self.assertLess(elapsed, 5.0, "posting waited for the locked line")
         self.assertEqual(self._states([earlier, draft]), ["posted"] * 2)
         self.assertEqual(self._queued(), [self.juice_id])
+        # The history's statement, which queues the customer's segment too,
+        # was rolled back: the segment is queued all the same.
+        self.assertEqual(self._segment_queued(), segment_queued + 1)
         self.assertEqual(self._history(self.juice_id)[0]["invoice_count"], 1)
         self.assertTrue(self._run_scheduled_action())
         self.assertEqual(self._history(self.juice_id)[0]["invoice_count"], 2)
