@@ -388,6 +388,30 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
         ).action_consumer_preference_rebuild()
         self.assertEqual(history.invoice_count, 1)
 
+    def test_invoices_before_2000_keep_their_last_price(self):
+        """Invoices dated before 2000 (a migrated customer's past) count as
+        any other: the rebuild finds their last invoiced line and price."""
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="1998-05-04"
+        )
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 1, 9.0)], invoice_date="1999-12-31"
+        )
+        expected = [
+            {
+                "invoice_count": 2,
+                "quantity": 3.0,
+                "first_invoice_date": fields.Date.to_date("1998-05-04"),
+                "last_invoice_date": fields.Date.to_date("1999-12-31"),
+                "last_price_unit": 9.0,
+            }
+        ]
+        self.assertRecordValues(self._history(self.customer, self.coffee), expected)
+        self.customer.with_user(
+            self.preference_manager
+        ).action_consumer_preference_rebuild()
+        self.assertRecordValues(self._history(self.customer, self.coffee), expected)
+
     def test_queue_drained_clears_the_pending_notice(self):
         """Once the scheduled action recomputed a queued key, the partner no
         longer says a refresh is pending, in the same environment too."""
