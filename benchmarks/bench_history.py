@@ -17,7 +17,9 @@ does). The script prints, side by side in the same run:
 2. with ``--plain-database`` (a database with the same Odoo and ``account``
    but without the addon, e.g. ``-i account,sales_team`` with demo data):
    posting invoices of 1, 5 and 50 lines in both, interleaved, in one
-   process: median times, the ratio, and the queries of each posting;
+   process, for a customer who bought those products before, then for a new
+   customer each time (a first purchase: every key new): median times, the
+   ratio, and the queries of each posting;
 3. the full rebuild against the raw ``GROUP BY`` (company, commercial
    partner, product) over the same posted lines, at about 100,000 and
    ``--large`` (1,000,000) lines: from existing lines and from none;
@@ -181,33 +183,43 @@ class HistoryBench:
         # A history for the addon's customer, so that postings add to it.
         for name, env in envs.items():
             self._new_invoice(env, customers[name], products[name][:50]).action_post()
-        seconds = {(name, n): [] for name in envs for n in OVERHEAD_SIZES}
-        queries = {(name, n): [] for name in envs for n in OVERHEAD_SIZES}
+        cases = [(lines, False) for lines in OVERHEAD_SIZES]
+        cases += [(lines, True) for lines in OVERHEAD_SIZES]
+        seconds = {(name, case): [] for name in envs for case in cases}
+        queries = {(name, case): [] for name in envs for case in cases}
         for run in range(self.arguments.runs + 1):
-            for lines in OVERHEAD_SIZES:
+            for lines, first_purchase in cases:
                 order = ("plain", "addon") if run % 2 else ("addon", "plain")
                 for name in order:
                     env = envs[name]
-                    invoice = self._new_invoice(
-                        env, customers[name], products[name][:lines]
+                    # A first purchase: a new customer, every key new.
+                    customer = (
+                        env["res.partner"].create({"name": "Bench first purchase"})
+                        if first_purchase
+                        else customers[name]
                     )
+                    invoice = self._new_invoice(env, customer, products[name][:lines])
                     if self.arguments.tracking:
                         # posted as a user posts: with the chatter's tracking
                         invoice = invoice.with_context(tracking_disable=False)
                     count_before = env.cr.sql_log_count
                     post_seconds = self._timed_post(invoice)
                     if run:  # the first run warms the caches up
-                        seconds[name, lines].append(post_seconds)
-                        queries[name, lines].append(env.cr.sql_log_count - count_before)
-        for lines in OVERHEAD_SIZES:
-            plain, addon = seconds["plain", lines], seconds["addon", lines]
+                        case = (lines, first_purchase)
+                        seconds[name, case].append(post_seconds)
+                        queries[name, case].append(env.cr.sql_log_count - count_before)
+        for case in cases:
+            lines, first_purchase = case
+            plain, addon = seconds["plain", case], seconds["addon", case]
             ratios = [a / p for a, p in zip(addon, plain, strict=True)]
             print(
-                f"   {lines:>2} lines: plain {_spread(plain)}, addon "
+                f"   {lines:>2} lines"
+                f"{', first purchase' if first_purchase else ''}: plain "
+                f"{_spread(plain)}, addon "
                 f"{_spread(addon)}; ratio median {statistics.median(ratios):.3f} "
                 f"(pairs {min(ratios):.2f}–{max(ratios):.2f}); queries plain "
-                f"{_range(queries['plain', lines])}, addon "
-                f"{_range(queries['addon', lines])}"
+                f"{_range(queries['plain', case])}, addon "
+                f"{_range(queries['addon', case])}"
             )
 
     # ------------------------------------------------------------------

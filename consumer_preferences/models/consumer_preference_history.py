@@ -21,11 +21,13 @@ How it is kept, and why:
 * **Posting costs the same whatever the customer's past.** A newly posted
   invoice adds its own lines to the existing history lines (``_increment``):
   counts and sums add up, the first and last dates and the last unit price
-  compare. Nothing that cannot be undone that way is ever undone by
-  subtraction: a key seen for the first time, an invoice leaving the posted
-  state, a queued key, a rebuild are all recomputed exactly from that key's
-  posted lines (``_recompute``), read through an index on the lines by
-  customer and product.
+  compare. A key bought for the first time (no line, and no posted line but
+  the invoice's own) gets its line from the invoice's lines, in the same
+  statement. Nothing that cannot be undone that way is ever undone by
+  subtraction: an invoice leaving the posted state, a key with a past but no
+  line (credit notes only), a queued key, a rebuild are all recomputed
+  exactly from that key's posted lines (``_recompute``), read through an
+  index on the lines by customer and product.
 * **The backfill and rebuild are one set-based pass** over the posted lines.
 
 Every writer of a key writes its history line (update, delete, or insert under
@@ -585,16 +587,91 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             s=statistics,
         )
 
+    @staticmethod
+    def _value_key_sql(product_id):
+        """The characteristic values of the variant ``product_id`` (an SQL
+        expression) as one text, the same as
+        ``consumer.preference._attribute_value_key()``."""
+        return SQL(
+            """
+            COALESCE((
+                SELECT STRING_AGG(value.product_attribute_value_id::text, ','
+                                  ORDER BY value.product_attribute_value_id)
+                  FROM product_variant_combination combination
+                  JOIN product_template_attribute_value value
+                    ON value.id = combination.product_template_attribute_value_id
+                 WHERE combination.product_product_id = %s), '')
+            """,
+            product_id,
+        )
+
+    def _insert_sql(self, alias, condition, on_conflict):
+        """Insert the history lines of the statistics in ``alias`` (a
+        relation with the columns of ``_statistics_sql``) that meet
+        ``condition``; return their id and product."""
+        statistics = SQL.identifier(alias)
+        return SQL(
+            """
+            INSERT INTO consumer_preference AS preference (
+                   company_id, partner_id, product_id, product_tmpl_id,
+                   product_category_id, preference_type, attribute_value_key,
+                   sequence, active, invoice_count, refund_count, quantity,
+                   amount, first_invoice_date, last_invoice_date,
+                   last_invoice_line_id, last_price_unit, average_quantity,
+                   next_expected_date, create_uid, create_date, write_uid,
+                   write_date)
+            SELECT %(s)s.company_id, %(s)s.partner_id, %(s)s.product_id,
+                   %(s)s.product_tmpl_id, %(s)s.categ_id, 'history',
+                   %(s)s.attribute_value_key, 10, TRUE, %(s)s.invoice_count,
+                   %(s)s.refund_count, %(s)s.quantity, %(s)s.amount,
+                   %(s)s.first_invoice_date, %(s)s.last_invoice_date,
+                   %(s)s.last_line_id, %(s)s.last_price_unit,
+                   %(s)s.quantity / %(s)s.invoice_count, %(next_expected_date)s,
+                   %(uid)s, NOW() AT TIME ZONE 'UTC',
+                   %(uid)s, NOW() AT TIME ZONE 'UTC'
+              FROM %(s)s
+             WHERE %(condition)s
+                ON CONFLICT ON CONSTRAINT consumer_preference_unique_preference
+                %(on_conflict)s
+            RETURNING preference.id, preference.product_id
+            """,
+            s=statistics,
+            next_expected_date=self._next_expected_date_sql(statistics),
+            uid=self.env.uid,
+            condition=condition,
+            on_conflict=on_conflict,
+        )
+
+    @staticmethod
+    def _link_values_sql(inserted):
+        """Link the lines in ``inserted`` (id, product_id) to their
+        variant's characteristic values."""
+        return SQL(
+            """
+            INSERT INTO consumer_preference_attribute_value_rel
+                   (preference_id, value_id)
+            SELECT %(inserted)s.id, value.product_attribute_value_id
+              FROM %(inserted)s
+              JOIN product_variant_combination combination
+                ON combination.product_product_id = %(inserted)s.product_id
+              JOIN product_template_attribute_value value
+                ON value.id = combination.product_template_attribute_value_id
+                ON CONFLICT DO NOTHING
+            """,
+            inserted=SQL.identifier(inserted),
+        )
+
     # ------------------------------------------------------------------
     # Writers
     # ------------------------------------------------------------------
     def _increment(self, posted, unposted):
         """Take the keys of ``posted`` and ``unposted`` invoices (customers
-        who consent) that no other transaction holds, and add the lines of
-        ``posted`` to the existing history lines of those keys; return
-        ``(key, locked, incremented)`` for every key. A key not incremented
-        although locked (no line yet, a line whose product's characteristic
-        values changed since, or an invoice leaving the posted state) must be
+        who consent) that no other transaction holds, add the lines of
+        ``posted`` to the existing history lines of those keys, and insert
+        the lines of keys bought for the first time; return ``(key, locked,
+        incremented)`` for every key. A key not incremented although locked
+        (a past but no line, a line whose product's characteristic values
+        changed since, or an invoice leaving the posted state) must be
         recomputed. The same statement queues the invoices' customers for a
         refresh of their segment."""
         self.env.cr.execute(self._increment_sql(posted, unposted), log_exceptions=False)
@@ -685,13 +762,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                AND preference.product_id = delta.product_id
                AND preference.preference_type = 'history'
                -- a line whose product's values changed since is recomputed
-               AND preference.attribute_value_key = COALESCE((
-                    SELECT STRING_AGG(value.product_attribute_value_id::text, ','
-                                      ORDER BY value.product_attribute_value_id)
-                      FROM product_variant_combination combination
-                      JOIN product_template_attribute_value value
-                        ON value.id = combination.product_template_attribute_value_id
-                     WHERE combination.product_product_id = delta.product_id), '')
+               AND preference.attribute_value_key = %(value_key)s
                FOR UPDATE OF preference NOWAIT
         ),
         updated AS (
@@ -700,6 +771,56 @@ class ConsumerPreferenceHistory(models.AbstractModel):
               FROM merged
              WHERE preference.id = merged.id
         ),
+        new_keys AS MATERIALIZED (
+            -- keys bought for the first time: no history line, and no
+            -- posted line but these invoices' (read through the index of
+            -- the posted lines by customer and product); their lines are
+            -- their whole history
+            SELECT move_keys.company_id, move_keys.partner_id, move_keys.product_id
+              FROM move_keys
+             WHERE move_keys.locked AND NOT move_keys.leaving
+               AND NOT EXISTS (
+                   SELECT 1 FROM merged
+                    WHERE merged.company_id = move_keys.company_id
+                      AND merged.partner_id = move_keys.partner_id
+                      AND merged.product_id = move_keys.product_id)
+               AND NOT EXISTS (
+                   SELECT 1 FROM consumer_preference preference
+                    WHERE preference.company_id = move_keys.company_id
+                      AND preference.partner_id = move_keys.partner_id
+                      AND preference.product_id = move_keys.product_id
+                      AND preference.preference_type = 'history')
+               AND NOT EXISTS (
+                   SELECT 1 FROM account_move_line line
+                    WHERE line.partner_id = move_keys.partner_id
+                      AND line.product_id = move_keys.product_id
+                      AND line.company_id = move_keys.company_id
+                      AND line.parent_state = 'posted'
+                      AND line.display_type = 'product'
+                      AND NOT line.move_id = ANY(%(move_ids)s))
+        ),
+        new_lines AS (
+            -- as _statistics_sql gives them; a credit note alone gives none
+            SELECT delta.company_id, delta.partner_id, delta.product_id,
+                   delta.invoice_count, delta.refund_count,
+                   delta.reference_quantity * delta.product_uom_factor AS quantity,
+                   delta.amount, delta.first_invoice_date, delta.last_invoice_date,
+                   delta.last_line_id, delta.last_line[2] AS last_price_unit,
+                   product.product_tmpl_id, template.categ_id,
+                   %(value_key)s AS attribute_value_key
+              FROM delta
+              JOIN new_keys
+                ON new_keys.company_id = delta.company_id
+               AND new_keys.partner_id = delta.partner_id
+               AND new_keys.product_id = delta.product_id
+              JOIN product_product product ON product.id = delta.product_id
+              JOIN product_template template ON template.id = product.product_tmpl_id
+             WHERE delta.invoice_count > 0
+        ),
+        -- a line another transaction inserted since this one's snapshot is
+        -- a serialization failure: the keys are then queued
+        inserted AS (%(insert)s),
+        linked_values AS (%(link_values)s),
         queued_segments AS (%(queue_segments)s)
         SELECT move_keys.company_id, move_keys.partner_id, move_keys.product_id,
                move_keys.locked,
@@ -707,6 +828,10 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                         WHERE merged.company_id = move_keys.company_id
                           AND merged.partner_id = move_keys.partner_id
                           AND merged.product_id = move_keys.product_id)
+               OR EXISTS (SELECT 1 FROM new_keys
+                           WHERE new_keys.company_id = move_keys.company_id
+                             AND new_keys.partner_id = move_keys.partner_id
+                             AND new_keys.product_id = move_keys.product_id)
           FROM move_keys
             """,
             move_lines=self._posted_lines_sql(
@@ -723,6 +848,10 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 "line", SQL("line.invoice_currency_rate"), "line_uom", "product_uom"
             ),
             assignments=self._assignments_sql("merged"),
+            value_key=self._value_key_sql(SQL("delta.product_id")),
+            move_ids=moves.ids,
+            insert=self._insert_sql("new_lines", SQL("TRUE"), SQL("DO NOTHING")),
+            link_values=self._link_values_sql("inserted"),
             queue_segments=self.env["consumer.preference.segment"]._enqueue_sql(moves),
         )
 
@@ -837,43 +966,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                AND matched.product_id IS NULL
          RETURNING preference.id
         ),
-        inserted AS (
-            INSERT INTO consumer_preference AS preference (
-                   company_id, partner_id, product_id, product_tmpl_id,
-                   product_category_id, preference_type, attribute_value_key,
-                   sequence, active, invoice_count, refund_count, quantity,
-                   amount, first_invoice_date, last_invoice_date,
-                   last_invoice_line_id, last_price_unit, average_quantity,
-                   next_expected_date, create_uid, create_date, write_uid,
-                   write_date)
-            SELECT matched.company_id, matched.partner_id,
-                   matched.product_id, matched.product_tmpl_id,
-                   matched.categ_id, 'history', matched.attribute_value_key,
-                   10, TRUE, matched.invoice_count, matched.refund_count,
-                   matched.quantity, matched.amount,
-                   matched.first_invoice_date, matched.last_invoice_date,
-                   matched.last_line_id, matched.last_price_unit,
-                   matched.quantity / matched.invoice_count,
-                   %(next_expected_date)s,
-                   %(uid)s, NOW() AT TIME ZONE 'UTC',
-                   %(uid)s, NOW() AT TIME ZONE 'UTC'
-              FROM matched
-             WHERE matched.existing_id IS NULL
-                ON CONFLICT ON CONSTRAINT consumer_preference_unique_preference
-                DO UPDATE SET %(conflict_assignments)s
-            RETURNING preference.id, preference.product_id
-        ),
-        linked_values AS (
-            INSERT INTO consumer_preference_attribute_value_rel
-                   (preference_id, value_id)
-            SELECT inserted.id, value.product_attribute_value_id
-              FROM inserted
-              JOIN product_variant_combination combination
-                ON combination.product_product_id = inserted.product_id
-              JOIN product_template_attribute_value value
-                ON value.id = combination.product_template_attribute_value_id
-                ON CONFLICT DO NOTHING
-        )
+        inserted AS (%(insert)s),
+        linked_values AS (%(link_values)s)
         SELECT (SELECT COUNT(*) FROM updated), (SELECT COUNT(*) FROM deleted),
                (SELECT COUNT(*) FROM inserted)
                 """,
@@ -882,14 +976,22 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 existing_scope=existing_scope,
                 row_locks=row_locks,
                 assignments=self._assignments_sql("matched"),
-                conflict_assignments=SQL(", ").join(
-                    SQL("%s = EXCLUDED.%s", SQL.identifier(name), SQL.identifier(name))
-                    for name in STATISTICS_COLUMNS
+                insert=self._insert_sql(
+                    "matched",
+                    SQL("matched.existing_id IS NULL"),
+                    SQL(
+                        "DO UPDATE SET %s",
+                        SQL(", ").join(
+                            SQL(
+                                "%s = EXCLUDED.%s",
+                                SQL.identifier(name),
+                                SQL.identifier(name),
+                            )
+                            for name in STATISTICS_COLUMNS
+                        ),
+                    ),
                 ),
-                next_expected_date=self._next_expected_date_sql(
-                    SQL.identifier("matched")
-                ),
-                uid=self.env.uid,
+                link_values=self._link_values_sql("inserted"),
             ),
             log_exceptions=False,
         )

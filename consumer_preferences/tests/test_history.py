@@ -157,6 +157,18 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
         )
         self.assertFalse(self._history(self.customer))
 
+    def test_first_invoice_after_a_credit_note_counts_it(self):
+        """A key whose only past is a credit note gets its line with the
+        first invoice, and that line counts the credit note too."""
+        self._post_customer_invoice(
+            self.customer, [(self.tea, 1, 5.0)], move_type="out_refund"
+        )
+        self._post_customer_invoice(self.customer, [(self.tea, 3, 5.0)])
+        self.assertRecordValues(
+            self._history(self.customer),
+            [{"invoice_count": 1, "refund_count": 1, "quantity": 2.0, "amount": 10.0}],
+        )
+
     def test_variants_give_lines_with_their_values(self):
         self._post_customer_invoice(
             self.customer, [(self.shirt_s, 1, 20.0), (self.shirt_l, 2, 20.0)]

@@ -17,9 +17,9 @@ from .common import ConsumerPreferenceCommon
 # locks, adding the invoice to their lines and queueing the customer's
 # segment, the savepoint's release.
 POST_QUERY_COUNT = 3
-# Keys without a line yet: plus a savepoint, one statement recomputing them
-# exactly, its release.
-POST_NEW_KEYS_QUERY_COUNT = 6
+# Keys bought for the first time: the same, the statement inserting their
+# lines (their invoice's lines are their whole history).
+POST_NEW_KEYS_QUERY_COUNT = 3
 # Reset to draft: the same, the keys' recomputation replacing the increment.
 RESET_QUERY_COUNT = 6
 SERVICE_FILE = "consumer_preferences/models/consumer_preference_history.py"
