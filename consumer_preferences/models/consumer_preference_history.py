@@ -361,12 +361,12 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     # The consolidation rule and the statistics, stated once
     # ------------------------------------------------------------------
     @staticmethod
-    def _statistics_sql(scope, per_key=False, invoiced_only=False):
+    def _statistics_sql(scope, per_key=False):
         """The statistics of each key, from the posted customer invoice and
         credit note lines of consenting customers within ``scope`` (a
         condition on ``line``; with ``per_key``, on the ``keys`` relation,
-        read one key at a time). ``invoiced_only`` keeps the keys with an
-        invoice: a credit note alone never makes a customer prefer a product.
+        read one key at a time); only keys with an invoice: a credit note
+        alone never makes a customer prefer a product.
 
         One aggregate over the lines joined to their invoice and unit only,
         everything else looked up per key afterwards: a rebuild costs about a
@@ -388,12 +388,11 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                               line.product_id, line.move_id
                     OFFSET 0) line
              GROUP BY line.company_id, line.partner_id, line.product_id
-            %(having)s
+            HAVING BOOL_OR(line.is_invoice)
             """,
             aggregates=ConsumerPreferenceHistory._aggregates_sql(),
             figures=ConsumerPreferenceHistory._line_figures_sql(),
             posted_lines=ConsumerPreferenceHistory._posted_lines_sql(scope),
-            having=SQL("HAVING BOOL_OR(line.is_invoice)") if invoiced_only else SQL(),
         )
         if per_key:
             # One index lookup per key (OFFSET 0 keeps the subquery apart):
@@ -423,20 +422,13 @@ class ConsumerPreferenceHistory(models.AbstractModel):
               LEFT JOIN account_move_line last_line
                 ON last_line.id = per_key.last_line_id
               LEFT JOIN uom_uom last_uom ON last_uom.id = last_line.product_uom_id
-              LEFT JOIN (
-                    -- once per product, not once per key
-                    SELECT combination.product_product_id AS product_id,
-                           STRING_AGG(value.product_attribute_value_id::text, ','
-                                      ORDER BY value.product_attribute_value_id)
-                               AS value_key
-                      FROM product_variant_combination combination
-                      JOIN product_template_attribute_value value
-                        ON value.id = combination.product_template_attribute_value_id
-                     GROUP BY combination.product_product_id
-                   ) variant_values ON variant_values.product_id = per_key.product_id
+              LEFT JOIN (%(variant_values)s) variant_values
+                -- once per product, not once per key
+                ON variant_values.product_id = per_key.product_id
              WHERE partner.consumer_preference_consent IS NOT FALSE
             """,
             per_key_statistics=per_key_statistics,
+            variant_values=ConsumerPreferenceHistory._variant_values_sql(SQL("TRUE")),
             last_price_unit=ConsumerPreferenceHistory._price_unit_sql(
                 "last_line",
                 # looked up only for a line of zero amount
@@ -588,21 +580,36 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
 
     @staticmethod
-    def _value_key_sql(product_id):
-        """The characteristic values of the variant ``product_id`` (an SQL
-        expression) as one text, the same as
+    def _variant_values_sql(condition):
+        """Each variant meeting ``condition`` (on ``combination``, a
+        ``product_variant_combination``) with its characteristic values as
+        one text (``product_id``, ``value_key``), the same as
         ``consumer.preference._attribute_value_key()``."""
         return SQL(
             """
-            COALESCE((
-                SELECT STRING_AGG(value.product_attribute_value_id::text, ','
-                                  ORDER BY value.product_attribute_value_id)
-                  FROM product_variant_combination combination
-                  JOIN product_template_attribute_value value
-                    ON value.id = combination.product_template_attribute_value_id
-                 WHERE combination.product_product_id = %s), '')
+            SELECT combination.product_product_id AS product_id,
+                   STRING_AGG(value.product_attribute_value_id::text, ','
+                              ORDER BY value.product_attribute_value_id)
+                       AS value_key
+              FROM product_variant_combination combination
+              JOIN product_template_attribute_value value
+                ON value.id = combination.product_template_attribute_value_id
+             WHERE %s
+             GROUP BY combination.product_product_id
             """,
-            product_id,
+            condition,
+        )
+
+    @staticmethod
+    def _value_key_sql(product_id):
+        """The value key (``_variant_values_sql``) of the variant
+        ``product_id`` (an SQL expression), '' for a product without
+        variants."""
+        return SQL(
+            "COALESCE((SELECT variant_values.value_key FROM (%s) variant_values), '')",
+            ConsumerPreferenceHistory._variant_values_sql(
+                SQL("combination.product_product_id = %s", product_id)
+            ),
         )
 
     def _insert_sql(self, alias, condition, on_conflict):
@@ -874,7 +881,6 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                     "AND line.company_id = keys.company_id"
                 ),
                 per_key=True,
-                invoiced_only=True,
             )
             existing_scope = SQL(
                 "(preference.company_id, preference.partner_id, preference.product_id)"
@@ -895,7 +901,6 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                     SQL.identifier(REBUILD_TABLE),
                     self._statistics_sql(
                         self._scope_filter("line", partners, companies),
-                        invoiced_only=True,
                     ),
                 )
             )
