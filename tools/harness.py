@@ -64,7 +64,7 @@ def _interrupt(_signum, _frame):
     raise KeyboardInterrupt
 
 
-def run_child(command, *, env=None):
+def run_child(command, *, env=None, stdin=None):
     """Run `command` in the project folder until it exits; return its code.
 
     SIGINT (Ctrl-C, or `kill -INT` of this process) and SIGTERM are passed on
@@ -74,7 +74,7 @@ def run_child(command, *, env=None):
     one). Either way the caller's cleanup runs only after the child has shut
     down.
     """
-    process = subprocess.Popen(command, env=env, cwd=ROOT, process_group=0)
+    process = subprocess.Popen(command, env=env, cwd=ROOT, process_group=0, stdin=stdin)
 
     def forward(signum, _frame):
         process.send_signal(signum)
@@ -148,6 +148,21 @@ class Odoo:
         console script does not (with psycopg2-binary)."""
         return [sys.executable, "-m", "odoo", "--config", str(config_file), *arguments]
 
+    @staticmethod
+    def shell_command(config_file, *arguments):
+        """An Odoo shell command line: it runs the Python it reads on its
+        standard input, with ``env`` defined."""
+        return [
+            sys.executable,
+            "-m",
+            "odoo",
+            "shell",
+            "--config",
+            str(config_file),
+            "--no-http",
+            *arguments,
+        ]
+
 
 def find_odoo():
     """The Odoo 18.0 to use: the one in ODOO_PATH, else the importable one."""
@@ -210,6 +225,21 @@ def install_addon(odoo, config_file, database, env, addons=(ADDON,)):
         ),
         env=env,
     )
+
+
+def prepare_test_data(odoo, config_file, database, env):
+    """Create in `database` the data the tests prepare once (the accounting
+    test companies, see tools/prepare_test_data.py); return Odoo's exit
+    code."""
+    print(f"Preparing the test companies in {database} ...", flush=True)
+    with open(ROOT / "tools" / "prepare_test_data.py", encoding="utf-8") as script:
+        return run_child(
+            odoo.shell_command(
+                config_file, f"--database={database}", "--log-level=warn"
+            ),
+            env=env,
+            stdin=script,
+        )
 
 
 # PostgreSQL ------------------------------------------------------------------

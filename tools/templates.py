@@ -9,9 +9,10 @@ cluster (`.local/test-cluster/`), named by a hash of what they hold:
   that an update of Odoo builds the templates again) and the names of those
   dependencies;
 - the *addons* template: a copy of the first with every addon of the
-  repository installed; its hash adds every file under each addon's folder,
-  so that any change to an addon builds it again (from the first, which is
-  the long part of an install).
+  repository installed, then the companies the accounting test classes
+  would each create (``consumer_preferences/tests/companies.py``); its hash
+  adds every file under each addon's folder, so that any change to an addon
+  builds it again (from the first, which is the long part of an install).
 
 Each run clones the addons template (`CREATE DATABASE ... TEMPLATE`, and a
 copy of the filestore) into a database of its own, and templates of other
@@ -32,7 +33,7 @@ import harness
 
 PREFIX = f"{harness.ADDON}_template_"
 # Bump when what a template holds changes in a way no hashed input shows.
-FORMAT = "1: installed with demo data"
+FORMAT = "2: installed with demo data, the addons' with the test companies"
 # Neither part of an addon nor an input of its install.
 SKIPPED = ("__pycache__", ".pyc", ".pyo")
 
@@ -100,6 +101,15 @@ class Templates:
                 f"Installing {', '.join(addons)} into the template {name} failed "
                 f"(exit code {code}, Odoo's log above)."
             )
+        if harness.ADDON in addons:
+            code = harness.prepare_test_data(
+                self.odoo, self.config_file, name, self.env
+            )
+            if code:
+                raise harness.HarnessError(
+                    f"Preparing the test companies in the template {name} failed "
+                    f"(exit code {code}, Odoo's log above)."
+                )
         self._marker(name, "complete").touch()
         self._marker(name, "building").unlink()
 

@@ -11,6 +11,8 @@ from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
+from .companies import PREPARED_COMPANY_MODULE
+
 
 class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
     """Company, users, products with characteristics and customers, built once.
@@ -108,6 +110,35 @@ class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
         cls.other_customer = cls.env["res.partner"].create(
             {"name": "Deco Store", "is_company": True}
         )
+
+    @classmethod
+    def setup_independent_company(cls, **kwargs):
+        # OVERRIDE: the prepared company, as Odoo would create it
+        return (not kwargs and cls._prepared_company("company_1_data")) or (
+            super().setup_independent_company(**kwargs)
+        )
+
+    @classmethod
+    def setup_other_company(cls, **kwargs):
+        # OVERRIDE: the prepared company, as Odoo would create it
+        company = not kwargs and cls._prepared_company("company_2")
+        if not company:
+            return super().setup_other_company(**kwargs)
+        return cls.collect_company_accounting_data(company)
+
+    @classmethod
+    def _prepared_company(cls, name):
+        """The company ``name`` prepared in the database (``companies.py``),
+        given to the current user as ``_create_company`` gives its company;
+        None without it, or when the class wants another chart."""
+        if cls.chart_template or cls.country_code:
+            return None
+        company = cls.env.ref(
+            f"{PREPARED_COMPANY_MODULE}.{name}", raise_if_not_found=False
+        )
+        if company:
+            cls.env.user.company_ids = [Command.link(company.id)]
+        return company
 
     @classmethod
     def _new_company_user(cls, login, groups):
