@@ -1,7 +1,8 @@
 """Posting under load: a multi-worker Odoo with and without the addon, same run.
 
     python3 benchmarks/bench_load.py [--clients 8] [--invoices 100] [--rounds 2]
-        [--customers 2] [--products 5] [--port 8079] [--reset]
+        [--customers 2] [--products 5] [--port 8079] [--server-per-database]
+        [--reset]
 
 The first run creates, in a private PostgreSQL cluster in
 ``.local/bench-load/``, the databases ``bench_plain`` (``account`` with demo
@@ -11,7 +12,12 @@ them first; each install takes a minute or two). One stock Odoo server
 (``--workers=4``, two cron workers, log level info, log in
 ``.local/bench-load/odoo-server.log``) serves both on 127.0.0.1; it is started
 like odoo-bin, through a small launcher that keeps its websocket process from
-restarting in a loop where gevent mode cannot start (see ``LAUNCHER``).
+restarting in a loop where gevent mode cannot start (see ``LAUNCHER``). With
+``--server-per-database``, two such servers (ports PORT and PORT+1) serve one
+database each, as production servers do: a server with several databases
+closes its cron workers' connections after each of their wake-ups, so that
+every wake-up (each trigger of a scheduled action) opens new PostgreSQL
+sessions, which a single-database server does not.
 
 Each round measures both databases, in alternating order (plain, addon, then
 addon, plain, ...) so that the machine's noise hits both alike. A measurement
@@ -60,7 +66,7 @@ import urllib.request
 import xmlrpc.client
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -119,11 +125,33 @@ def main(argv=None):
         env = odoo.environment()
         for kind in (PLAIN, ADDON):
             prepare_database(odoo, config_file, env, connection, kind)
-        log_file = FOLDER / "odoo-server.log"
-        with odoo_server(odoo, config_file, env, arguments.port, log_file) as server:
-            bench = LoadBench(
-                server, postmaster_pid(cluster), connection, log_file, arguments
-            )
+        with ExitStack() as stack:
+            if arguments.server_per_database:
+                servers = {
+                    kind: stack.enter_context(
+                        odoo_server(
+                            odoo,
+                            config_file,
+                            env,
+                            arguments.port + index,
+                            FOLDER / f"odoo-server-{kind}.log",
+                            database=DATABASES[kind],
+                        )
+                    )
+                    for index, kind in enumerate((PLAIN, ADDON))
+                }
+            else:
+                server = stack.enter_context(
+                    odoo_server(
+                        odoo,
+                        config_file,
+                        env,
+                        arguments.port,
+                        FOLDER / "odoo-server.log",
+                    )
+                )
+                servers = {PLAIN: server, ADDON: server}
+            bench = LoadBench(servers, postmaster_pid(cluster), connection, arguments)
             measurements = bench.run()
     report(measurements, arguments)
     return 0
@@ -141,6 +169,12 @@ def parse_arguments(argv):
     parser.add_argument("--customers", type=int, default=2, help="customers a round")
     parser.add_argument("--products", type=int, default=5, help="products a round")
     parser.add_argument("--port", type=int, default=8079, help="default: 8079")
+    parser.add_argument(
+        "--server-per-database",
+        action="store_true",
+        help="one Odoo server per database (ports PORT and PORT+1), as in "
+        "production, instead of one serving both",
+    )
     parser.add_argument(
         "--reset", action="store_true", help="delete the databases and cluster first"
     )
@@ -216,12 +250,15 @@ main()
 class Server:
     url: str
     pid: int
+    log_file: Path
 
 
 @contextmanager
-def odoo_server(odoo, config_file, env, port, log_file):
+def odoo_server(odoo, config_file, env, port, log_file, database=None):
     """Run a multi-worker Odoo on 127.0.0.1:``port`` until the block ends; yield
-    it once ``/web/login`` answers."""
+    it once ``/web/login`` answers. With ``database``, it serves that one
+    database only (as a production server does: its cron workers then keep
+    their connections)."""
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             raise harness.HarnessError(f"Port {port} is taken: pass another --port.")
@@ -236,7 +273,9 @@ def odoo_server(odoo, config_file, env, port, log_file):
         f"--http-port={port}",
         f"--logfile={log_file}",
     ]
-    with open(FOLDER / "odoo-server.out", "w", encoding="utf-8") as output:
+    if database:
+        command += [f"--database={database}", f"--db-filter=^{database}$"]
+    with open(log_file.with_suffix(".out"), "w", encoding="utf-8") as output:
         # Its own session: Ctrl-C reaches this script only, which then stops
         # Odoo with SIGTERM like any other ending.
         process = subprocess.Popen(
@@ -250,8 +289,11 @@ def odoo_server(odoo, config_file, env, port, log_file):
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for_server(process, url, log_file)
-        print(f"Odoo serves both databases at {url} (pid {process.pid})", flush=True)
-        yield Server(url, process.pid)
+        print(
+            f"Odoo serves {database or 'both databases'} at {url} (pid {process.pid})",
+            flush=True,
+        )
+        yield Server(url, process.pid, log_file)
     finally:
         stop_server(process)
 
@@ -365,12 +407,10 @@ class Measurement:
 
 
 class LoadBench:
-    def __init__(self, server, postgres_pid, connection, log_file, arguments):
-        self.server = server
+    def __init__(self, servers, postgres_pid, connection, arguments):
+        self.servers = servers
         self.postgres_pid = postgres_pid
-        self.url = server.url
         self.connection = connection
-        self.log_file = log_file
         self.arguments = arguments
         self.uids = {}
 
@@ -395,7 +435,7 @@ class LoadBench:
 
     def rpc(self, kind, model, method, *args, proxy=None, **kwargs):
         proxy = proxy or xmlrpc.client.ServerProxy(
-            f"{self.url}/xmlrpc/2/object", allow_none=True
+            f"{self.servers[kind].url}/xmlrpc/2/object", allow_none=True
         )
         return proxy.execute_kw(
             DATABASES[kind], self.uid(kind), PASSWORD, model, method, list(args), kwargs
@@ -403,7 +443,9 @@ class LoadBench:
 
     def uid(self, kind):
         if kind not in self.uids:
-            common = xmlrpc.client.ServerProxy(f"{self.url}/xmlrpc/2/common")
+            common = xmlrpc.client.ServerProxy(
+                f"{self.servers[kind].url}/xmlrpc/2/common"
+            )
             uid = common.authenticate(DATABASES[kind], LOGIN, PASSWORD, {})
             if not uid:
                 raise harness.HarnessError(f"{LOGIN} cannot log in {DATABASES[kind]}")
@@ -461,15 +503,16 @@ class LoadBench:
             arguments.customers,
             arguments.products,
         )
-        wait_until_idle(self.server.pid)
+        server = self.servers[kind]
+        wait_until_idle(server.pid)
         measurement = Measurement(round_number, kind)
         queued_before = self.queued_so_far() if kind == ADDON else 0
-        log_start = self.log_file.stat().st_size
-        cpu_start = self.cpu_seconds()
+        log_start = server.log_file.stat().st_size
+        cpu_start = self.cpu_seconds(server)
         outcomes, measurement.wall_seconds = self.post_in_parallel(
             kind, plans, customer_ids, product_ids
         )
-        log_end = self.log_file.stat().st_size
+        log_end = server.log_file.stat().st_size
         move_ids = [outcome.move_id for outcome in outcomes if outcome.move_id]
         measurement.postings = len(outcomes)
         measurement.posted = self.count_posted(database, move_ids)
@@ -482,13 +525,13 @@ class LoadBench:
         measurement.create_seconds = [
             outcome.create_seconds for outcome in outcomes if outcome.create_seconds
         ]
-        self.read_log(measurement, database, log_start, log_end)
+        self.read_log(measurement, server, database, log_start, log_end)
         if kind == ADDON:
             measurement.queued_keys = self.queued_so_far() - queued_before
             measurement.drained, measurement.drain_seconds = self.wait_for_drain()
         # With the addon, the scheduled action's work until the queue is empty
         # is counted too.
-        cpu_end = self.cpu_seconds()
+        cpu_end = self.cpu_seconds(server)
         measurement.odoo_cpu, measurement.postgres_cpu = (
             end - start for start, end in zip(cpu_start, cpu_end, strict=True)
         )
@@ -496,9 +539,10 @@ class LoadBench:
             self.check_invariant(measurement, customer_ids)
         return measurement
 
-    def cpu_seconds(self):
-        """CPU seconds used so far by Odoo's processes and by PostgreSQL's."""
-        return process_tree_cpu(self.server.pid), process_tree_cpu(self.postgres_pid)
+    def cpu_seconds(self, server):
+        """CPU seconds used so far by ``server``'s processes and by
+        PostgreSQL's."""
+        return process_tree_cpu(server.pid), process_tree_cpu(self.postgres_pid)
 
     def post_in_parallel(self, kind, plans, customer_ids, product_ids):
         """Run one client thread per plan; return every outcome and the wall
@@ -519,7 +563,7 @@ class LoadBench:
 
     def client(self, kind, plan, customer_ids, product_ids, barrier):
         proxy = xmlrpc.client.ServerProxy(
-            f"{self.url}/xmlrpc/2/object", allow_none=True
+            f"{self.servers[kind].url}/xmlrpc/2/object", allow_none=True
         )
         self.uid(kind)
         barrier.wait()
@@ -578,10 +622,10 @@ class LoadBench:
             )
             return cr.fetchone()[0]
 
-    def read_log(self, measurement, database, start, end):
+    def read_log(self, measurement, server, database, start, end):
         """Count the retries of ``database``'s requests logged between two
-        offsets of the server log, and its errors."""
-        with open(self.log_file, "rb") as log:
+        offsets of ``server``'s log, and its errors."""
+        with open(server.log_file, "rb") as log:
             log.seek(start)
             text = log.read(end - start).decode("utf-8", errors="replace")
         for line in text.splitlines():
