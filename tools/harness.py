@@ -229,9 +229,9 @@ def install_addon(odoo, config_file, database, env, addons=(ADDON,)):
 
 def prepare_test_data(odoo, config_file, database, env):
     """Create in `database` the data the tests prepare once (the accounting
-    test companies, see tools/prepare_test_data.py); return Odoo's exit
-    code."""
-    print(f"Preparing the test companies in {database} ...", flush=True)
+    test companies and the web client's asset bundles, see
+    tools/prepare_test_data.py); return Odoo's exit code."""
+    print(f"Preparing the test data in {database} ...", flush=True)
     with open(ROOT / "tools" / "prepare_test_data.py", encoding="utf-8") as script:
         return run_child(
             odoo.shell_command(

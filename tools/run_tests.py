@@ -270,6 +270,10 @@ def run_pytest(config_file, database, env, pytest_arguments):
         f"--odoo-config={config_file}",
         "--odoo-http",
         "--odoo-log-level=warn",
+        # pytest-benchmark, when installed, warns that xdist disables it, and
+        # Odoo logs that warning with a stack trace: nothing here uses it.
+        "-p",
+        "no:benchmark",
     ]
     return harness.run_child(
         [sys.executable, "-m", "pytest", *odoo_options, *pytest_arguments], env=env

@@ -10,7 +10,9 @@ cluster (`.local/test-cluster/`), named by a hash of what they hold:
   dependencies;
 - the *addons* template: a copy of the first with every addon of the
   repository installed, then the companies the accounting test classes
-  would each create (``consumer_preferences/tests/companies.py``); its hash
+  would each create (``consumer_preferences/tests/companies.py``) and the
+  web client's asset bundles the browser tests load (both made by
+  ``tools/prepare_test_data.py``); its hash
   adds every file under each addon's folder, so that any change to an addon
   builds it again (from the first, which is the long part of an install).
 
@@ -33,7 +35,9 @@ import harness
 
 PREFIX = f"{harness.ADDON}_template_"
 # Bump when what a template holds changes in a way no hashed input shows.
-FORMAT = "2: installed with demo data, the addons' with the test companies"
+FORMAT = (
+    "3: installed with demo data, the addons' with the test companies and web assets"
+)
 # Neither part of an addon nor an input of its install.
 SKIPPED = ("__pycache__", ".pyc", ".pyo")
 
