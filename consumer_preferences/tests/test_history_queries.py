@@ -4,6 +4,7 @@ lines the invoice has."""
 
 import sys
 from contextlib import contextmanager
+from statistics import mode
 from unittest.mock import patch
 
 from odoo import Command
@@ -108,15 +109,18 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
     def test_posting_adds_only_the_services_queries(self):
         """Posting for keys with a line sends Odoo's own queries plus the
         service's, and nothing else: the lines' posted state is written by
-        Odoo's own update at the end of _post, not pushed early."""
+        Odoo's own update at the end of _post, not pushed early. Odoo's own
+        count for one posting varies by one now and then (seen once, in a
+        loaded run: 43, 46, 43, 45 queries, the last one short of Odoo's):
+        each way is timed three times and the most frequent counts compared."""
         first_invoice = self._create_customer_invoice(
             self.customer, [(self.coffee, 2, 8.0)]
         )
         first_invoice.with_user(self.accountant).action_post()
         service_class = type(self.env["consumer.preference.history"])
-        counts = []
+        counts = {False: [], True: []}
         # The first posting after emptying the caches warms them up.
-        for with_service in (False, False, True, False, True):
+        for step, with_service in enumerate((False,) + (False, True) * 3):
             invoice = self._create_customer_invoice(
                 self.customer, [(self.coffee, 2, 8.0)]
             )
@@ -129,11 +133,14 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
                     with patch.object(service_class, "_sync_moves", lambda *args: None):
                         invoice.with_user(self.accountant).action_post()
                 self.env.flush_all()
-            counts.append(len(queries))
-        self.assertEqual(counts[2] - counts[1], POST_QUERY_COUNT, counts)
-        self.assertEqual(counts[4] - counts[3], POST_QUERY_COUNT, counts)
+            if step:
+                counts[with_service].append(len(queries))
+        self.assertEqual(
+            mode(counts[True]) - mode(counts[False]), POST_QUERY_COUNT, counts
+        )
+        # The first invoice and the three posted with the service.
         self.assertRecordValues(
-            self._history(self.customer, self.coffee), [{"invoice_count": 3}]
+            self._history(self.customer, self.coffee), [{"invoice_count": 4}]
         )
 
     @contextmanager
