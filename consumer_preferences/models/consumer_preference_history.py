@@ -22,12 +22,13 @@ How it is kept, and why:
   invoice adds its own lines to the existing history lines (``_increment``):
   counts and sums add up, the first and last dates and the last unit price
   compare. A key bought for the first time (no line, and no posted line but
-  the invoice's own) gets its line from the invoice's lines, in the same
-  statement. Nothing that cannot be undone that way is ever undone by
-  subtraction: an invoice leaving the posted state, a key with a past but no
-  line (credit notes only), a queued key, a rebuild are all recomputed
-  exactly from that key's posted lines (``_recompute``), read through an
-  index on the lines by customer and product.
+  the invoice's own) gets its line from the invoice's lines, in a second
+  statement sent only then (``_insert_first_purchases``). Nothing that
+  cannot be undone that way is ever undone by subtraction: an invoice
+  leaving the posted state, a key with a past but no line (credit notes
+  only), a queued key, a rebuild are all recomputed exactly from that key's
+  posted lines (``_recompute``), read through an index on the lines by
+  customer and product.
 * **The backfill and rebuild are one set-based pass** over the posted lines.
 
 Every writer of a key writes its history line (update, delete, or insert under
@@ -107,14 +108,21 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         try:
             with self.env.cr.savepoint(flush=False):
                 keys = self._increment(posted, moves - posted)
+                # Keys with no line to add to: perhaps bought for the first
+                # time. Apart, so that a repeat purchase (the most common)
+                # does not plan their insert.
+                first = [key for key, state in keys.items() if state == "no_line"]
+                if first:
+                    for key in self._insert_first_purchases(posted, first):
+                        keys[key] = "incremented"
         except CONTENTION_ERRORS as error:
             _logger.debug("History keys queued after %s", type(error).__name__)
             self.env["consumer.preference.segment"]._enqueue(moves)
             self._enqueue(self._move_keys(moves))
             return
-        contended = [key for key, locked, _incremented in keys if not locked]
+        contended = [key for key, state in keys.items() if state == "contended"]
         contended += self._try_recompute(
-            [key for key, locked, incremented in keys if locked and not incremented]
+            [key for key, state in keys.items() if state in ("leaving", "no_line")]
         )
         self._invalidate_caches()
         self._enqueue(contended)
@@ -673,16 +681,19 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     # ------------------------------------------------------------------
     def _increment(self, posted, unposted):
         """Take the keys of ``posted`` and ``unposted`` invoices (customers
-        who consent) that no other transaction holds, add the lines of
-        ``posted`` to the existing history lines of those keys, and insert
-        the lines of keys bought for the first time; return ``(key, locked,
-        incremented)`` for every key. A key not incremented although locked
-        (a past but no line, a line whose product's characteristic values
-        changed since, or an invoice leaving the posted state) must be
-        recomputed. The same statement queues the invoices' customers for a
-        refresh of their segment."""
+        who consent) that no other transaction holds, and add the lines of
+        ``posted`` to the existing history lines of those keys; return the
+        state of every key: ``incremented``, ``contended`` (another
+        transaction holds it), ``leaving`` (an invoice leaves the posted
+        state: to recompute) or ``no_line`` (no line to add to, or a line
+        whose product's characteristic values changed since: a first
+        purchase, else to recompute). The same statement queues the
+        invoices' customers for a refresh of their segment."""
         self.env.cr.execute(self._increment_sql(posted, unposted), log_exceptions=False)
-        return [(tuple(row[:3]), row[3], row[4]) for row in self.env.cr.fetchall()]
+        return {
+            (company_id, partner_id, product_id): state
+            for company_id, partner_id, product_id, state in self.env.cr.fetchall()
+        }
 
     def _increment_sql(self, posted, unposted):
         """The statement of ``_increment``. It is planned at every posting:
@@ -691,23 +702,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         moves = posted | unposted
         return SQL(
             """
-        WITH move_lines AS MATERIALIZED (
-            -- the invoices' product lines, with what the statistics read of
-            -- them, and what their unit price needs, read once
-            SELECT %(figures)s, line.id, line.price_unit, line.amount_currency,
-                   move.invoice_currency_rate,
-                   line_uom.factor AS line_uom_factor,
-                   -- three lookups by primary key, planned apart
-                   (SELECT product_uom.factor FROM uom_uom product_uom
-                     WHERE product_uom.id = (
-                           SELECT template.uom_id FROM product_template template
-                            WHERE template.id = (
-                                  SELECT product.product_tmpl_id
-                                    FROM product_product product
-                                   WHERE product.id = line.product_id)))
-                       AS product_uom_factor
-              %(move_lines)s
-        ),
+        WITH %(move_lines)s,
         move_keys AS MATERIALIZED (
             -- each key once, and its lock tried once
             SELECT company_id, partner_id, product_id, leaving,
@@ -720,25 +715,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                      GROUP BY line.company_id, line.partner_id, line.product_id
                    ) keys_of_moves
         ),
-        delta AS (
-            -- the invoices' own lines, never a line of the key's past; few
-            -- rows, so the last unit price is simply carried along
-            SELECT line.company_id, line.partner_id, line.product_id,
-                   %(aggregates)s,
-                   MAX(COALESCE(product_uom.factor, 1)) AS product_uom_factor,
-                   MAX(ARRAY[line.date_order::numeric, %(price_unit)s])
-                       FILTER (WHERE line.is_invoice) AS last_line
-              FROM move_lines line
-              -- the factors of each line's units, under the names the
-              -- shared unit price reads (flattened: no join)
-             CROSS JOIN LATERAL (SELECT line.line_uom_factor AS factor) line_uom
-             CROSS JOIN LATERAL (
-                   SELECT line.product_uom_factor AS factor) product_uom
-             WHERE (line.company_id, line.partner_id, line.product_id) IN (
-                   SELECT company_id, partner_id, product_id FROM move_keys
-                    WHERE locked AND NOT leaving)
-             GROUP BY line.company_id, line.partner_id, line.product_id
-        ),
+        %(delta)s,
         merged AS (
             SELECT preference.id, delta.company_id, delta.partner_id,
                    delta.product_id,
@@ -778,30 +755,60 @@ class ConsumerPreferenceHistory(models.AbstractModel):
               FROM merged
              WHERE preference.id = merged.id
         ),
+        queued_segments AS (%(queue_segments)s)
+        SELECT move_keys.company_id, move_keys.partner_id, move_keys.product_id,
+               CASE WHEN NOT move_keys.locked THEN 'contended'
+                    WHEN move_keys.leaving THEN 'leaving'
+                    WHEN EXISTS (
+                         SELECT 1 FROM merged
+                          WHERE merged.company_id = move_keys.company_id
+                            AND merged.partner_id = move_keys.partner_id
+                            AND merged.product_id = move_keys.product_id)
+                    THEN 'incremented'
+                    ELSE 'no_line' END
+          FROM move_keys
+            """,
+            move_lines=self._move_lines_sql(moves),
+            lock_key=self._lock_key_sql(),
+            unposted_ids=unposted.ids,
+            delta=self._delta_sql(
+                SQL(
+                    "SELECT company_id, partner_id, product_id FROM move_keys "
+                    "WHERE locked AND NOT leaving"
+                )
+            ),
+            value_key=self._value_key_sql(SQL("delta.product_id")),
+            assignments=self._assignments_sql("merged"),
+            queue_segments=self.env["consumer.preference.segment"]._enqueue_sql(moves),
+        )
+
+    def _insert_first_purchases(self, posted, keys):
+        """Insert the lines of those ``keys`` (locked by ``_increment``) that
+        were bought for the first time in ``posted``: no history line, and
+        no posted line but these invoices' (read through the index of the
+        posted lines by customer and product); their lines are their whole
+        history. Return those keys. A line another transaction inserted
+        since this one's snapshot is a serialization failure (``ON CONFLICT
+        DO NOTHING`` under repeatable read): the caller queues the keys."""
+        self.env.cr.execute(
+            SQL(
+                """
+        WITH %(move_lines)s,
+        %(delta)s,
         new_keys AS MATERIALIZED (
-            -- keys bought for the first time: no history line, and no
-            -- posted line but these invoices' (read through the index of
-            -- the posted lines by customer and product); their lines are
-            -- their whole history
-            SELECT move_keys.company_id, move_keys.partner_id, move_keys.product_id
-              FROM move_keys
-             WHERE move_keys.locked AND NOT move_keys.leaving
-               AND NOT EXISTS (
-                   SELECT 1 FROM merged
-                    WHERE merged.company_id = move_keys.company_id
-                      AND merged.partner_id = move_keys.partner_id
-                      AND merged.product_id = move_keys.product_id)
-               AND NOT EXISTS (
+            SELECT delta.company_id, delta.partner_id, delta.product_id
+              FROM delta
+             WHERE NOT EXISTS (
                    SELECT 1 FROM consumer_preference preference
-                    WHERE preference.company_id = move_keys.company_id
-                      AND preference.partner_id = move_keys.partner_id
-                      AND preference.product_id = move_keys.product_id
+                    WHERE preference.company_id = delta.company_id
+                      AND preference.partner_id = delta.partner_id
+                      AND preference.product_id = delta.product_id
                       AND preference.preference_type = 'history')
                AND NOT EXISTS (
                    SELECT 1 FROM account_move_line line
-                    WHERE line.partner_id = move_keys.partner_id
-                      AND line.product_id = move_keys.product_id
-                      AND line.company_id = move_keys.company_id
+                    WHERE line.partner_id = delta.partner_id
+                      AND line.product_id = delta.product_id
+                      AND line.company_id = delta.company_id
                       AND line.parent_state = 'posted'
                       AND line.display_type = 'product'
                       AND NOT line.move_id = ANY(%(move_ids)s))
@@ -824,42 +831,77 @@ class ConsumerPreferenceHistory(models.AbstractModel):
               JOIN product_template template ON template.id = product.product_tmpl_id
              WHERE delta.invoice_count > 0
         ),
-        -- a line another transaction inserted since this one's snapshot is
-        -- a serialization failure: the keys are then queued
         inserted AS (%(insert)s),
-        linked_values AS (%(link_values)s),
-        queued_segments AS (%(queue_segments)s)
-        SELECT move_keys.company_id, move_keys.partner_id, move_keys.product_id,
-               move_keys.locked,
-               EXISTS (SELECT 1 FROM merged
-                        WHERE merged.company_id = move_keys.company_id
-                          AND merged.partner_id = move_keys.partner_id
-                          AND merged.product_id = move_keys.product_id)
-               OR EXISTS (SELECT 1 FROM new_keys
-                           WHERE new_keys.company_id = move_keys.company_id
-                             AND new_keys.partner_id = move_keys.partner_id
-                             AND new_keys.product_id = move_keys.product_id)
-          FROM move_keys
+        linked_values AS (%(link_values)s)
+        SELECT company_id, partner_id, product_id FROM new_keys
+                """,
+                move_lines=self._move_lines_sql(posted),
+                delta=self._delta_sql(self._keys_sql(keys)),
+                move_ids=posted.ids,
+                value_key=self._value_key_sql(SQL("delta.product_id")),
+                insert=self._insert_sql("new_lines", SQL("TRUE"), SQL("DO NOTHING")),
+                link_values=self._link_values_sql("inserted"),
+            ),
+            log_exceptions=False,
+        )
+        return [tuple(row) for row in self.env.cr.fetchall()]
+
+    def _move_lines_sql(self, moves):
+        """``move_lines``: the product lines of ``moves``, with what the
+        statistics read of them and what their unit price needs, read once
+        (the invoices were posted or reset just now: Odoo writes their
+        lines' posted state later in _post)."""
+        return SQL(
+            """move_lines AS MATERIALIZED (
+            SELECT %(figures)s, line.id, line.price_unit, line.amount_currency,
+                   move.invoice_currency_rate,
+                   line_uom.factor AS line_uom_factor,
+                   -- three lookups by primary key, planned apart
+                   (SELECT product_uom.factor FROM uom_uom product_uom
+                     WHERE product_uom.id = (
+                           SELECT template.uom_id FROM product_template template
+                            WHERE template.id = (
+                                  SELECT product.product_tmpl_id
+                                    FROM product_product product
+                                   WHERE product.id = line.product_id)))
+                       AS product_uom_factor
+              %(lines)s
+        )
             """,
-            move_lines=self._posted_lines_sql(
+            figures=self._line_figures_sql(),
+            lines=self._posted_lines_sql(
                 SQL("line.product_id IS NOT NULL"),
-                # the lines of invoices posted or reset just now, whose
-                # posted state Odoo writes on the lines later in _post
                 state=SQL("line.move_id = ANY(%s)", moves.ids),
             ),
-            lock_key=self._lock_key_sql(),
-            unposted_ids=unposted.ids,
-            figures=self._line_figures_sql(),
+        )
+
+    def _delta_sql(self, keys):
+        """``delta``: what the lines in ``move_lines`` of ``keys`` (a query
+        of company_id, partner_id, product_id) add to their history lines;
+        few rows, so the last unit price is simply carried along."""
+        return SQL(
+            """
+        delta AS (
+            SELECT line.company_id, line.partner_id, line.product_id,
+                   %(aggregates)s,
+                   MAX(COALESCE(product_uom.factor, 1)) AS product_uom_factor,
+                   MAX(ARRAY[line.date_order::numeric, %(price_unit)s])
+                       FILTER (WHERE line.is_invoice) AS last_line
+              FROM move_lines line
+              -- the factors of each line's units, under the names the
+              -- shared unit price reads (flattened: no join)
+             CROSS JOIN LATERAL (SELECT line.line_uom_factor AS factor) line_uom
+             CROSS JOIN LATERAL (
+                   SELECT line.product_uom_factor AS factor) product_uom
+             WHERE (line.company_id, line.partner_id, line.product_id) IN (%(keys)s)
+             GROUP BY line.company_id, line.partner_id, line.product_id
+        )
+            """,
             aggregates=self._aggregates_sql(),
             price_unit=self._price_unit_sql(
                 "line", SQL("line.invoice_currency_rate"), "line_uom", "product_uom"
             ),
-            assignments=self._assignments_sql("merged"),
-            value_key=self._value_key_sql(SQL("delta.product_id")),
-            move_ids=moves.ids,
-            insert=self._insert_sql("new_lines", SQL("TRUE"), SQL("DO NOTHING")),
-            link_values=self._link_values_sql("inserted"),
-            queue_segments=self.env["consumer.preference.segment"]._enqueue_sql(moves),
+            keys=keys,
         )
 
     def _recompute(self, keys=None, partners=None, companies=None):

@@ -18,9 +18,10 @@ from .common import ConsumerPreferenceCommon
 # locks, adding the invoice to their lines and queueing the customer's
 # segment, the savepoint's release.
 POST_QUERY_COUNT = 3
-# Keys bought for the first time: the same, the statement inserting their
-# lines (their invoice's lines are their whole history).
-POST_NEW_KEYS_QUERY_COUNT = 3
+# Keys bought for the first time: the same, and the statement inserting their
+# lines (their invoice's lines are their whole history), sent only then so
+# that a repeat purchase does not plan it.
+POST_NEW_KEYS_QUERY_COUNT = 4
 # Reset to draft: the same, the keys' recomputation replacing the increment.
 RESET_QUERY_COUNT = 6
 SERVICE_FILE = "consumer_preferences/models/consumer_preference_history.py"
