@@ -65,6 +65,21 @@ REBUILD_WORK_MEM = "256MB"
 # DAY_ZERO times LINE_ID_SPAN (line ids stay below it), plus the line id.
 DAY_ZERO = "0001-01-01"
 LINE_ID_SPAN = 10_000_000_000
+# A key and what an invoice adds to it, from _increment to
+# _insert_first_purchases: the columns and their types.
+FIRST_PURCHASE_COLUMNS = (
+    ("company_id", "int"),
+    ("partner_id", "int"),
+    ("product_id", "int"),
+    ("invoice_count", "int"),
+    ("refund_count", "int"),
+    ("quantity", "numeric"),
+    ("amount", "numeric"),
+    ("first_invoice_date", "date"),
+    ("last_invoice_date", "date"),
+    ("last_line_id", "int"),
+    ("last_price_unit", "numeric"),
+)
 # The figures of a history line, as the statistics set them.
 STATISTICS_COLUMNS = (
     "invoice_count",
@@ -107,13 +122,12 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         posted = moves.filtered(lambda move: move.state == "posted")
         try:
             with self.env.cr.savepoint(flush=False):
-                keys = self._increment(posted, moves - posted)
+                keys, no_line = self._increment(posted, moves - posted)
                 # Keys with no line to add to: perhaps bought for the first
                 # time. Apart, so that a repeat purchase (the most common)
                 # does not plan their insert.
-                first = [key for key, state in keys.items() if state == "no_line"]
-                if first:
-                    for key in self._insert_first_purchases(posted, first):
+                if no_line:
+                    for key in self._insert_first_purchases(posted, no_line):
                         keys[key] = "incremented"
         except CONTENTION_ERRORS as error:
             _logger.debug("History keys queued after %s", type(error).__name__)
@@ -687,13 +701,23 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         transaction holds it), ``leaving`` (an invoice leaves the posted
         state: to recompute) or ``no_line`` (no line to add to, or a line
         whose product's characteristic values changed since: a first
-        purchase, else to recompute). The same statement queues the
-        invoices' customers for a refresh of their segment."""
+        purchase, else to recompute); and, for ``no_line`` keys, what the
+        invoices add to them (``FIRST_PURCHASE_COLUMNS``). The same statement
+        queues the invoices' customers for a refresh of their segment."""
         self.env.cr.execute(self._increment_sql(posted, unposted), log_exceptions=False)
-        return {
-            (company_id, partner_id, product_id): state
-            for company_id, partner_id, product_id, state in self.env.cr.fetchall()
-        }
+        states, no_line = {}, {}
+        for (
+            company_id,
+            partner_id,
+            product_id,
+            state,
+            *figures,
+        ) in self.env.cr.fetchall():
+            key = (company_id, partner_id, product_id)
+            states[key] = state
+            if state == "no_line":
+                no_line[key] = figures
+        return states, no_line
 
     def _increment_sql(self, posted, unposted):
         """The statement of ``_increment``. It is planned at every posting:
@@ -702,7 +726,23 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         moves = posted | unposted
         return SQL(
             """
-        WITH %(move_lines)s,
+        WITH move_lines AS MATERIALIZED (
+            -- the invoices' product lines, with what the statistics read of
+            -- them, and what their unit price needs, read once
+            SELECT %(figures)s, line.id, line.price_unit, line.amount_currency,
+                   move.invoice_currency_rate,
+                   line_uom.factor AS line_uom_factor,
+                   -- three lookups by primary key, planned apart
+                   (SELECT product_uom.factor FROM uom_uom product_uom
+                     WHERE product_uom.id = (
+                           SELECT template.uom_id FROM product_template template
+                            WHERE template.id = (
+                                  SELECT product.product_tmpl_id
+                                    FROM product_product product
+                                   WHERE product.id = line.product_id)))
+                       AS product_uom_factor
+              %(move_lines)s
+        ),
         move_keys AS MATERIALIZED (
             -- each key once, and its lock tried once
             SELECT company_id, partner_id, product_id, leaving,
@@ -715,7 +755,25 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                      GROUP BY line.company_id, line.partner_id, line.product_id
                    ) keys_of_moves
         ),
-        %(delta)s,
+        delta AS (
+            -- the invoices' own lines, never a line of the key's past; few
+            -- rows, so the last unit price is simply carried along
+            SELECT line.company_id, line.partner_id, line.product_id,
+                   %(aggregates)s,
+                   MAX(COALESCE(product_uom.factor, 1)) AS product_uom_factor,
+                   MAX(ARRAY[line.date_order::numeric, %(price_unit)s])
+                       FILTER (WHERE line.is_invoice) AS last_line
+              FROM move_lines line
+              -- the factors of each line's units, under the names the
+              -- shared unit price reads (flattened: no join)
+             CROSS JOIN LATERAL (SELECT line.line_uom_factor AS factor) line_uom
+             CROSS JOIN LATERAL (
+                   SELECT line.product_uom_factor AS factor) product_uom
+             WHERE (line.company_id, line.partner_id, line.product_id) IN (
+                   SELECT company_id, partner_id, product_id FROM move_keys
+                    WHERE locked AND NOT leaving)
+             GROUP BY line.company_id, line.partner_id, line.product_id
+        ),
         merged AS (
             SELECT preference.id, delta.company_id, delta.partner_id,
                    delta.product_id,
@@ -765,36 +823,56 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                             AND merged.partner_id = move_keys.partner_id
                             AND merged.product_id = move_keys.product_id)
                     THEN 'incremented'
-                    ELSE 'no_line' END
+                    ELSE 'no_line' END,
+               -- what the invoices add to the key; numbers as text, so that
+               -- they come back to _insert_first_purchases exact
+               delta.invoice_count, delta.refund_count,
+               (delta.reference_quantity * delta.product_uom_factor)::text,
+               delta.amount::text, delta.first_invoice_date,
+               delta.last_invoice_date, delta.last_line_id,
+               (delta.last_line[2])::text
           FROM move_keys
+          LEFT JOIN delta
+            ON delta.company_id = move_keys.company_id
+           AND delta.partner_id = move_keys.partner_id
+           AND delta.product_id = move_keys.product_id
             """,
-            move_lines=self._move_lines_sql(moves),
+            move_lines=self._posted_lines_sql(
+                SQL("line.product_id IS NOT NULL"),
+                # the lines of invoices posted or reset just now, whose
+                # posted state Odoo writes on the lines later in _post
+                state=SQL("line.move_id = ANY(%s)", moves.ids),
+            ),
             lock_key=self._lock_key_sql(),
             unposted_ids=unposted.ids,
-            delta=self._delta_sql(
-                SQL(
-                    "SELECT company_id, partner_id, product_id FROM move_keys "
-                    "WHERE locked AND NOT leaving"
-                )
+            figures=self._line_figures_sql(),
+            aggregates=self._aggregates_sql(),
+            price_unit=self._price_unit_sql(
+                "line", SQL("line.invoice_currency_rate"), "line_uom", "product_uom"
             ),
             value_key=self._value_key_sql(SQL("delta.product_id")),
             assignments=self._assignments_sql("merged"),
             queue_segments=self.env["consumer.preference.segment"]._enqueue_sql(moves),
         )
 
-    def _insert_first_purchases(self, posted, keys):
-        """Insert the lines of those ``keys`` (locked by ``_increment``) that
-        were bought for the first time in ``posted``: no history line, and
-        no posted line but these invoices' (read through the index of the
-        posted lines by customer and product); their lines are their whole
-        history. Return those keys. A line another transaction inserted
-        since this one's snapshot is a serialization failure (``ON CONFLICT
-        DO NOTHING`` under repeatable read): the caller queues the keys."""
+    def _insert_first_purchases(self, posted, figures):
+        """Insert the lines of the keys of ``figures`` (locked by
+        ``_increment``, with what ``posted`` adds to them) that were bought
+        for the first time: no history line, and no posted line but these
+        invoices' (read through the index of the posted lines by customer
+        and product); their invoices' lines are their whole history. Return
+        those keys. A line another transaction inserted since this one's
+        snapshot is a serialization failure (``ON CONFLICT DO NOTHING`` under
+        repeatable read): the caller queues the keys."""
+        columns = list(
+            zip(*(key + tuple(row) for key, row in figures.items()), strict=True)
+        )
         self.env.cr.execute(
             SQL(
                 """
-        WITH %(move_lines)s,
-        %(delta)s,
+        WITH delta AS (
+            SELECT * FROM unnest(%(columns)s) AS delta(%(names)s)
+        ),
         new_keys AS MATERIALIZED (
             SELECT delta.company_id, delta.partner_id, delta.product_id
               FROM delta
@@ -815,12 +893,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         ),
         new_lines AS (
             -- as _statistics_sql gives them; a credit note alone gives none
-            SELECT delta.company_id, delta.partner_id, delta.product_id,
-                   delta.invoice_count, delta.refund_count,
-                   delta.reference_quantity * delta.product_uom_factor AS quantity,
-                   delta.amount, delta.first_invoice_date, delta.last_invoice_date,
-                   delta.last_line_id, delta.last_line[2] AS last_price_unit,
-                   product.product_tmpl_id, template.categ_id,
+            SELECT delta.*, product.product_tmpl_id, template.categ_id,
                    %(value_key)s AS attribute_value_key
               FROM delta
               JOIN new_keys
@@ -835,8 +908,15 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         linked_values AS (%(link_values)s)
         SELECT company_id, partner_id, product_id FROM new_keys
                 """,
-                move_lines=self._move_lines_sql(posted),
-                delta=self._delta_sql(self._keys_sql(keys)),
+                columns=SQL(", ").join(
+                    SQL(f"%s::{column_type}[]", list(values))
+                    for (_name, column_type), values in zip(
+                        FIRST_PURCHASE_COLUMNS, columns, strict=True
+                    )
+                ),
+                names=SQL(", ").join(
+                    SQL.identifier(name) for name, _type in FIRST_PURCHASE_COLUMNS
+                ),
                 move_ids=posted.ids,
                 value_key=self._value_key_sql(SQL("delta.product_id")),
                 insert=self._insert_sql("new_lines", SQL("TRUE"), SQL("DO NOTHING")),
@@ -845,64 +925,6 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             log_exceptions=False,
         )
         return [tuple(row) for row in self.env.cr.fetchall()]
-
-    def _move_lines_sql(self, moves):
-        """``move_lines``: the product lines of ``moves``, with what the
-        statistics read of them and what their unit price needs, read once
-        (the invoices were posted or reset just now: Odoo writes their
-        lines' posted state later in _post)."""
-        return SQL(
-            """move_lines AS MATERIALIZED (
-            SELECT %(figures)s, line.id, line.price_unit, line.amount_currency,
-                   move.invoice_currency_rate,
-                   line_uom.factor AS line_uom_factor,
-                   -- three lookups by primary key, planned apart
-                   (SELECT product_uom.factor FROM uom_uom product_uom
-                     WHERE product_uom.id = (
-                           SELECT template.uom_id FROM product_template template
-                            WHERE template.id = (
-                                  SELECT product.product_tmpl_id
-                                    FROM product_product product
-                                   WHERE product.id = line.product_id)))
-                       AS product_uom_factor
-              %(lines)s
-        )
-            """,
-            figures=self._line_figures_sql(),
-            lines=self._posted_lines_sql(
-                SQL("line.product_id IS NOT NULL"),
-                state=SQL("line.move_id = ANY(%s)", moves.ids),
-            ),
-        )
-
-    def _delta_sql(self, keys):
-        """``delta``: what the lines in ``move_lines`` of ``keys`` (a query
-        of company_id, partner_id, product_id) add to their history lines;
-        few rows, so the last unit price is simply carried along."""
-        return SQL(
-            """
-        delta AS (
-            SELECT line.company_id, line.partner_id, line.product_id,
-                   %(aggregates)s,
-                   MAX(COALESCE(product_uom.factor, 1)) AS product_uom_factor,
-                   MAX(ARRAY[line.date_order::numeric, %(price_unit)s])
-                       FILTER (WHERE line.is_invoice) AS last_line
-              FROM move_lines line
-              -- the factors of each line's units, under the names the
-              -- shared unit price reads (flattened: no join)
-             CROSS JOIN LATERAL (SELECT line.line_uom_factor AS factor) line_uom
-             CROSS JOIN LATERAL (
-                   SELECT line.product_uom_factor AS factor) product_uom
-             WHERE (line.company_id, line.partner_id, line.product_id) IN (%(keys)s)
-             GROUP BY line.company_id, line.partner_id, line.product_id
-        )
-            """,
-            aggregates=self._aggregates_sql(),
-            price_unit=self._price_unit_sql(
-                "line", SQL("line.invoice_currency_rate"), "line_uom", "product_uom"
-            ),
-            keys=keys,
-        )
 
     def _recompute(self, keys=None, partners=None, companies=None):
         """Recompute exactly, from their posted lines, the history lines of
