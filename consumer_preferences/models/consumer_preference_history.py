@@ -706,17 +706,11 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         queues the invoices' customers for a refresh of their segment."""
         self.env.cr.execute(self._increment_sql(posted, unposted), log_exceptions=False)
         states, no_line = {}, {}
-        for (
-            company_id,
-            partner_id,
-            product_id,
-            state,
-            *figures,
-        ) in self.env.cr.fetchall():
-            key = (company_id, partner_id, product_id)
-            states[key] = state
-            if state == "no_line":
-                no_line[key] = figures
+        for row in self.env.cr.fetchall():
+            key = tuple(row[:3])
+            states[key] = row[3]
+            if row[3] == "no_line":
+                no_line[key] = row[4:]
         return states, no_line
 
     def _increment_sql(self, posted, unposted):
