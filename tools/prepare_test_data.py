@@ -2,9 +2,9 @@
 template: prepare once what every test run would otherwise make again, and
 commit it.
 
-- The test companies (consumer_preferences/tests/companies.py, read from its
-  file: importing the tests package would import Odoo's test framework
-  outside test mode).
+- The test companies and users (consumer_preferences/tests/companies.py,
+  read from its file: importing the tests package would import Odoo's test
+  framework outside test mode).
 - The web client's asset bundles the browser tests load. A browser test
   class generates each bundle it misses (3 to 4 s for the backend's), in
   its own transaction, which is rolled back: without them here, every
@@ -34,6 +34,7 @@ spec = importlib.util.spec_from_file_location("test_companies", COMPANIES_FILE)
 companies = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(companies)
 companies.prepare_test_companies(env)  # noqa: F821 (the shell's)
+companies.prepare_test_users(env)  # noqa: F821
 
 for bundle_name, kinds in WEB_ASSET_BUNDLES:
     bundle = env["ir.qweb"]._get_asset_bundle(  # noqa: F821

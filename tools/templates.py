@@ -36,7 +36,8 @@ import harness
 PREFIX = f"{harness.ADDON}_template_"
 # Bump when what a template holds changes in a way no hashed input shows.
 FORMAT = (
-    "3: installed with demo data, the addons' with the test companies and web assets"
+    "4: installed with demo data, the addons' with the test companies, their "
+    "users and web assets"
 )
 # Neither part of an addon nor an input of its install.
 SKIPPED = ("__pycache__", ".pyc", ".pyo")

@@ -11,7 +11,12 @@ from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
-from .companies import PREPARED_COMPANY_MODULE
+from .companies import (
+    ACCOUNTMAN,
+    PREPARED_COMPANY_MODULE,
+    PREPARED_USERS,
+    prepared_user_name,
+)
 
 
 class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
@@ -112,6 +117,15 @@ class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
         )
 
     @classmethod
+    def setup_independent_user(cls):
+        # OVERRIDE: the prepared user, as Odoo would create it, unless the
+        # class wants more groups
+        user = cls._prepared_user(ACCOUNTMAN["login"])
+        if user and cls.get_default_groups() <= user.groups_id:
+            return user
+        return super().setup_independent_user()
+
+    @classmethod
     def setup_independent_company(cls, **kwargs):
         # OVERRIDE: the prepared company, as Odoo would create it
         return (not kwargs and cls._prepared_company("company_1_data")) or (
@@ -141,8 +155,31 @@ class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
         return company
 
     @classmethod
+    def _prepared_user(cls, login):
+        """The user ``login`` prepared in the database (``companies.py``), or
+        an empty recordset."""
+        return (
+            cls.env.ref(
+                f"{PREPARED_COMPANY_MODULE}.{prepared_user_name(login)}",
+                raise_if_not_found=False,
+            )
+            or cls.env["res.users"]
+        )
+
+    @classmethod
     def _new_company_user(cls, login, groups):
-        """A user of the test company only, with these groups (xml ids)."""
+        """A user of the test company only, with these groups (xml ids): the
+        prepared one when the class uses the prepared company."""
+        prepared = PREPARED_USERS.get(login) == groups and cls._prepared_user(login)
+        if prepared:
+            if prepared.company_ids != cls.company:  # a class's own company
+                prepared.write(
+                    {
+                        "company_id": cls.company.id,
+                        "company_ids": [Command.set(cls.company.ids)],
+                    }
+                )
+            return prepared
         return new_test_user(
             cls.env,
             login=login,
