@@ -51,3 +51,58 @@ def _skip_reason(report):
     if isinstance(report.longrepr, tuple):
         return report.longrepr[2]
     return str(report.longrepr)
+
+
+# Longest first ---------------------------------------------------------------
+# What each scope (a test class, or a module of test functions: what
+# `--dist=loadscope` sends to one worker) took in the last run, in pytest's
+# cache (`.pytest_cache/`).
+SCOPE_DURATIONS_KEY = "consumer_preferences/scope_durations"
+
+
+def _scope(nodeid):
+    """The scope pytest-xdist's `loadscope` gives a test (its rule)."""
+    return nodeid.rsplit("::", 1)[0]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the scopes that took longest in the last run first.
+
+    The workers take scopes in this order (tools/run_tests.py turns off
+    pytest-xdist's own order, by number of tests): a long scope started last
+    (the randomised invariant, the lifecycle's Odoo processes: 15 to 20 s
+    each) kept one worker busy after the other had finished. Scopes not
+    measured yet come after the measured ones, in their order; a scope's
+    tests keep theirs.
+    """
+    cache = getattr(config, "cache", None)
+    durations = cache.get(SCOPE_DURATIONS_KEY, {}) if cache else {}
+    if durations:
+        items.sort(key=lambda item: -durations.get(_scope(item.nodeid), 0.0))
+
+
+class ScopeDurations:
+    """Record each scope's set-up, call and tear-down times in the cache.
+
+    Registered in the main process only: pytest-xdist passes the workers'
+    reports on to it. A run of some tests updates their scopes only.
+    """
+
+    def __init__(self, cache):
+        self.cache = cache
+        self.durations = {}
+
+    def pytest_runtest_logreport(self, report):
+        scope = _scope(report.nodeid)
+        self.durations[scope] = self.durations.get(scope, 0.0) + report.duration
+
+    def pytest_sessionfinish(self):
+        if self.durations:
+            known = self.cache.get(SCOPE_DURATIONS_KEY, {})
+            self.cache.set(SCOPE_DURATIONS_KEY, known | self.durations)
+
+
+def pytest_configure(config):
+    cache = getattr(config, "cache", None)
+    if cache is not None and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(ScopeDurations(cache), "scope_durations")

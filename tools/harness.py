@@ -64,8 +64,9 @@ def _interrupt(_signum, _frame):
     raise KeyboardInterrupt
 
 
-def run_child(command, *, env=None, stdin=None):
-    """Run `command` in the project folder until it exits; return its code.
+def run_child(command, *, env=None, stdin=None, cwd=ROOT):
+    """Run `command` in the project folder (or `cwd`) until it exits; return
+    its code.
 
     SIGINT (Ctrl-C, or `kill -INT` of this process) and SIGTERM are passed on
     to the child, once: it runs in a process group of its own, so that
@@ -74,7 +75,7 @@ def run_child(command, *, env=None, stdin=None):
     one). Either way the caller's cleanup runs only after the child has shut
     down.
     """
-    process = subprocess.Popen(command, env=env, cwd=ROOT, process_group=0, stdin=stdin)
+    process = subprocess.Popen(command, env=env, cwd=cwd, process_group=0, stdin=stdin)
 
     def forward(signum, _frame):
         process.send_signal(signum)

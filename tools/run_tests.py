@@ -6,8 +6,9 @@ Steps: check the prerequisites (Odoo 18.0, PostgreSQL, a Chromium and
 websocket-client, since Odoo silently skips browser tests without them), lint
 with `pre-commit run --all-files` (the hooks of `.pre-commit-config.yaml`:
 ruff, pylint-odoo, OCA's module and .po checks, the addon README and complete
-translations), start the PostgreSQL cluster of `.local/test-cluster/` unless
-another run already did, copy the template database with the repository's
+translations) unless the very same files passed it before, start the
+PostgreSQL cluster of `.local/test-cluster/` unless another run already did,
+copy the template database with the repository's
 addons and their demo data installed (built first when missing or out of
 date, see templates.py) into a new database, run pytest-odoo over
 `consumer_preferences/tests` and `tests/` with a run folder
@@ -20,6 +21,8 @@ Arguments after `--` go to pytest; paths among them replace the default ones:
 """
 
 import argparse
+import hashlib
+import importlib.metadata
 import importlib.util
 import os
 import secrets
@@ -27,6 +30,7 @@ import shlex
 import shutil
 import site
 import socket
+import subprocess
 import sys
 import sysconfig
 from pathlib import Path
@@ -46,6 +50,12 @@ DATABASE_PROGRAMS = ("createdb", "dropdb")
 INSTALL_HINT = "run `python3 -m pip install -r requirements.txt`"
 # The cluster every run uses, with the template databases and their files.
 CLUSTER_DIR = harness.LOCAL_DIR / "test-cluster"
+# Where the test processes keep Python's compiled modules (see
+# with_bytecode_cache).
+BYTECODE_DIR = harness.LOCAL_DIR / "pycache"
+# Where, under a repository, the key of the files that passed the lint last
+# is kept (see lint).
+LINT_PASSED_DIR = Path(".local", "lint-passed")
 # What the tests learn of the templates (tests/test_packaging.py).
 DEPENDENCIES_TEMPLATE_VARIABLE = "CONSUMER_PREFERENCES_DEPENDENCIES_TEMPLATE"
 TEMPLATES_DATA_DIR_VARIABLE = "CONSUMER_PREFERENCES_TEMPLATES_DATA_DIR"
@@ -124,14 +134,58 @@ def require_python_packages():
             )
 
 
-def lint():
+def lint(root=harness.ROOT):
     """Run every hook of `.pre-commit-config.yaml` on every file of the
-    repository, as `pre-commit run --all-files` does; return its exit code."""
+    repository, as `pre-commit run --all-files` does; return its exit code.
+
+    Unless the very same files passed them before, with the same programs: a
+    passing run leaves its key (lint_key) in `.local/lint-passed/`, and the
+    hooks only ever read the files and their own settings, which the key
+    covers. The next run skips them, and says so.
+    """
+    key = lint_key(root)
+    passed_dir = root / LINT_PASSED_DIR
+    passed = passed_dir / key
+    if passed.is_file():
+        print(
+            "Linting: skipped, these very files passed every hook of "
+            f".pre-commit-config.yaml with the same programs ({key[:12]}).",
+            flush=True,
+        )
+        return 0
     print("Linting: pre-commit run --all-files ...", flush=True)
-    return harness.run_child(
+    code = harness.run_child(
         [sys.executable, "-m", "pre_commit", "run", "--all-files"],
         env=lint_environment(),
+        cwd=root,
     )
+    if code == 0 and key == lint_key(root):  # no file changed meanwhile
+        shutil.rmtree(passed_dir, ignore_errors=True)
+        passed_dir.mkdir(parents=True)
+        passed.touch()
+    return code
+
+
+def lint_key(root):
+    """A hash of what the hooks read: every file `pre-commit run --all-files`
+    checks (those git lists, their paths and contents as on disk, the hooks'
+    settings among them), and the Python and the packages installed in it
+    (the linters and their plugins)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True
+    ).stdout
+    digest = hashlib.sha256(f"{sys.version}\n".encode())
+    for distribution in sorted(
+        f"{dist.metadata['Name']}=={dist.version}"
+        for dist in importlib.metadata.distributions()
+    ):
+        digest.update(f"{distribution}\n".encode())
+    for name in sorted(filter(None, listed.decode().split("\0"))):
+        path = root / name
+        digest.update(f"\n{name}\n".encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def lint_environment():
@@ -143,10 +197,10 @@ def lint_environment():
     if user_scripts:
         scripts.append(user_scripts)
     path = os.pathsep.join([*scripts, os.environ.get("PATH", os.defpath)])
-    return os.environ | {
-        "PATH": path,
-        "PRE_COMMIT_HOME": str(harness.LOCAL_DIR / "pre-commit"),
-    }
+    return with_bytecode_cache(
+        os.environ
+        | {"PATH": path, "PRE_COMMIT_HOME": str(harness.LOCAL_DIR / "pre-commit")}
+    )
 
 
 def run_suite(*, odoo, postgres, folder, database, browser, pytest_arguments):
@@ -246,7 +300,7 @@ def test_environment(odoo, folder, browser):
     for path in (bin_dir, home, temporary_dir):
         path.mkdir()
     (bin_dir / BROWSER_NAMES[0]).symlink_to(browser)
-    return odoo.environment(
+    env = odoo.environment(
         PATH=os.pathsep.join([str(bin_dir), os.environ.get("PATH", os.defpath)]),
         HOME=home,
         XDG_CONFIG_HOME=home / ".config",
@@ -256,6 +310,23 @@ def test_environment(odoo, folder, browser):
         # HOME moved: keep packages installed with `pip install --user` visible.
         PYTHONUSERBASE=site.getuserbase(),
     )
+    return with_bytecode_cache(env)
+
+
+def with_bytecode_cache(env):
+    """`env` with Python's compiled modules kept in `.local/pycache/`
+    (PYTHONPYCACHEPREFIX), even where PYTHONDONTWRITEBYTECODE is set.
+
+    Each of a run's dozen Python processes (pytest's workers, the Odoo
+    processes of the templates, the lifecycle and the wheel tests, the lint)
+    imports Odoo and its addons, or pylint; without a cache, each compiles
+    every module again, and pytest rewrites the test modules again. Python
+    checks each compiled module against its source, so a changed file is
+    compiled again; nothing is written next to the sources.
+    """
+    env = env | {"PYTHONPYCACHEPREFIX": str(BYTECODE_DIR)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def run_pytest(config_file, database, env, pytest_arguments):
@@ -266,6 +337,8 @@ def run_pytest(config_file, database, env, pytest_arguments):
         # that its setUpClass runs once.
         "--numprocesses=auto",
         "--dist=loadscope",
+        # In the order conftest.py gives (longest first), not by number of tests.
+        "--no-loadscope-reorder",
         f"--odoo-database={database}",
         f"--odoo-config={config_file}",
         "--odoo-http",
