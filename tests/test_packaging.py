@@ -208,9 +208,20 @@ def build_wheel(tmp_path):
 
 
 def make_virtual_environment(tmp_path):
-    """A new virtual environment whose Python imports the same Odoo."""
+    """A new virtual environment whose Python imports the same Odoo, and
+    the same pip (installing into the environment): copying pip into it
+    took 2.5 of the test's 11 s."""
     venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)])
+    run(
+        [
+            sys.executable,
+            "-m",
+            "venv",
+            "--system-site-packages",
+            "--without-pip",
+            str(venv),
+        ]
+    )
     return venv / "bin" / "python"
 
 
