@@ -61,3 +61,10 @@ def test_second_lint_of_the_same_files_is_skipped(tmp_path, capfd):
         CONFIG.replace("FORBIDDEN", "good")
     )
     assert lint(tmp_path, capfd) == (1, True)
+
+
+def test_lint_outside_a_git_work_tree_leaves_the_error_to_pre_commit(tmp_path, capfd):
+    (tmp_path / ".pre-commit-config.yaml").write_text(CONFIG)
+    assert run_tests.lint(tmp_path) != 0
+    assert not (tmp_path / run_tests.LINT_PASSED_DIR).exists()
+    assert "git" in "".join(capfd.readouterr())

@@ -145,8 +145,8 @@ def lint(root=harness.ROOT):
     """
     key = lint_key(root)
     passed_dir = root / LINT_PASSED_DIR
-    passed = passed_dir / key
-    if passed.is_file():
+    passed = passed_dir / (key or "none")
+    if key and passed.is_file():
         print(
             "Linting: skipped, these very files passed every hook of "
             f".pre-commit-config.yaml with the same programs ({key[:12]}).",
@@ -159,7 +159,7 @@ def lint(root=harness.ROOT):
         env=lint_environment(),
         cwd=root,
     )
-    if code == 0 and key == lint_key(root):  # no file changed meanwhile
+    if code == 0 and key and key == lint_key(root):  # no file changed meanwhile
         shutil.rmtree(passed_dir, ignore_errors=True)
         passed_dir.mkdir(parents=True)
         passed.touch()
@@ -169,18 +169,24 @@ def lint(root=harness.ROOT):
 def lint_key(root):
     """A hash of what the hooks read: every file `pre-commit run --all-files`
     checks (those git lists, their paths and contents as on disk, the hooks'
-    settings among them), and the Python and the packages installed in it
-    (the linters and their plugins)."""
+    settings among them), the Python and the packages installed in it (the
+    linters and their plugins) and the `msgfmt` that checks translations.
+    None outside a git work tree (pre-commit then says what is wrong)."""
     listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True
-    ).stdout
+        ["git", "ls-files", "-z"], cwd=root, capture_output=True, check=False
+    )
+    if listed.returncode:
+        return None
+    msgfmt = shutil.which("msgfmt")
     digest = hashlib.sha256(f"{sys.version}\n".encode())
     for distribution in sorted(
         f"{dist.metadata['Name']}=={dist.version}"
         for dist in importlib.metadata.distributions()
     ):
         digest.update(f"{distribution}\n".encode())
-    for name in sorted(filter(None, listed.decode().split("\0"))):
+    if msgfmt:
+        digest.update(subprocess.run([msgfmt, "--version"], capture_output=True).stdout)
+    for name in sorted(filter(None, listed.stdout.decode().split("\0"))):
         path = root / name
         digest.update(f"\n{name}\n".encode())
         if path.is_file():
