@@ -3,6 +3,7 @@ Odoo's accounting test classes and ours would each create, and the classes
 use them."""
 
 from odoo import Command
+from odoo.exceptions import AccessDenied
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.consumer_preferences.tests.common import ConsumerPreferenceCommon
@@ -73,7 +74,7 @@ def password_accepted(user, password):
         user.with_user(user)._check_credentials(
             {"type": "password", "password": password}, {"interactive": True}
         )
-    except Exception:  # AccessDenied, whatever the auth addons add
+    except AccessDenied:
         return False
     return True
 

@@ -9,6 +9,8 @@ does.
 Nothing here imports Odoo's test framework: ``tools/templates.py`` runs this
 file in an Odoo shell, outside test mode."""
 
+from odoo import Command
+
 PREPARED_COMPANY_MODULE = "__consumer_preferences_tests__"
 PREPARED_COMPANIES = ("company_1_data", "company_2")
 # The users of company_1_data every ConsumerPreferenceCommon class creates,
@@ -95,10 +97,12 @@ def prepare_test_users(env):
         ACCOUNTMAN["login"]: dict(
             ACCOUNTMAN,
             groups_id=[
-                (6, 0, (users._default_groups() | _groups(env, ACCOUNTMAN_GROUPS)).ids)
+                Command.set(
+                    (users._default_groups() | _groups(env, ACCOUNTMAN_GROUPS)).ids
+                )
             ],
             company_id=env.ref("base.main_company").id,
-            company_ids=[(4, env.ref("base.main_company").id)],
+            company_ids=[Command.link(env.ref("base.main_company").id)],
         )
     }
     for login, groups in PREPARED_USERS.items():
@@ -107,9 +111,9 @@ def prepare_test_users(env):
             "login": login,
             "password": login + "x" * (8 - len(login)),
             "email": f"{login[0]}.{login[0]}@example.com",
-            "groups_id": [(6, 0, _groups(env, groups.split(",")).ids)],
+            "groups_id": [Command.set(_groups(env, groups.split(",")).ids)],
             "company_id": company.id,
-            "company_ids": [(6, 0, company.ids)],
+            "company_ids": [Command.set(company.ids)],
         }
     created = env["res.users"]
     for login, user_values in values.items():
