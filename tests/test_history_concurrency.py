@@ -75,12 +75,21 @@ class TestHistoryConcurrency(BaseCase):
                 cls.sugar_id,
                 cls.juice_id,
                 cls.water_id,
+                cls.bread_id,
             ) = (
                 env["product.product"]
                 .create(
                     [
                         {"name": f"Concurrency {name} {cls.tag}", "lst_price": 10.0}
-                        for name in ("Tea", "Coffee", "Milk", "Sugar", "Juice", "Water")
+                        for name in (
+                            "Tea",
+                            "Coffee",
+                            "Milk",
+                            "Sugar",
+                            "Juice",
+                            "Water",
+                            "Bread",
+                        )
                     ]
                 )
                 .ids
@@ -324,6 +333,15 @@ class TestHistoryConcurrency(BaseCase):
                 ir_cron._process_job(cron_cr.dbname, cron_cr, job)
         return triggered and bool(job)
 
+    def _hold_key(self, cr, product_id):
+        """Take the advisory lock of the customer's key of ``product_id`` in
+        ``cr``, as a transaction posting for it does."""
+        cr.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended("
+            "'consumer_preference_history:' || %s || ',' || %s || ',' || %s, 0))",
+            [self.company_id, self.customer_id, product_id],
+        )
+
     def _assert_nobody_retried(self, failures):
         self.assertEqual(failures, {name: [] for name in failures})
 
@@ -473,16 +491,8 @@ class TestHistoryConcurrency(BaseCase):
         never runs the job), a later run of the job makes the line exact, and
         until then the partner says its history is pending."""
         (draft,) = self._create_invoices(self.water_id, [(3.0, "2026-05-04")])
-        lock_key = (
-            "hashtextextended('consumer_preference_history:' || %s || ',' "
-            "|| %s || ',' || %s, 0)"
-        )
         with self.registry.cursor() as holder:
-            # Another transaction holds the key's advisory lock.
-            holder.execute(
-                f"SELECT pg_advisory_xact_lock({lock_key})",
-                [self.company_id, self.customer_id, self.water_id],
-            )
+            self._hold_key(holder, self.water_id)
             self._commit(lambda env: env["account.move"].browse(draft).action_post())
             holder.rollback()
         self.assertEqual(self._history(self.water_id), [])
@@ -507,3 +517,19 @@ class TestHistoryConcurrency(BaseCase):
             )
         )
         self.assertFalse(pending)
+
+    def test_a_key_held_while_the_scheduled_action_runs_is_retried_at_once(self):
+        """The scheduled action finds the only queued key held by another
+        transaction: it recomputes nothing, and has itself run again at once
+        (a trigger) rather than at its next interval. Odoo counts such a run
+        as finished and forgets the posting's trigger."""
+        (draft,) = self._create_invoices(self.bread_id, [(3.0, "2026-05-04")])
+        with self.registry.cursor() as holder:
+            self._hold_key(holder, self.bread_id)
+            self._commit(lambda env: env["account.move"].browse(draft).action_post())
+            self.assertTrue(self._run_scheduled_action())
+            self.assertEqual(self._queued(), [self.bread_id])
+            holder.rollback()
+        self.assertTrue(self._run_scheduled_action(), "the job was not triggered")
+        self.assertEqual(self._queued(), [])
+        self.assertEqual(self._history(self.bread_id)[0]["invoice_count"], 1)
