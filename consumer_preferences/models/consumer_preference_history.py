@@ -235,6 +235,11 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 # the scheduled action's own transaction, as Odoo's batch
                 # crons do.
                 self.env.cr.commit()  # pylint: disable=invalid-commit
+        if skipped_ids and not done and auto_commit:
+            # Every key was held by another transaction: give it time before
+            # the next run (this transaction holds no lock), so that a long one is
+            # not polled in a loop.
+            time.sleep(HELD_KEYS_PAUSE)
         self.env.cr.execute(
             "SELECT COUNT(DISTINCT (company_id, partner_id, product_id)) "
             "FROM consumer_preference_history_queue"
@@ -242,11 +247,6 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         remaining = self.env.cr.fetchone()[0]
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         if remaining:
-            if not done and auto_commit:
-                # Every key is held by another transaction: give it time
-                # before the next run, so that a long one is not polled in a
-                # loop.
-                time.sleep(HELD_KEYS_PAUSE)
             # Reporting them is not enough: Odoo counts a run that did
             # nothing as finished, and re-runs one that did something at most
             # ten times in a row; either way the cron worker would then sleep
