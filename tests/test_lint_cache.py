@@ -63,7 +63,12 @@ def test_second_lint_of_the_same_files_is_skipped(tmp_path, capfd):
     assert lint(tmp_path, capfd) == (1, True)
 
 
-def test_lint_outside_a_git_work_tree_leaves_the_error_to_pre_commit(tmp_path, capfd):
+def test_lint_outside_a_git_work_tree_leaves_the_error_to_pre_commit(
+    tmp_path, capfd, monkeypatch
+):
+    # The test command keeps its temporary files inside the repository: git
+    # must not look above the folder for a work tree.
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     (tmp_path / ".pre-commit-config.yaml").write_text(CONFIG)
     assert run_tests.lint(tmp_path) != 0
     assert not (tmp_path / run_tests.LINT_PASSED_DIR).exists()
