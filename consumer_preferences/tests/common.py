@@ -28,7 +28,15 @@ class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
 
     @classmethod
     def setUpClass(cls):
-        super().setUpClass()
+        # Odoo's accounting test class makes, for every class, data these
+        # tests never use (products and partners a and b, a fiscal position,
+        # payment terms, cash roundings, a composite tax, a second user: 0.7 s
+        # a class). Its set-up is skipped for its parent's, and what these
+        # tests use of it is made here, as it makes it.
+        super(AccountTestInvoicingCommon, cls).setUpClass()
+        cls.maxDiff = None
+        cls.company_data = cls.collect_company_accounting_data(cls.env.company)
+        cls.tax_sale_a = cls.company_data["default_tax_sale"]
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.company = cls.company_data["company"]
 
