@@ -71,15 +71,7 @@ def prepare_test_companies(env):
         )
         if not company.account_fiscal_country_id:
             company.account_fiscal_country_id = env.ref("base.us")
-        env["ir.model.data"].create(
-            {
-                "module": PREPARED_COMPANY_MODULE,
-                "name": name,
-                "model": "res.company",
-                "res_id": company.id,
-                "noupdate": True,
-            }
-        )
+        _name_prepared(company, name)
         companies |= company
     return companies
 
@@ -118,15 +110,7 @@ def prepare_test_users(env):
     created = env["res.users"]
     for login, user_values in values.items():
         user = users.create(user_values)
-        env["ir.model.data"].create(
-            {
-                "module": PREPARED_COMPANY_MODULE,
-                "name": prepared_user_name(login),
-                "model": "res.users",
-                "res_id": user.id,
-                "noupdate": True,
-            }
-        )
+        _name_prepared(user, prepared_user_name(login))
         created |= user
     return created
 
@@ -134,6 +118,19 @@ def prepare_test_users(env):
 def prepared_user_name(login):
     """The external id name of the prepared user ``login``."""
     return f"user_{login}"
+
+
+def _name_prepared(record, name):
+    """Give ``record`` the external id ``name`` of the prepared records."""
+    record.env["ir.model.data"].create(
+        {
+            "module": PREPARED_COMPANY_MODULE,
+            "name": name,
+            "model": record._name,
+            "res_id": record.id,
+            "noupdate": True,
+        }
+    )
 
 
 def _groups(env, xml_ids):
