@@ -51,6 +51,21 @@ def test_any_change_to_an_addon_file_names_another_template(tmp_path):
     assert name(tmp_path) != original
 
 
+def test_the_script_preparing_the_test_data_counts(tmp_path):
+    make_repository(tmp_path)
+    script = tmp_path / harness.PREPARE_TEST_DATA
+    script.parent.mkdir()
+    script.write_text("# 1", encoding="utf-8")
+    prepared = ("shop", harness.ADDON)
+    original = name(tmp_path, addons=prepared)
+    script.write_text("# 2", encoding="utf-8")
+    assert name(tmp_path, addons=prepared) != original
+    # A template without the addon is not prepared: the script does not count.
+    unprepared = name(tmp_path)
+    script.write_text("# 3", encoding="utf-8")
+    assert name(tmp_path) == unprepared
+
+
 def test_bytecode_does_not_count(tmp_path):
     addon_dir = make_repository(tmp_path)
     original = name(tmp_path)

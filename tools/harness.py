@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = "consumer_preferences"
 LOCAL_DIR = ROOT / ".local"
+# What prepare_test_data runs in an Odoo shell, relative to the repository.
+PREPARE_TEST_DATA = Path("tools", "prepare_test_data.py")
 # Where Debian and Ubuntu keep each major version's server programs.
 SYSTEM_POSTGRES_DIRS = Path("/usr/lib/postgresql")
 
@@ -230,10 +232,10 @@ def install_addon(odoo, config_file, database, env, addons=(ADDON,)):
 
 def prepare_test_data(odoo, config_file, database, env):
     """Create in `database` the data the tests prepare once (the accounting
-    test companies and the web client's asset bundles, see
-    tools/prepare_test_data.py); return Odoo's exit code."""
+    test companies and their users, the web client's asset bundles: the
+    script PREPARE_TEST_DATA); return Odoo's exit code."""
     print(f"Preparing the test data in {database} ...", flush=True)
-    with open(ROOT / "tools" / "prepare_test_data.py", encoding="utf-8") as script:
+    with open(ROOT / PREPARE_TEST_DATA, encoding="utf-8") as script:
         return run_child(
             odoo.shell_command(
                 config_file, f"--database={database}", "--log-level=warn"

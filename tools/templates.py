@@ -9,12 +9,12 @@ cluster (`.local/test-cluster/`), named by a hash of what they hold:
   that an update of Odoo builds the templates again) and the names of those
   dependencies;
 - the *addons* template: a copy of the first with every addon of the
-  repository installed, then the companies the accounting test classes
+  repository installed, then the companies and users the test classes
   would each create (``consumer_preferences/tests/companies.py``) and the
   web client's asset bundles the browser tests load (both made by
-  ``tools/prepare_test_data.py``); its hash
-  adds every file under each addon's folder, so that any change to an addon
-  builds it again (from the first, which is the long part of an install).
+  ``tools/prepare_test_data.py``); its hash adds every file under each
+  addon's folder and that script, so that any change to them builds it
+  again (from the first, which is the long part of an install).
 
 Each run clones the addons template (`CREATE DATABASE ... TEMPLATE`, and a
 copy of the filestore) into a database of its own, and templates of other
@@ -36,8 +36,8 @@ import harness
 PREFIX = f"{harness.ADDON}_template_"
 # Bump when what a template holds changes in a way no hashed input shows.
 FORMAT = (
-    "4: installed with demo data, the addons' with the test companies, their "
-    "users and web assets"
+    "5: installed with demo data, the addons' with the test data of "
+    "prepare_test_data.py, whose contents count"
 )
 # Neither part of an addon nor an input of its install.
 SKIPPED = ("__pycache__", ".pyc", ".pyo")
@@ -112,7 +112,7 @@ class Templates:
             )
             if code:
                 raise harness.HarnessError(
-                    f"Preparing the test companies in the template {name} failed "
+                    f"Preparing the test data in the template {name} failed "
                     f"(exit code {code}, Odoo's log above)."
                 )
         self._marker(name, "complete").touch()
@@ -156,10 +156,15 @@ def odoo_fingerprint(odoo):
 def template_name(kind, odoo_fingerprint, source, addons, root=harness.ROOT):
     """A template's name: `kind` and a hash of `odoo_fingerprint`, the
     `source` template, the names of `addons` and, for those that are addons
-    of the repository `root`, every file under their folders."""
+    of the repository `root`, every file under their folders; when the
+    template is prepared for the tests (it holds this repository's addon),
+    the preparing script too."""
     digest = hashlib.sha256()
     for part in (FORMAT, odoo_fingerprint, source, *addons):
         digest.update(f"{part}\n".encode())
+    prepare_script = root / harness.PREPARE_TEST_DATA
+    if harness.ADDON in addons and prepare_script.is_file():
+        digest.update(prepare_script.read_bytes())
     for addon in addons:
         addon_dir = root / addon
         if not (addon_dir / "__manifest__.py").is_file():
