@@ -1,8 +1,8 @@
 """Posting under load: a multi-worker Odoo with and without the addon, same run.
 
     python3 benchmarks/bench_load.py [--clients 8] [--invoices 100] [--rounds 2]
-        [--customers 2] [--products 5] [--port 8079] [--server-per-database]
-        [--reset]
+        [--customers 2] [--products 5] [--port 8079]
+        [--server-per-database | --servers-per-database N] [--reset]
 
 The first run creates, in a private PostgreSQL cluster in
 ``.local/bench-load/``, the databases ``bench_plain`` (``account`` with demo
@@ -17,7 +17,11 @@ restarting in a loop where gevent mode cannot start (see ``LAUNCHER``). With
 database each, as production servers do: a server with several databases
 closes its cron workers' connections after each of their wake-ups, so that
 every wake-up (each trigger of a scheduled action) opens new PostgreSQL
-sessions, which a single-database server does not.
+sessions, which a single-database server does not. With
+``--servers-per-database N``, N servers share each database (ports PORT to
+PORT+2N-1), the clients spread over them, as several Odoo servers behind one
+load balancer: their cron workers all hear the scheduled action's triggers
+and take turns at it.
 
 Each round measures both databases, in alternating order (plain, addon, then
 addon, plain, ...) so that the machine's noise hits both alike. A measurement
@@ -126,19 +130,24 @@ def main(argv=None):
         for kind in (PLAIN, ADDON):
             prepare_database(odoo, config_file, env, connection, kind)
         with ExitStack() as stack:
-            if arguments.server_per_database:
+            if arguments.servers_per_database:
+                # Each database served by its own servers, on ports from PORT.
+                ports = iter(range(arguments.port, arguments.port + 100))
                 servers = {
-                    kind: stack.enter_context(
-                        odoo_server(
-                            odoo,
-                            config_file,
-                            env,
-                            arguments.port + index,
-                            FOLDER / f"odoo-server-{kind}.log",
-                            database=DATABASES[kind],
+                    kind: [
+                        stack.enter_context(
+                            odoo_server(
+                                odoo,
+                                config_file,
+                                env,
+                                next(ports),
+                                FOLDER / f"odoo-server-{kind}-{number}.log",
+                                database=DATABASES[kind],
+                            )
                         )
-                    )
-                    for index, kind in enumerate((PLAIN, ADDON))
+                        for number in range(1, arguments.servers_per_database + 1)
+                    ]
+                    for kind in (PLAIN, ADDON)
                 }
             else:
                 server = stack.enter_context(
@@ -150,7 +159,7 @@ def main(argv=None):
                         FOLDER / "odoo-server.log",
                     )
                 )
-                servers = {PLAIN: server, ADDON: server}
+                servers = {PLAIN: [server], ADDON: [server]}
             bench = LoadBench(servers, postmaster_pid(cluster), connection, arguments)
             measurements = bench.run()
     report(measurements, arguments)
@@ -171,14 +180,28 @@ def parse_arguments(argv):
     parser.add_argument("--port", type=int, default=8079, help="default: 8079")
     parser.add_argument(
         "--server-per-database",
-        action="store_true",
+        dest="servers_per_database",
+        action="store_const",
+        const=1,
+        default=0,
         help="one Odoo server per database (ports PORT and PORT+1), as in "
         "production, instead of one serving both",
     )
     parser.add_argument(
+        "--servers-per-database",
+        type=int,
+        metavar="N",
+        default=0,
+        help="N Odoo servers share each database (ports PORT to PORT+2N-1), "
+        "the clients spread over them",
+    )
+    parser.add_argument(
         "--reset", action="store_true", help="delete the databases and cluster first"
     )
-    return parser.parse_args(argv)
+    arguments = parser.parse_args(argv)
+    if arguments.servers_per_database < 0:
+        parser.error("--servers-per-database takes a number of servers, 1 or more")
+    return arguments
 
 
 # Databases and server ----------------------------------------------------------
@@ -435,7 +458,7 @@ class LoadBench:
 
     def rpc(self, kind, model, method, *args, proxy=None, **kwargs):
         proxy = proxy or xmlrpc.client.ServerProxy(
-            f"{self.servers[kind].url}/xmlrpc/2/object", allow_none=True
+            f"{self.servers[kind][0].url}/xmlrpc/2/object", allow_none=True
         )
         return proxy.execute_kw(
             DATABASES[kind], self.uid(kind), PASSWORD, model, method, list(args), kwargs
@@ -444,7 +467,7 @@ class LoadBench:
     def uid(self, kind):
         if kind not in self.uids:
             common = xmlrpc.client.ServerProxy(
-                f"{self.servers[kind].url}/xmlrpc/2/common"
+                f"{self.servers[kind][0].url}/xmlrpc/2/common"
             )
             uid = common.authenticate(DATABASES[kind], LOGIN, PASSWORD, {})
             if not uid:
@@ -503,16 +526,17 @@ class LoadBench:
             arguments.customers,
             arguments.products,
         )
-        server = self.servers[kind]
-        wait_until_idle(server.pid)
+        servers = self.servers[kind]
+        for server in servers:
+            wait_until_idle(server.pid)
         measurement = Measurement(round_number, kind)
         queued_before = self.queued_so_far() if kind == ADDON else 0
-        log_start = server.log_file.stat().st_size
-        cpu_start = self.cpu_seconds(server)
+        log_starts = [server.log_file.stat().st_size for server in servers]
+        cpu_start = self.cpu_seconds(servers)
         outcomes, measurement.wall_seconds = self.post_in_parallel(
             kind, plans, customer_ids, product_ids
         )
-        log_end = server.log_file.stat().st_size
+        log_ends = [server.log_file.stat().st_size for server in servers]
         move_ids = [outcome.move_id for outcome in outcomes if outcome.move_id]
         measurement.postings = len(outcomes)
         measurement.posted = self.count_posted(database, move_ids)
@@ -525,13 +549,16 @@ class LoadBench:
         measurement.create_seconds = [
             outcome.create_seconds for outcome in outcomes if outcome.create_seconds
         ]
-        self.read_log(measurement, server, database, log_start, log_end)
+        for server, log_start, log_end in zip(
+            servers, log_starts, log_ends, strict=True
+        ):
+            self.read_log(measurement, server, database, log_start, log_end)
         if kind == ADDON:
             measurement.queued_keys = self.queued_so_far() - queued_before
             measurement.drained, measurement.drain_seconds = self.wait_for_drain()
         # With the addon, the scheduled action's work until the queue is empty
         # is counted too.
-        cpu_end = self.cpu_seconds(server)
+        cpu_end = self.cpu_seconds(servers)
         measurement.odoo_cpu, measurement.postgres_cpu = (
             end - start for start, end in zip(cpu_start, cpu_end, strict=True)
         )
@@ -539,10 +566,13 @@ class LoadBench:
             self.check_invariant(measurement, customer_ids)
         return measurement
 
-    def cpu_seconds(self, server):
-        """CPU seconds used so far by ``server``'s processes and by
+    def cpu_seconds(self, servers):
+        """CPU seconds used so far by the processes of ``servers`` and by
         PostgreSQL's."""
-        return process_tree_cpu(server.pid), process_tree_cpu(self.postgres_pid)
+        return (
+            sum(process_tree_cpu(server.pid) for server in servers),
+            process_tree_cpu(self.postgres_pid),
+        )
 
     def post_in_parallel(self, kind, plans, customer_ids, product_ids):
         """Run one client thread per plan; return every outcome and the wall
@@ -551,9 +581,16 @@ class LoadBench:
         with ThreadPoolExecutor(max_workers=len(plans)) as executor:
             futures = [
                 executor.submit(
-                    self.client, kind, plan, customer_ids, product_ids, barrier
+                    self.client,
+                    kind,
+                    # the clients spread over the database's servers
+                    self.servers[kind][number % len(self.servers[kind])],
+                    plan,
+                    customer_ids,
+                    product_ids,
+                    barrier,
                 )
-                for plan in plans
+                for number, plan in enumerate(plans)
             ]
             barrier.wait()
             start = time.perf_counter()
@@ -561,9 +598,9 @@ class LoadBench:
             wall_seconds = time.perf_counter() - start
         return outcomes, wall_seconds
 
-    def client(self, kind, plan, customer_ids, product_ids, barrier):
+    def client(self, kind, server, plan, customer_ids, product_ids, barrier):
         proxy = xmlrpc.client.ServerProxy(
-            f"{self.servers[kind].url}/xmlrpc/2/object", allow_none=True
+            f"{server.url}/xmlrpc/2/object", allow_none=True
         )
         self.uid(kind)
         barrier.wait()
