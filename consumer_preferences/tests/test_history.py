@@ -1,9 +1,13 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from unittest.mock import patch
+
 from freezegun import freeze_time
 
 from odoo import Command, fields
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
+
+from odoo.addons.account.models.account_move import AccountMove
 
 from ..hooks import post_init_hook
 from .common import ConsumerPreferenceCommon
@@ -436,4 +440,54 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
         self.assertRecordValues(
             self._history(self.customer, self.coffee),
             [{"invoice_count": 1, "quantity": 2.0}],
+        )
+
+    def test_a_posting_whose_write_fails_is_not_counted(self):
+        """The history is added to before Odoo writes the invoice posted (so
+        as not to lengthen the wait on the journal's next number). When that
+        write fails (here a module refusing the posting), a caller's
+        savepoint takes the additions back with it; a caller that catches
+        the error and goes on finds the keys queued, and the scheduled
+        action recomputes them from what is posted."""
+        self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        invoice = self._create_customer_invoice(
+            self.customer, [(self.coffee, 3, 8.0), (self.tea, 1, 5.0)]
+        )
+        history_before = self._history(self.customer).read(HISTORY_FIELDS)
+        odoo_write = AccountMove.write
+
+        def refusing_write(moves, vals):
+            if vals.get("state") == "posted":
+                raise UserError(moves.env._("A module refuses this posting."))
+            return odoo_write(moves, vals)
+
+        with patch.object(AccountMove, "write", refusing_write):
+            # A caller with a savepoint of its own.
+            with (
+                self.assertRaisesRegex(UserError, "refuses"),
+                self.env.cr.savepoint(),
+            ):
+                invoice.with_user(self.accountant).action_post()
+            self.assertEqual(
+                self._history(self.customer).read(HISTORY_FIELDS), history_before
+            )
+            self.assertFalse(self.customer.consumer_preference_history_pending)
+            # A caller that catches the error and goes on.
+            with self.assertRaisesRegex(UserError, "refuses"):
+                invoice.with_user(self.accountant).action_post()
+        self.assertEqual(invoice.state, "draft")
+        self.assertTrue(self.customer.consumer_preference_history_pending)
+        self.env["consumer.preference.history"]._process_queue()
+        self.assertFalse(self.customer.consumer_preference_history_pending)
+        self.assertEqual(
+            self._history(self.customer).read(HISTORY_FIELDS), history_before
+        )
+        # Posted for good, it counts once.
+        invoice.with_user(self.accountant).action_post()
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee),
+            [{"invoice_count": 2, "quantity": 5.0}],
+        )
+        self.assertRecordValues(
+            self._history(self.customer, self.tea), [{"invoice_count": 1}]
         )
