@@ -405,24 +405,33 @@ class HistoryBench:
 
     @contextmanager
     def _timed_history(self):
-        """Time the history's part of what runs inside: the service's
-        ``_sync_moves``, wrapped on its class for the time of the block."""
+        """Time the history's part of what runs inside: the service's entry
+        points on posting (before and after Odoo's write) and on any other
+        change of state, wrapped on its class for the time of the block."""
         service_class = type(self.env["consumer.preference.history"])
-        sync_moves = service_class._sync_moves
+        originals = {
+            name: getattr(service_class, name)
+            for name in ("_start_posting", "_finish_sync", "_sync_moves")
+        }
         seconds = []
 
-        def timed_sync_moves(service, moves):
-            started = time.perf_counter()
-            try:
-                return sync_moves(service, moves)
-            finally:
-                seconds.append(time.perf_counter() - started)
+        def timed(method):
+            def timed_method(service, *args):
+                started = time.perf_counter()
+                try:
+                    return method(service, *args)
+                finally:
+                    seconds.append(time.perf_counter() - started)
 
-        service_class._sync_moves = timed_sync_moves
+            return timed_method
+
+        for name, method in originals.items():
+            setattr(service_class, name, timed(method))
         try:
             yield seconds
         finally:
-            service_class._sync_moves = sync_moves
+            for name, method in originals.items():
+                setattr(service_class, name, method)
 
     @contextmanager
     def _recorded_service_statements(self):

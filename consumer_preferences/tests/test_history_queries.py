@@ -147,6 +147,31 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
             self._history(self.customer, self.coffee), [{"invoice_count": 4}]
         )
 
+    def test_posting_adds_to_the_history_before_odoo_numbers_the_invoice(self):
+        """Odoo numbers an invoice as it writes it posted and keeps the
+        journal's next number locked until the transaction ends, every other
+        posting in the journal waiting until then: the history's statement
+        is sent before, not inside that wait."""
+        invoice = self._create_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        self.env.flush_all()
+        with self._record_queries() as queries:
+            invoice.with_user(self.accountant).action_post()
+            self.env.flush_all()
+        sent = [query for query, _caller, _during in queries]
+        history_statement = next(
+            index for index, query in enumerate(sent) if "move_lines AS" in query
+        )
+        numbering = next(
+            index
+            for index, query in enumerate(sent)
+            # Odoo's sequence: the next number, locked until the end
+            if 'UPDATE "account_move" SET "name" = %s' in query
+        )
+        self.assertLess(history_statement, numbering)
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee), [{"invoice_count": 1}]
+        )
+
     @contextmanager
     def _record_queries(self):
         """Record each query as (query, file of the code that sent it, whether
