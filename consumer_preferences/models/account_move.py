@@ -35,8 +35,9 @@ class AccountMove(models.Model):
         # The history, and the queue of the customers' segments.
         history = self.env["consumer.preference.history"]
         posted_before = self.filtered(lambda move: move.state == "posted")
-        posting = history._history_moves(self - posted_before)
-        if vals["state"] == "posted" and posting:
+        if vals["state"] == "posted" and (
+            posting := history._history_moves(self - posted_before)
+        ):
             # Odoo numbers the invoices in this write, and keeps the journal's
             # next number locked until the transaction ends: every other
             # posting in the journal waits until then. The history is added
