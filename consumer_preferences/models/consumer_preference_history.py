@@ -22,9 +22,10 @@ How it is kept, and why:
   writes it posted, and keeps the journal's next number locked until the
   transaction ends: every other posting in the journal waits until then. The
   invoice is added to the history just before that write
-  (``_start_posting``), not inside that wait; its keys are recomputed after
-  it only when they need to be (``_finish_sync``). Should the write fail and
-  the transaction go on, those keys are queued
+  (``_start_posting``), not inside that wait, when the write changes nothing
+  but the state (a write that changes more is recorded after it); its keys
+  are recomputed after it only when they need to be (``_finish_sync``).
+  Should the write fail and the transaction go on, those keys are queued
   (``_enqueue_after_failed_posting``).
 * **Posting costs the same whatever the customer's past.** A newly posted
   invoice adds its own lines to the existing history lines (``_increment``):

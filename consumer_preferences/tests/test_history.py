@@ -1,4 +1,5 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from datetime import date
 from unittest.mock import patch
 
 from freezegun import freeze_time
@@ -440,6 +441,41 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
         self.assertRecordValues(
             self._history(self.customer, self.coffee),
             [{"invoice_count": 1, "quantity": 2.0}],
+        )
+
+    def test_a_write_that_posts_and_changes_the_invoice_counts_the_change(self):
+        """The history is added to before Odoo writes an invoice posted, from
+        what the invoice is then. A write that posts it and changes it at once
+        (a module writing the state itself, past Odoo's check of the fields
+        a posted invoice keeps) counts the invoice as that write leaves it."""
+        invoice = self._create_customer_invoice(
+            self.customer, [(self.coffee, 3, 8.0)], invoice_date="2026-01-15"
+        )
+        invoice.with_context(skip_readonly_check=True).write(
+            {
+                "state": "posted",
+                "invoice_date": "2026-02-20",
+                "invoice_line_ids": [
+                    Command.update(invoice.invoice_line_ids.id, {"quantity": 4})
+                ],
+            }
+        )
+        self.assertEqual(invoice.state, "posted")
+        line = invoice.invoice_line_ids
+        self.assertEqual(line.quantity, 4.0)
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee),
+            [
+                {
+                    "invoice_count": 1,
+                    "quantity": 4.0,
+                    # what Odoo keeps of the line (posted, its amounts are
+                    # not recomputed)
+                    "amount": -line.balance,
+                    "first_invoice_date": date(2026, 2, 20),
+                    "last_invoice_date": date(2026, 2, 20),
+                }
+            ],
         )
 
     def test_a_posting_whose_write_fails_is_not_counted(self):
