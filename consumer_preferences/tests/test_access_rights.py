@@ -188,3 +188,42 @@ class TestConsumerPreferenceAccessRights(ConsumerPreferenceCommon):
                     dict(zip(OPERATIONS, rights[name], strict=True)),
                     dict(zip(OPERATIONS, expected, strict=True)),
                 )
+
+    def test_queues_follow_companies(self):
+        """A manager reads the queued keys and customers of its companies
+        only: a queue row names a customer and, for the history, a product
+        it bought in that company."""
+        self.env["consumer.preference.history"]._enqueue(
+            [
+                (self.company.id, self.customer.id, self.tea.id),
+                (self.other_company.id, self.customer.id, self.coffee.id),
+            ]
+        )
+        self.env.cr.execute(
+            "INSERT INTO consumer_preference_segment_queue (company_id, partner_id) "
+            "VALUES (%s, %s), (%s, %s)",
+            (
+                self.company.id,
+                self.customer.id,
+                self.other_company.id,
+                self.customer.id,
+            ),
+        )
+        manager = self.users["preference_manager"]
+        for model in (
+            "consumer.preference.history.queue",
+            "consumer.preference.segment.queue",
+        ):
+            with self.subTest(model=model):
+                Queue = self._as(self.env[model], manager)
+                self.assertEqual(
+                    {row["company_id"][0] for row in Queue.search_read([])},
+                    {self.company.id},
+                )
+                self.assertFalse(
+                    Queue.read_group(
+                        [("company_id", "=", self.other_company.id)],
+                        ["partner_id"],
+                        ["partner_id"],
+                    )
+                )
