@@ -152,6 +152,33 @@ class ConsumerPreferenceReminder(models.Model):
         self.invalidate_model()
         return self.browse(reminder_ids)
 
+    @api.model
+    def _erase(self, partners, companies):
+        """Delete the reminders of ``partners`` (commercial partners) in
+        ``companies``, with their To-Do activities and the emails not sent
+        yet: the due products they list come from the erased history."""
+        # sudo: users only read reminders, and the activities are their
+        # salespeople's; erasing them is part of the erasure the caller's
+        # Preferences group allows (checked by the caller). Limited to
+        # ``companies`` explicitly, since sudo ignores the company rule.
+        reminders = self.sudo().search(
+            [
+                ("partner_id", "in", partners.ids),
+                ("company_id", "in", companies.ids),
+            ]
+        )
+        if not reminders:
+            return
+        reminders.activity_id.unlink()
+        # Odoo deletes the mails' messages with them.
+        self.env["mail.mail"].sudo().search(
+            [("model", "=", self._name), ("res_id", "in", reminders.ids)]
+        ).unlink()
+        reminders.unlink()
+        self.env["res.partner"].invalidate_model(
+            ["consumer_reminder_ids", "commercial_reminder_ids"]
+        )
+
     def _due_preferences(self):
         """The history lines of the reminder's due products."""
         self.ensure_one()

@@ -220,6 +220,7 @@ class ResPartner(models.Model):
         # companies only (self.env.companies).
         erased_count = self.env["consumer.preference.history"]._erase(partners)
         self.env["consumer.preference.segment"]._erase(partners, self.env.companies)
+        self.env["consumer.preference.reminder"]._erase(partners, self.env.companies)
         for partner in partners:
             if partner in withdrawn:
                 body = _(
@@ -239,6 +240,7 @@ class ResPartner(models.Model):
         partners._withdraw_consumer_preference_consent()
         self.env["consumer.preference.history"]._erase(partners)
         self.env["consumer.preference.segment"]._erase(partners, self.env.companies)
+        self.env["consumer.preference.reminder"]._erase(partners, self.env.companies)
         # Record rules keep the specifications of the user's companies only.
         partners.with_context(active_test=False).consumer_specification_ids.unlink()
         for partner in partners:

@@ -202,3 +202,37 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
             self.customer.with_user(
                 self.accountant
             ).action_consumer_preference_bill_due()
+
+    def _reminder_mails(self, reminders):
+        return self.env["mail.mail"].search(
+            [
+                ("model", "=", "consumer.preference.reminder"),
+                ("res_id", "in", reminders.ids),
+            ]
+        )
+
+    def test_erasure_forgets_reminders(self):
+        """Erasing the history, or forgetting the profile, erases the
+        reminders made from it: the due products they list, their To-Do
+        activity and the email not sent yet."""
+        self.company.consumer_preference_reorder_email = True
+        self.customer.email = "azure@example.com"
+        self._run_cron("2026-04-01")
+        for action, partner in (
+            ("action_consumer_preference_erase_history", self.customer),
+            ("action_consumer_preference_forget", self.other_customer),
+        ):
+            with self.subTest(action=action):
+                reminders = self.Reminder.search([("partner_id", "=", partner.id)])
+                self.assertTrue(reminders)
+                activities = reminders.activity_id
+                mails = self._reminder_mails(reminders)
+                self.assertTrue(mails)
+                getattr(partner.with_user(self.salesperson), action)()
+                self.assertFalse(reminders.exists())
+                self.assertFalse(activities.exists())
+                self.assertFalse(mails.exists())
+                self.assertFalse(
+                    partner.with_user(self.salesperson).commercial_reminder_ids
+                )
+        self.assertFalse(self._todo_activities(self.customer))
