@@ -180,6 +180,23 @@ class ResPartner(models.Model):
         if consent_given:
             # Invoices posted while consent was withdrawn count again.
             self.env["consumer.preference.history"]._rebuild(consent_given)
+        if (
+            "consumer_preference_consent" in vals
+            and not vals["consumer_preference_consent"]
+        ):
+            # A customer who withdrew consent is not profiled (README): its
+            # segments go at once, not at the nightly run, which deletes them
+            # in every company too. The right to edit the consent, checked
+            # by the write above, is the right to stop the profiling; sudo
+            # lists every company, the consent being the customer's, not a
+            # company's.
+            withdrawn = self.commercial_partner_id.filtered(
+                lambda partner: not partner.consumer_preference_consent
+            )
+            if withdrawn:
+                self.env["consumer.preference.segment"]._erase(
+                    withdrawn, self.env["res.company"].sudo().search([])
+                )
         return result
 
     def action_view_consumer_preferences(self):

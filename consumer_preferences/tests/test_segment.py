@@ -261,6 +261,21 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
         self._recompute()
         self.assertFalse(self._segment(self.occasional))
 
+    def test_withdrawn_consent_removes_segment(self):
+        """Unchecking the consent box is enough: the customer is no longer
+        profiled, without waiting for the nightly run or an erasure."""
+        self._recompute()
+        self.assertEqual(self.occasional.consumer_rfm_segment, "needs_attention")
+        self.occasional.with_user(self.salesperson).consumer_preference_consent = False
+        occasional = self.occasional.with_user(self.salesperson)
+        self.assertFalse(occasional.consumer_rfm_segment)
+        self.assertFalse(occasional.consumer_next_expected_date)
+        self.assertNotIn(
+            self.occasional,
+            occasional.search([("consumer_rfm_segment", "=", "needs_attention")]),
+        )
+        self.assertFalse(self._segment(self.occasional))
+
     def test_rights(self):
         self._recompute()
         employee = new_test_user(
