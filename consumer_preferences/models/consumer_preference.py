@@ -403,6 +403,12 @@ class ConsumerPreference(models.Model):
             raise UserError(_("A preference cannot be turned into history by hand."))
         self._normalize_partner(vals)
         result = super().write(vals)
+        if "company_id" in vals:
+            # Odoo checks the company rule on the lines as they were: moving
+            # a line into a company is writing in that company, which must
+            # be one of the user's (checked before the uniqueness below,
+            # which would tell what that company's customer has).
+            self.check_access("write")
         # Before the new values reach the database (at the next flush), where
         # the unique constraint would refuse them with an error in the log.
         if {"company_id", "partner_id", "product_id", "attribute_value_ids"} & set(

@@ -227,3 +227,24 @@ class TestConsumerPreferenceAccessRights(ConsumerPreferenceCommon):
                         ["partner_id"],
                     )
                 )
+
+    def test_specification_stays_in_user_companies(self):
+        """Writing a line's company is writing in that company: a salesperson
+        of one company cannot move its customer's specification into another
+        (where it would count for that company's users and reports)."""
+        for name, allowed in (
+            ("salesperson_own_documents", False),
+            ("preference_manager", False),
+            ("salesperson_of_two_companies", True),
+        ):
+            with self.subTest(user=name), self.env.cr.savepoint() as savepoint:
+                specification = self._as(self.specification, self.users[name])
+                if allowed:
+                    specification.write({"company_id": self.other_company.id})
+                    self.assertEqual(self.specification.company_id, self.other_company)
+                else:
+                    with self.assertRaises(AccessError):
+                        specification.write({"company_id": self.other_company.id})
+                savepoint.rollback()
+                self.env.invalidate_all(flush=False)
+                self.assertEqual(self.specification.company_id, self.company)
