@@ -248,3 +248,28 @@ class TestConsumerPreferenceAccessRights(ConsumerPreferenceCommon):
                 savepoint.rollback()
                 self.env.invalidate_all(flush=False)
                 self.assertEqual(self.specification.company_id, self.company)
+
+    def test_bill_line_of_other_company_preference(self):
+        """The Bill wizard's lines show their preference's product, values,
+        invoices and suggested quantity (related fields, read as superuser):
+        a line may name only a preference the user may read, else RPC would
+        show another company's customer's history through it."""
+        wizard = self._as(
+            self.env["consumer.preference.bill"], self.users["invoicing_user"]
+        ).create({"partner_id": self.customer.id})
+        Line = self._as(
+            self.env["consumer.preference.bill.line"], self.users["invoicing_user"]
+        )
+        with self.assertRaises(AccessError):
+            Line.create(
+                {
+                    "wizard_id": wizard.id,
+                    "preference_id": self.other_company_specification.id,
+                }
+            )
+        line = Line.create(
+            {"wizard_id": wizard.id, "preference_id": self.specification.id}
+        )
+        with self.assertRaises(AccessError):
+            line.write({"history_id": self.other_company_specification.id})
+        self.assertEqual(line.product_id, self.tea)

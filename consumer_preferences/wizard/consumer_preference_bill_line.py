@@ -67,6 +67,23 @@ class ConsumerPreferenceBillLine(models.TransientModel):
     price_subtotal = fields.Monetary(string="Subtotal", compute="_compute_amounts")
     price_total = fields.Monetary(string="Total", compute="_compute_amounts")
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        lines = super().create(vals_list)
+        lines._check_preferences_readable()
+        return lines
+
+    def write(self, vals):
+        result = super().write(vals)
+        if {"preference_id", "history_id"} & set(vals):
+            self._check_preferences_readable()
+        return result
+
+    def _check_preferences_readable(self):
+        """The related fields show the preferences as superuser: a line may
+        name only preferences the user may read (another company's are not)."""
+        (self.preference_id | self.history_id).check_access("read")
+
     @api.depends("history_id.invoice_count", "history_id.average_quantity")
     def _compute_suggested_quantity(self):
         """A one-off purchase says nothing about the next one."""
