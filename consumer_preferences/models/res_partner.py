@@ -435,9 +435,11 @@ class ResPartner(models.Model):
         self.ensure_one()
         partner = self.commercial_partner_id
         Profile = self.env["consumer.preference.profile"]
-        due = self.env["consumer.preference"].search(
-            Profile._history_domain(partner) + Profile._due_domain()
-        )
+        due = self.env["consumer.preference"]
+        # As the profile: a customer who withdrew consent has nothing due
+        # (its history lines are kept until erased, never reminded of).
+        if partner.consumer_preference_consent:
+            due = due.search(Profile._history_domain(partner) + Profile._due_domain())
         if not due:
             raise UserError(
                 _(

@@ -236,3 +236,31 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
                     partner.with_user(self.salesperson).commercial_reminder_ids
                 )
         self.assertFalse(self._todo_activities(self.customer))
+
+    def test_bill_due_products_needs_consent(self):
+        """A customer who withdrew consent has no product due for reorder:
+        its profile shows none, and neither the Bill Due Products action
+        (RPC) nor the link of a reminder made before the withdrawal bills
+        from its kept history lines."""
+        self.company.consumer_preference_billing = True
+        self._run_cron("2026-04-01")
+        self.customer.consumer_preference_consent = False
+        server_action = self.env.ref(
+            "consumer_preferences.action_consumer_preference_bill_due"
+        )
+        with freeze_time("2026-04-01"):
+            self.assertFalse(
+                self.customer.with_user(self.accountant).consumer_profile_due_count
+            )
+            for partner in (self.quiet, self.customer):
+                with (
+                    self.subTest(customer=partner.name),
+                    self.assertRaisesRegex(UserError, "has no product due for reorder"),
+                ):
+                    partner.with_user(
+                        self.accountant
+                    ).action_consumer_preference_bill_due()
+            with self.assertRaisesRegex(UserError, "has no product due for reorder"):
+                server_action.with_user(self.accountant).with_context(
+                    active_id=self.customer.id
+                ).run()
