@@ -194,12 +194,18 @@ class ConsumerPreferenceReminder(models.Model):
 
     def _schedule_activities(self):
         """One To-Do activity per reminder, for the customer's salesperson
-        (none when the customer has none, or an archived one), created in one
-        batch."""
+        (none when the customer has none, an archived one, or one who does
+        not work in the reminder's company: the note shows that company's
+        history), created in one batch."""
         todo_type = self.env.ref("mail.mail_activity_data_todo")
         partner_model = self.env["ir.model"]._get_id("res.partner")
         activity_values, reminders = [], self.browse()
-        for reminder in self.filtered("partner_id.user_id.active"):
+        for reminder in self.filtered(
+            lambda reminder: (
+                reminder.partner_id.user_id.active
+                and reminder.company_id in reminder.partner_id.user_id.company_ids
+            )
+        ):
             salesperson = reminder.partner_id.user_id
             reminder_lang = reminder.with_context(lang=salesperson.lang)
             activity_values.append(

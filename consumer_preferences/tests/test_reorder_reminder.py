@@ -3,8 +3,9 @@ from datetime import date
 
 from freezegun import freeze_time
 
+from odoo import Command
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import ConsumerPreferenceCommon
 
@@ -264,3 +265,22 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
                 server_action.with_user(self.accountant).with_context(
                     active_id=self.customer.id
                 ).run()
+
+    def test_no_activity_for_salesperson_of_other_company(self):
+        """The To-Do activity lists the due products, their dates and usual
+        quantities of one company's history: a salesperson who does not work
+        in that company gets none (as a customer without salesperson)."""
+        other_company = self.setup_other_company()["company"]
+        outsider = new_test_user(
+            self.env,
+            login="cp_outsider",
+            groups="base.group_user,sales_team.group_sale_salesman",
+            company_id=other_company.id,
+            company_ids=[Command.set(other_company.ids)],
+        )
+        self.customer.user_id = outsider
+        self._run_cron("2026-04-01")
+        reminder = self._reminders().filtered(lambda r: r.partner_id == self.customer)
+        self.assertEqual(reminder.product_ids, self.coffee)
+        self.assertFalse(reminder.activity_id)
+        self.assertFalse(self._todo_activities(self.customer))
