@@ -350,6 +350,55 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
             [{"product_id": self.coffee.id, "quantity": 10.0, "price_unit": 6.5}],
         )
 
+    def test_fiscal_position_of_the_delivery_address(self):
+        """The fiscal position is the one Odoo gives a manual invoice of the
+        customer: that of its delivery address (goods shipped abroad), not
+        that of the invoiced partner alone."""
+        self.customer.country_id = self.env.ref("base.fr")
+        belgium = self.env.ref("base.be")
+        self.env["res.partner"].create(
+            {
+                "name": "Azure Depot",
+                "type": "delivery",
+                "parent_id": self.customer.id,
+                "country_id": belgium.id,
+            }
+        )
+        tax_export = self.env["account.tax"].create(
+            {"name": "Export 0%", "amount": 0.0, "type_tax_use": "sale"}
+        )
+        export = self.env["account.fiscal.position"].create(
+            {
+                "name": "Shipped to Belgium",
+                "auto_apply": True,
+                "country_id": belgium.id,
+                "tax_ids": [
+                    Command.create(
+                        {
+                            "tax_src_id": self.tax_sale_a.id,
+                            "tax_dest_id": tax_export.id,
+                        }
+                    )
+                ],
+            }
+        )
+        manual_invoice = self._create_customer_invoice(
+            self.customer, [(self.coffee, 1, 8.0)]
+        )
+        self.assertEqual(manual_invoice.fiscal_position_id, export)
+
+        form = self._bill_form()
+        self.assertEqual(form.fiscal_position_id, export)
+        with form.line_ids.edit(self._line_index(form, self.coffee_history)) as line:
+            line.quantity = 2
+            self.assertEqual(line.tax_ids[:], tax_export)
+        invoice = self.env["account.move"].browse(form.save().action_bill()["res_id"])
+        self.assertEqual(invoice.fiscal_position_id, export)
+        self.assertRecordValues(
+            invoice.invoice_line_ids,
+            [{"product_id": self.coffee.id, "tax_ids": tax_export.ids}],
+        )
+
     def test_wizard_bills_once(self):
         """Defect 3: a second click on Bill (or a second request) opens the
         invoice already issued instead of issuing another one."""
