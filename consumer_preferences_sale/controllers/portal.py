@@ -222,9 +222,11 @@ class ConsumerPreferencePortal(CustomerPortal):
                 continue
             try:
                 quantity = float(text.replace(",", "."))
-            except ValueError:
+                # float() also reads "nan" and "inf", and the browser's number
+                # field sends 1e308: Odoo's rounding raises on them.
+                comparison = float_compare(quantity, 0, precision_digits=digits)
+            except (ValueError, OverflowError):
                 return {}, "invalid_quantity"
-            comparison = float_compare(quantity, 0, precision_digits=digits)
             if comparison < 0:
                 return {}, "invalid_quantity"
             if comparison > 0:

@@ -150,6 +150,17 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
         self.assertIn("no longer available", response.text)
         self.assertFalse(self._customer_orders())
 
+    def test_reorder_refuses_numbers_that_are_no_quantity(self):
+        """Not a number, infinity, or a number too big to round (1e308, which
+        the browser's number field accepts): the page says the quantity is
+        wrong, no server error."""
+        self.authenticate("cp_portal", "cp_portal")
+        for text in ("nan", "inf", "1e308"):
+            response = self._reorder({self.tea_specification: text})
+            self.assertEqual(response.status_code, 200, text)
+            self.assertIn("Quantities must be positive", response.text)
+        self.assertFalse(self._customer_orders())
+
     def test_another_customers_lines_are_not_found(self):
         self.authenticate("cp_portal", "cp_portal")
         response = self._reorder({self.other_specification: "1"})
