@@ -146,7 +146,8 @@ class ConsumerPreferencePortal(CustomerPortal):
 
     def _get_reorder_confirmation(self, order_id):
         """The quotation a reorder just created, if it is the customer's."""
-        if not order_id or not str(order_id).isdigit():
+        # isdecimal, not isdigit: int() cannot read every digit ("²")
+        if not order_id or not str(order_id).isdecimal():
             return request.env["sale.order"]
         # sudo: the customer may not read its draft quotation; only its name
         # is shown, and only when the order is the customer's.
@@ -261,7 +262,7 @@ class ConsumerPreferencePortal(CustomerPortal):
     def portal_consumer_preferences_favourite_add(self, preference_id=None, **post):
         """Keep a product of the purchase history, with its values, as a
         favourite (a specification)."""
-        if not (preference_id or "").isdigit():
+        if not (preference_id or "").isdecimal():
             raise BadRequest()
         history = self._get_consumer_preference(int(preference_id), "history")
         favourites = self._get_consumer_preferences().filtered(
@@ -295,7 +296,7 @@ class ConsumerPreferencePortal(CustomerPortal):
     )
     def portal_consumer_preferences_favourite_remove(self, preference_id=None, **post):
         """Remove one of the customer's favourites (specifications)."""
-        if not (preference_id or "").isdigit():
+        if not (preference_id or "").isdecimal():
             raise BadRequest()
         favourite = self._get_consumer_preference(int(preference_id), "specification")
         # sudo: portal users cannot delete preferences; the line was checked

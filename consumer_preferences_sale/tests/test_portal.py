@@ -181,6 +181,22 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
             )
         )
 
+    def test_ids_that_are_no_numbers(self):
+        """An id Python's isdigit() accepts but int() does not read (a
+        superscript two) is a bad request, not a server error."""
+        self.authenticate("cp_portal", "cp_portal")
+        response = self._page("/my/preferences?reorder=\u00b2")
+        self.assertNotIn("o_consumer_preference_reordered", response.text)
+        csrf_token = self._tokens(self._page().text)["csrf_token"]
+        for url in (
+            "/my/preferences/favourite/add",
+            "/my/preferences/favourite/remove",
+        ):
+            response = self.url_open(
+                url, data={"csrf_token": csrf_token, "preference_id": "\u00b2"}
+            )
+            self.assertEqual(response.status_code, 400, url)
+
     def test_forms_need_the_csrf_token(self):
         self.authenticate("cp_portal", "cp_portal")
         tokens = self._tokens(self._page().text)
