@@ -300,6 +300,25 @@ class ConsumerPreference(models.Model):
         variant = self.product_id
         return variant.product_template_attribute_value_ids.product_attribute_value_id
 
+    def _get_no_variant_attribute_values(self):
+        """The product's ``product.template.attribute.value`` records of this
+        line's values whose attribute creates no variant (Quality: 8 on a
+        shirt sold in any quality): what a sales order line keeps in
+        ``product_no_variant_attribute_value_ids``, and whose price extras
+        Odoo adds to the variant's price."""
+        self.ensure_one()
+        no_variant_values = self.attribute_value_ids.filtered(
+            lambda value: value.attribute_id.create_variant == "no_variant"
+        )
+        if not no_variant_values:
+            return self.env["product.template.attribute.value"]
+        template_values = (
+            self.product_tmpl_id.attribute_line_ids.product_template_value_ids
+        )
+        return template_values.filtered(
+            lambda value: value.product_attribute_value_id in no_variant_values
+        )
+
     @api.depends("product_id")
     def _compute_attribute_value_ids(self):
         """Start from the values of the chosen variant; the user may change them."""

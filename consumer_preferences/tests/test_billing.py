@@ -350,6 +350,29 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
             [{"product_id": self.coffee.id, "quantity": 10.0, "price_unit": 6.5}],
         )
 
+    def test_price_extra_of_a_value_that_makes_no_variant(self):
+        """Quality 8 costs 3.00 more on the shirt: the specification of an S
+        shirt of quality 8 is billed 23.00, as Odoo prices the shirt of that
+        quality on a quotation (the value makes no variant of its own)."""
+        self.shirt_template.attribute_line_ids.filtered(
+            lambda line: line.attribute_id == self.quality
+        ).product_template_value_ids.filtered(
+            lambda value: value.product_attribute_value_id == self.quality_8
+        ).price_extra = 3.0
+        form = self._bill_form()
+        shirt_index = self._line_index(form, self.shirt_specification)
+        with form.line_ids.edit(shirt_index) as line:
+            self.assertEqual(line.price_unit, 23.0)
+            line.quantity = 2
+        with form.line_ids.edit(self._line_index(form, self.shirt_history)) as line:
+            # an M shirt bought without a quality: no extra
+            self.assertEqual(line.price_unit, 20.0)
+        invoice = self.env["account.move"].browse(form.save().action_bill()["res_id"])
+        self.assertRecordValues(
+            invoice.invoice_line_ids,
+            [{"product_id": self.shirt_s.id, "quantity": 2.0, "price_unit": 23.0}],
+        )
+
     def test_fiscal_position_of_the_delivery_address(self):
         """The fiscal position is the one Odoo gives a manual invoice of the
         customer: that of its delivery address (goods shipped abroad), not

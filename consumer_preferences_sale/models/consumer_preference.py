@@ -15,24 +15,6 @@ ALL_CUSTOMERS_GROUPS = (
 class ConsumerPreference(models.Model):
     _inherit = "consumer.preference"
 
-    def _get_no_variant_attribute_values(self):
-        """The product's ``product.template.attribute.value`` records of this
-        line's values whose attribute creates no variant (Quality: 8 on a
-        shirt sold in any quality): what a sales order line keeps in
-        ``product_no_variant_attribute_value_ids``."""
-        self.ensure_one()
-        no_variant_values = self.attribute_value_ids.filtered(
-            lambda value: value.attribute_id.create_variant == "no_variant"
-        )
-        if not no_variant_values:
-            return self.env["product.template.attribute.value"]
-        template_values = (
-            self.product_tmpl_id.attribute_line_ids.product_template_value_ids
-        )
-        return template_values.filtered(
-            lambda value: value.product_attribute_value_id in no_variant_values
-        )
-
     def _prepare_sale_order_line_vals(self, quantity):
         """A sales order line of this product and values: prices, taxes and
         description are left to the order line's own computes (customer
