@@ -78,22 +78,39 @@ class ConsumerPreferencePortal(CustomerPortal):
             raise NotFound()
         return preference
 
-    def _get_consumer_preference_prices(self, products):
-        """``{product id: price}``: the prices of the customer's pricelist,
-        untaxed, in its currency, and that currency."""
+    def _get_consumer_preference_prices(self, preferences):
+        """``{preference id: price}``: the prices of the customer's pricelist,
+        untaxed, in its currency, with the price extras of the line's values
+        that make no variant (as its reorder's quotation line gets them), and
+        that currency."""
         customer = self._consumer_preference_customer()
         # sudo: portal users cannot read pricelists; only the customer's own
         # pricelist is read, for products of its own preferences.
         pricelist = customer.sudo().property_product_pricelist
-        if pricelist:
-            return (
-                pricelist._get_products_price(products.sudo(), 1.0),
-                pricelist.currency_id,
+        prices = {}
+        for price_extra, lines in (
+            preferences.sudo()
+            .grouped(
+                lambda line: line.product_id._get_no_variant_attributes_price_extra(
+                    line._get_no_variant_attribute_values()
+                )
             )
-        return (
-            {product.id: product.lst_price for product in products.sudo()},
-            request.env.company.currency_id,
-        )
+            .items()
+        ):
+            # The context Odoo's sales order line prices its product with.
+            products = lines.product_id.with_context(
+                no_variant_attributes_price_extra=price_extra
+            )
+            if pricelist:
+                product_prices = pricelist._get_products_price(products, 1.0)
+            else:
+                product_prices = {
+                    product.id: product.lst_price + price_extra for product in products
+                }
+            prices.update(
+                {line.id: product_prices[line.product_id.id] for line in lines}
+            )
+        return prices, pricelist.currency_id or request.env.company.currency_id
 
     def _prepare_consumer_preferences_values(self, **kwargs):
         preferences = self._get_consumer_preferences()
@@ -101,7 +118,7 @@ class ConsumerPreferencePortal(CustomerPortal):
             lambda line: line.preference_type == "specification"
         )
         histories = preferences - specifications
-        prices, currency = self._get_consumer_preference_prices(preferences.product_id)
+        prices, currency = self._get_consumer_preference_prices(preferences)
         today = fields.Date.context_today(preferences)
         values = self._prepare_portal_layout_values()
         values.update(

@@ -68,6 +68,17 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
         self.assertNotIn("Secret Blend", html)
         self.assertNotIn("99.00", html)
 
+    def test_price_of_a_favourite_with_a_value_priced_extra(self):
+        """Quality 8 costs 3.00 more: the favourite S shirt of quality 8 shows
+        23.00, the price its reorder gets on the quotation."""
+        self.shirt_quality_8.price_extra = 3.0
+        self.authenticate("cp_portal", "cp_portal")
+        html = self._page().text
+        # on the shirt's row
+        self.assertRegex(html, r"(?s)Shirt \(S\)(?:(?!</tr>).)*23\.00")
+        self._reorder({self.shirt_specification: "1"})
+        self.assertEqual(self._customer_orders().order_line.price_unit, 23.0)
+
     def test_anonymous_visitor_is_sent_to_login(self):
         response = self.url_open("/my/preferences", allow_redirects=False)
         self.assertEqual(response.status_code, 303)
