@@ -4,6 +4,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 from odoo.tools import SQL
 
+from .consumer_preference_history import HISTORY_MOVE_TYPES
 from .consumer_preference_segment import PARTNER_SEGMENT_FIELDS, RFM_SEGMENTS
 
 PREFERENCE_USER_GROUP = "consumer_preferences.group_consumer_preference_user"
@@ -176,10 +177,24 @@ class ResPartner(models.Model):
                     and partner.commercial_partner_id == partner
                 )
             )
+        moved_invoices = self._consumer_preference_moved_invoices(vals)
+        customers_before = moved_invoices.commercial_partner_id
+        segments = self.env["consumer.preference.segment"]
+        if moved_invoices:
+            # Their customers' segments, before they leave them.
+            segments._enqueue(moved_invoices)
         result = super().write(vals)
-        if consent_given:
-            # Invoices posted while consent was withdrawn count again.
-            self.env["consumer.preference.history"]._rebuild(consent_given)
+        # Invoices posted while consent was withdrawn count again.
+        to_rebuild = consent_given
+        customers_after = moved_invoices.commercial_partner_id
+        if customers_after != customers_before:
+            # Account gives a contact's invoices, posted ones included, the
+            # contact's new company as commercial partner: they leave one
+            # customer's history for the other's.
+            to_rebuild |= customers_before | customers_after
+            segments._enqueue(moved_invoices)
+        if to_rebuild:
+            self.env["consumer.preference.history"]._rebuild(to_rebuild)
         if (
             "consumer_preference_consent" in vals
             and not vals["consumer_preference_consent"]
@@ -198,6 +213,27 @@ class ResPartner(models.Model):
                     withdrawn, self.env["res.company"].sudo().search([])
                 )
         return result
+
+    def _consumer_preference_moved_invoices(self, vals):
+        """The posted customer invoices and credit notes of these partners,
+        when ``vals`` changes their company: account's write then gives them
+        the contacts' new commercial partner."""
+        if "parent_id" not in vals:
+            return self.env["account.move"]
+        # sudo: the user moving a contact may not read all its invoices;
+        # only their customers are used, to rebuild those customers'
+        # history as account's write moves the invoices between them.
+        return (
+            self.env["account.move"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "in", self.ids),
+                    ("state", "=", "posted"),
+                    ("move_type", "in", HISTORY_MOVE_TYPES),
+                ]
+            )
+        )
 
     def action_view_consumer_preferences(self):
         self.ensure_one()

@@ -6,7 +6,8 @@ from freezegun import freeze_time
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.account.models.account_move import AccountMove
 
@@ -191,6 +192,54 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
         self.assertEqual(self._history(self.customer).invoice_count, 1)
         self.assertEqual(
             self.customer_contact.commercial_history_ids, self._history(self.customer)
+        )
+
+    def test_contact_moved_to_another_company_takes_its_history_along(self):
+        """A contact given another company takes its invoices along, posted
+        ones included (Odoo rewrites their commercial partner): their
+        history leaves the former company's profile for the new one's."""
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 1, 8.0)], invoice_date="2026-01-10"
+        )
+        invoice = self._post_customer_invoice(
+            self.customer_contact,
+            [(self.coffee, 2, 9.0), (self.tea, 1, 5.0)],
+            invoice_date="2026-01-20",
+        )
+        self._post_customer_invoice(
+            self.other_customer, [(self.coffee, 3, 8.0)], invoice_date="2026-01-05"
+        )
+        # Odoo warns that this is meant for a company set wrongly: it is.
+        with (
+            mute_logger("odoo.tests.form.onchange"),
+            Form(self.customer_contact.with_user(self.salesperson)) as contact_form,
+        ):
+            contact_form.parent_id = self.other_customer
+        self.assertEqual(invoice.commercial_partner_id, self.other_customer)
+        self.assertRecordValues(
+            self._history(self.customer),
+            [{"product_id": self.coffee.id, "invoice_count": 1, "quantity": 1.0}],
+        )
+        self.assertRecordValues(
+            self._history(self.other_customer).sorted("quantity"),
+            [
+                {
+                    "product_id": self.tea.id,
+                    "invoice_count": 1,
+                    "quantity": 1.0,
+                    "amount": 5.0,
+                    "first_invoice_date": date(2026, 1, 20),
+                    "last_price_unit": 5.0,
+                },
+                {
+                    "product_id": self.coffee.id,
+                    "invoice_count": 2,
+                    "quantity": 5.0,
+                    "amount": 42.0,
+                    "first_invoice_date": date(2026, 1, 5),
+                    "last_price_unit": 9.0,
+                },
+            ],
         )
 
     def test_history_coexists_with_specification(self):
