@@ -236,6 +236,22 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         return True
 
     @api.model
+    def _recompute_products(self, products):
+        """Recompute exactly the existing history lines of ``products``, whose
+        unit changed: their figures follow the product as it is now. Keys
+        another transaction holds are queued."""
+        self._flush_sources()
+        self.env.cr.execute(
+            SQL(
+                "SELECT DISTINCT company_id, partner_id, product_id "
+                "FROM consumer_preference "
+                "WHERE preference_type = 'history' AND product_id = ANY(%s)",
+                products.ids,
+            )
+        )
+        return self._finish_sync([tuple(row) for row in self.env.cr.fetchall()])
+
+    @api.model
     def _erase(self, partners):
         """Delete the history lines of ``partners`` in the user's companies,
         whatever their consent; return how many were deleted."""

@@ -187,6 +187,44 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             ],
         )
 
+    def test_product_unit_changed_restates_its_history(self):
+        """Quantities and last unit prices are in the product's unit: when the
+        product is given another unit, its history lines are restated in it,
+        and later invoices add up in it."""
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 24, 1.0)], invoice_date="2026-01-10"
+        )
+        dozen = self.env.ref("uom.product_uom_dozen")
+        # The setting Units of Measure shows the product's unit.
+        self.env.user.groups_id += self.env.ref("uom.group_uom")
+        with Form(self.coffee.product_tmpl_id) as template_form:
+            template_form.uom_id = dozen
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee),
+            [
+                {
+                    "uom_id": dozen.id,
+                    "quantity": 2.0,
+                    "average_quantity": 2.0,
+                    "last_price_unit": 12.0,
+                }
+            ],
+        )
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 1, 12.0)], invoice_date="2026-02-10"
+        )
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee),
+            [
+                {
+                    "uom_id": dozen.id,
+                    "quantity": 3.0,
+                    "average_quantity": 1.5,
+                    "last_price_unit": 12.0,
+                }
+            ],
+        )
+
     def test_contact_invoices_feed_company_profile(self):
         self._post_customer_invoice(self.customer_contact, [(self.coffee, 1, 8.0)])
         self.assertEqual(self._history(self.customer).invoice_count, 1)
