@@ -238,9 +238,10 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     @api.model
     def _recompute_products(self, products):
         """Recompute exactly the existing history lines of ``products``, whose
-        unit changed: their figures follow the product as it is now. Keys
-        another transaction holds are queued."""
-        self._flush_sources()
+        unit or characteristic values changed: their figures and values
+        follow the product as it is now. Keys another transaction holds are
+        queued."""
+        self.env["consumer.preference"].flush_model()
         self.env.cr.execute(
             SQL(
                 "SELECT DISTINCT company_id, partner_id, product_id "
@@ -249,7 +250,10 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 products.ids,
             )
         )
-        return self._finish_sync([tuple(row) for row in self.env.cr.fetchall()])
+        keys = [tuple(row) for row in self.env.cr.fetchall()]
+        if keys:
+            self._flush_sources()
+        return self._finish_sync(keys)
 
     @api.model
     def _erase(self, partners):
@@ -1178,7 +1182,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             + ["product_uom_id", "quantity", "price_unit", "balance"]
             + ["amount_currency"]
         )
-        self.env["product.product"].flush_model(["product_tmpl_id"])
+        self.env["product.product"].flush_model(
+            ["product_tmpl_id", "product_template_attribute_value_ids"]
+        )
         self.env["product.template"].flush_model(["uom_id", "categ_id"])
         self.env["res.partner"].flush_model(["consumer_preference_consent"])
         self.env["consumer.preference"].flush_model()

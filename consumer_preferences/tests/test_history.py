@@ -225,6 +225,32 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             ],
         )
 
+    def test_variant_given_a_value_restates_its_history(self):
+        """A single-value attribute added to a template is written on its
+        existing variants: their history lines take the new value too."""
+        self._post_customer_invoice(self.customer, [(self.shirt_m, 1, 20.0)])
+        red = self.colour.value_ids
+        self.shirt_template.attribute_line_ids = [
+            Command.create(
+                {"attribute_id": self.colour.id, "value_ids": [Command.set(red.ids)]}
+            )
+        ]
+        self.assertEqual(
+            self.shirt_m.product_template_attribute_value_ids.product_attribute_value_id,
+            self.size_m | red,
+        )
+        self.assertRecordValues(
+            self._history(self.customer),
+            [
+                {
+                    "product_id": self.shirt_m.id,
+                    "attribute_value_ids": (self.size_m | red).ids,
+                    "invoice_count": 1,
+                    "quantity": 1.0,
+                }
+            ],
+        )
+
     def test_contact_invoices_feed_company_profile(self):
         self._post_customer_invoice(self.customer_contact, [(self.coffee, 1, 8.0)])
         self.assertEqual(self._history(self.customer).invoice_count, 1)
