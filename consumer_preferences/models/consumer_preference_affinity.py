@@ -115,6 +115,9 @@ class ConsumerPreferenceAffinity(models.Model):
     def action_add_and_bill(self):
         """Add the suggested product to the customer's specifications and
         open the Bill wizard with them."""
+        # Before adding anything: a user who may not bill would get the
+        # specification and then an error opening the wizard.
+        self.env["consumer.preference.bill"].check_access("create")
         self.action_add_to_specifications()
         partner = self._context_partner()
         action = self.env["ir.actions.act_window"]._for_xml_id(

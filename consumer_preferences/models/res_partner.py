@@ -102,6 +102,12 @@ class ResPartner(models.Model):
         compute="_compute_consumer_preference_billing_enabled",
         help="Billing from preferences is enabled for the current company.",
     )
+    consumer_preference_can_bill = fields.Boolean(
+        string="Can Bill from Preferences",
+        compute="_compute_consumer_preference_can_bill",
+        help="Billing from preferences is enabled for the current company, "
+        "and the user may bill.",
+    )
 
     @api.depends("commercial_partner_id")
     def _compute_consumer_preference_count(self):
@@ -163,6 +169,17 @@ class ResPartner(models.Model):
         self.consumer_preference_billing_enabled = (
             self.env.company.consumer_preference_billing
         )
+
+    @api.depends_context("company", "uid")
+    def _compute_consumer_preference_can_bill(self):
+        # Who may bill depends on the addons installed (invoicing users, and
+        # salespeople with consumer_preferences_sale): the Bill wizard's
+        # access rights say it.
+        can_bill = self.env["consumer.preference.bill"].has_access("create")
+        for partner in self:
+            partner.consumer_preference_can_bill = (
+                can_bill and partner.consumer_preference_billing_enabled
+            )
 
     @api.model
     def _commercial_fields(self):

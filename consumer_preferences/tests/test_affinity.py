@@ -179,6 +179,35 @@ class TestConsumerPreferenceAffinity(ConsumerPreferenceCommon):
         )
         self.assertIn(self.filters, wizard.line_ids.product_id)
 
+    def test_add_and_bill_needs_the_right_to_bill(self):
+        """A user of the Preferences who may not bill (no invoicing rights,
+        and no Sales addon making salespeople bill) sees no Specify and Bill,
+        and calling it adds nothing before saying so."""
+        self._recompute()
+        self.company.consumer_preference_billing = True
+        reader = self._new_company_user(
+            "preferences_only",
+            "base.group_user,base.group_partner_manager,"
+            "consumer_preferences.group_consumer_preference_user",
+        )
+        self.assertFalse(
+            self.env["consumer.preference.bill"].with_user(reader).has_access("create")
+        )
+        self.assertFalse(self.c2.with_user(reader).consumer_preference_can_bill)
+        self.assertTrue(self.c2.with_user(self.env.user).consumer_preference_can_bill)
+        specifications = self.c2.consumer_specification_ids
+        with self.assertRaises(AccessError):
+            self.c2.consumer_suggestion_ids.with_user(reader).with_context(
+                consumer_partner_id=self.c2.id
+            ).action_add_and_bill()
+        self.c2.invalidate_recordset()
+        self.assertEqual(self.c2.consumer_specification_ids, specifications)
+        # The button follows the right.
+        arch = self.env.ref(
+            "consumer_preferences.res_partner_view_form_consumer_preference"
+        ).arch
+        self.assertIn("not parent.consumer_preference_can_bill", arch)
+
     def test_rights_and_companies(self):
         self._recompute()
         with self.assertRaises(AccessError):
