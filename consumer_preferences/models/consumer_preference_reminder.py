@@ -170,14 +170,31 @@ class ConsumerPreferenceReminder(models.Model):
         if not reminders:
             return
         reminders.activity_id.unlink()
-        # Odoo deletes the mails' messages with them.
-        self.env["mail.mail"].sudo().search(
-            [("model", "=", self._name), ("res_id", "in", reminders.ids)]
-        ).unlink()
+        reminders._delete_emails()
         reminders.unlink()
         self.env["res.partner"].invalidate_model(
             ["consumer_reminder_ids", "commercial_reminder_ids"]
         )
+
+    @api.model
+    def _withdraw(self, partners):
+        """``partners`` (commercial partners) withdrew their consent: the
+        reminder emails not sent yet are dropped, in every company (the
+        consent is the customer's); the reminders stay, as the history does
+        until erased."""
+        # sudo: users only read reminders; the consent's write checked the
+        # right to withdraw it.
+        reminders = self.sudo().search([("partner_id", "in", partners.ids)])
+        reminders._delete_emails(unsent_only=True)
+
+    def _delete_emails(self, unsent_only=False):
+        """Delete the emails of these reminders (``unsent_only``: those still
+        waiting in the mail queue); Odoo deletes their messages with them."""
+        domain = [("model", "=", self._name), ("res_id", "in", self.ids)]
+        if unsent_only:
+            domain.append(("state", "in", ("outgoing", "exception")))
+        # sudo: mails are not the user's to read; only these reminders'.
+        self.env["mail.mail"].sudo().search(domain).unlink()
 
     def _due_preferences(self):
         """The history lines of the reminder's due products."""

@@ -229,6 +229,7 @@ class ResPartner(models.Model):
                 self.env["consumer.preference.segment"]._erase(
                     withdrawn, self.env["res.company"].sudo().search([])
                 )
+                self.env["consumer.preference.reminder"]._withdraw(withdrawn)
         return result
 
     def _consumer_preference_moved_invoices(self, vals):
