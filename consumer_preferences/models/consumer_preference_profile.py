@@ -80,12 +80,16 @@ class ConsumerPreferenceProfile(models.AbstractModel):
 
     @api.model
     def _due_domain(self):
-        """History lines due for reorder: expected before today, and still
-        bought (a product the customer fully returned is not reordered)."""
+        """History lines due for reorder: expected before today, still
+        bought (a product the customer fully returned is not reordered), and
+        still sold (neither archived nor unsaleable: the Bill wizard refuses
+        those)."""
         return [
             ("preference_type", "=", "history"),
             ("next_expected_date", "<", fields.Date.context_today(self)),
             ("is_fully_returned", "=", False),
+            ("product_id.active", "=", True),
+            ("product_id.sale_ok", "=", True),
         ]
 
     @api.model

@@ -101,23 +101,30 @@ class ConsumerPreferenceReminder(models.Model):
         yet, in one statement; return them."""
         self.env["consumer.preference"].flush_model()
         self.env["res.partner"].flush_model(["active", "consumer_preference_consent"])
+        self.env["product.product"].flush_model(["active"])
+        self.env["product.template"].flush_model(["sale_ok"])
         quantity_digits = self.env["consumer.preference"]._quantity_digits()
         self.env.cr.execute(
             SQL(
                 """
         WITH due AS (
-            -- as the profile's Due for Reorder: expected before today, and
-            -- still bought (net quantity above zero)
+            -- as the profile's Due for Reorder: expected before today, still
+            -- bought (net quantity above zero) and still sold
             SELECT preference.partner_id,
                    MIN(preference.next_expected_date) AS due_date,
                    ARRAY_AGG(DISTINCT preference.product_id) AS product_ids
               FROM consumer_preference preference
               JOIN res_partner partner ON partner.id = preference.partner_id
+              JOIN product_product product ON product.id = preference.product_id
+              JOIN product_template template
+                ON template.id = product.product_tmpl_id
              WHERE preference.company_id = %(company_id)s
                AND preference.preference_type = 'history'
                AND preference.active
                AND preference.next_expected_date < %(today)s
                AND preference.quantity >= %(threshold)s
+               AND product.active
+               AND template.sale_ok
                AND partner.active
                AND partner.consumer_preference_consent IS NOT FALSE
              GROUP BY preference.partner_id

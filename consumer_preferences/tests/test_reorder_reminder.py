@@ -302,3 +302,35 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         self.assertFalse(mails.exists())
         self.assertTrue(reminders.exists())
         self.assertEqual(other_mails, other_mails.exists())
+
+    def test_archived_or_unsaleable_products_are_not_due(self):
+        """A product the company archived, or no longer sells, is not due for
+        reorder: the profile does not count it, no reminder lists it (its
+        activity would read "Due for reorder: False" and its email list
+        nothing, the reminder's products hiding archived ones), and Bill Due
+        Products does not offer what the Bill wizard then refuses."""
+        self.company.consumer_preference_billing = True
+        self.company.consumer_preference_reorder_email = True
+        self.customer.email = "azure@example.com"
+        for values in ({"active": False}, {"sale_ok": False}):
+            with self.subTest(values=values):
+                self.coffee.write(values)
+                with freeze_time("2026-04-01"):
+                    self.assertFalse(
+                        self.customer.with_user(
+                            self.accountant
+                        ).consumer_profile_due_count
+                    )
+                    with self.assertRaisesRegex(
+                        UserError, "has no product due for reorder"
+                    ):
+                        self.customer.with_user(
+                            self.accountant
+                        ).action_consumer_preference_bill_due()
+                self._run_cron("2026-04-01")
+                self.assertFalse(self._reminders())
+                self.assertFalse(self._todo_activities(self.customer))
+                self.coffee.write({"active": True, "sale_ok": True})
+        # Sold again: due again.
+        self._run_cron("2026-04-01")
+        self.assertEqual(self._reminders().product_ids, self.coffee)
