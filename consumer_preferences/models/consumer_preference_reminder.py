@@ -54,6 +54,15 @@ class ConsumerPreferenceReminder(models.Model):
         readonly=True,
         help="The earliest expected date of the products due.",
     )
+    # Existing reminders get the day their column is added: they listed
+    # products due before it.
+    reminder_date = fields.Date(
+        string="Reminded On",
+        required=True,
+        readonly=True,
+        default=fields.Date.context_today,
+        help="The day the customer was reminded of the products due.",
+    )
     product_ids = fields.Many2many(
         comodel_name="product.product",
         relation="consumer_preference_reminder_product_rel",
@@ -98,8 +107,10 @@ class ConsumerPreferenceReminder(models.Model):
     @api.model
     def _create_reminders(self, company):
         """Insert the reminders due today in ``company`` that do not exist
-        yet, in one statement; return them."""
+        yet, for the customers with a due product that no reminder listed
+        since it fell due, in one statement; return them."""
         self.env["consumer.preference"].flush_model()
+        self.flush_model()
         self.env["res.partner"].flush_model(["active", "consumer_preference_consent"])
         self.env["product.product"].flush_model(["active"])
         self.env["product.template"].flush_model(["sale_ok"])
@@ -128,13 +139,26 @@ class ConsumerPreferenceReminder(models.Model):
                AND partner.active
                AND partner.consumer_preference_consent IS NOT FALSE
              GROUP BY preference.partner_id
+                   -- a product is reminded once for each expected date: a
+                   -- return, a reset invoice or an archived product may move
+                   -- the due date without any purchase
+            HAVING BOOL_OR(NOT EXISTS (
+                    SELECT 1
+                      FROM consumer_preference_reminder reminder
+                      JOIN consumer_preference_reminder_product_rel listed
+                        ON listed.reminder_id = reminder.id
+                     WHERE reminder.company_id = %(company_id)s
+                       AND reminder.partner_id = preference.partner_id
+                       AND listed.product_id = preference.product_id
+                       AND reminder.reminder_date > preference.next_expected_date))
         ),
         inserted AS (
             INSERT INTO consumer_preference_reminder AS reminder (
-                   company_id, partner_id, due_date, email_sent, create_uid,
-                   create_date, write_uid, write_date)
-            SELECT %(company_id)s, partner_id, due_date, FALSE, %(uid)s,
-                   NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
+                   company_id, partner_id, due_date, reminder_date, email_sent,
+                   create_uid, create_date, write_uid, write_date)
+            SELECT %(company_id)s, partner_id, due_date, %(today)s, FALSE,
+                   %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s,
+                   NOW() AT TIME ZONE 'UTC'
               FROM due
                 ON CONFLICT ON CONSTRAINT consumer_preference_reminder_unique_due_date
                 DO NOTHING

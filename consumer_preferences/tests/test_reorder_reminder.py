@@ -334,3 +334,52 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         # Sold again: due again.
         self._run_cron("2026-04-01")
         self.assertEqual(self._reminders().product_ids, self.coffee)
+
+    def test_return_does_not_remind_again(self):
+        """A credit note is not a purchase: when Deco Store returns all its
+        coffee, tea, already listed by the reminder of 2026-04-01 and bought
+        by nobody since, is not reminded (nor emailed) a second time, although
+        the earliest expected date of its due products moved."""
+        self.company.consumer_preference_reorder_email = True
+        for invoice_date in ("2026-01-10", "2026-02-10"):
+            self._post_customer_invoice(
+                self.other_customer, [(self.tea, 1, 5.0)], invoice_date=invoice_date
+            )
+        self._run_cron("2026-04-01")
+        reminder = self.Reminder.search([("partner_id", "=", self.other_customer.id)])
+        self.assertRecordValues(
+            reminder,
+            [
+                {
+                    "due_date": date(2026, 2, 14),
+                    "product_ids": (self.coffee | self.tea).ids,
+                }
+            ],
+        )
+        self._post_customer_invoice(
+            self.other_customer,
+            [(self.coffee, 8, 8.0)],
+            move_type="out_refund",
+            invoice_date="2026-04-02",
+        )
+        self._run_cron("2026-04-03")
+        self.assertEqual(
+            self.Reminder.search([("partner_id", "=", self.other_customer.id)]),
+            reminder,
+        )
+        self.assertEqual(len(self._reminder_mails(self._reminders())), 1)
+        # Bought again, due again: reminded again.
+        self._post_customer_invoice(
+            self.other_customer, [(self.tea, 1, 5.0)], invoice_date="2026-04-10"
+        )
+        self._run_cron("2026-06-01")
+        self.assertRecordValues(
+            self.Reminder.search([("partner_id", "=", self.other_customer.id)]),
+            [
+                {"due_date": date(2026, 5, 25), "product_ids": self.tea.ids},
+                {
+                    "due_date": date(2026, 2, 14),
+                    "product_ids": (self.coffee | self.tea).ids,
+                },
+            ],
+        )
