@@ -108,7 +108,7 @@ class ConsumerPreferenceProfile(models.AbstractModel):
     @api.model
     def _get_figures(self, partners):
         """The raw figures of the commercial partners' profiles in the current
-        company, in five grouped queries whatever the number of history lines
+        company, in four grouped queries whatever the number of history lines
         and invoices: ``{commercial partner id: {figure: value}}``. Customers
         who withdrew their consent have no profile."""
         partners = partners.filtered("consumer_preference_consent")
@@ -121,13 +121,6 @@ class ConsumerPreferenceProfile(models.AbstractModel):
         }
         Preference = self.env["consumer.preference"]
         history_domain = self._history_domain(partners)
-
-        for partner, first_date, last_date in Preference._read_group(
-            history_domain,
-            groupby=["partner_id"],
-            aggregates=["first_invoice_date:min", "last_invoice_date:max"],
-        ):
-            figures[partner.id].update(first_date=first_date, last_date=last_date)
 
         for partner, category, amount in Preference._read_group(
             history_domain,
@@ -170,13 +163,22 @@ class ConsumerPreferenceProfile(models.AbstractModel):
             ._read_group(
                 self._invoice_domain(partners),
                 groupby=["commercial_partner_id", "move_type"],
-                aggregates=["move_id:count_distinct", "price_subtotal:sum"],
+                aggregates=[
+                    "move_id:count_distinct",
+                    "price_subtotal:sum",
+                    "invoice_date:min",
+                    "invoice_date:max",
+                ],
             )
         )
-        for partner, move_type, count, amount in invoice_groups:
+        for partner, move_type, count, amount, first_date, last_date in invoice_groups:
             profile = figures[partner.id]
             if move_type == "out_invoice":
-                profile["invoice_count"] = count
+                # The purchases are the invoices counted, those of lines
+                # without product included (no history line records them).
+                profile.update(
+                    invoice_count=count, first_date=first_date, last_date=last_date
+                )
             else:
                 profile["refund_count"] = count
             if partner in amount_partners:

@@ -156,6 +156,50 @@ class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
         self.assertEqual(form.consumer_profile_top_values, "Size: M ×12, L ×2")
         self.assertEqual(form.consumer_profile_due_products, "Shirt (M)")
 
+    def test_purchase_dates_of_every_posted_invoice(self):
+        """The first and last purchases are those of the posted invoices the
+        profile counts, as the segment's: an invoice of a service line
+        without product (2026-03-01) is the last purchase, though no history
+        line records it."""
+        invoice = self.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": self.customer_contact.id,
+                "invoice_date": "2026-03-01",
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "name": "Installation",
+                            "quantity": 1,
+                            "price_unit": 100.0,
+                            "account_id": self.company_data[
+                                "default_account_revenue"
+                            ].id,
+                        }
+                    )
+                ],
+            }
+        )
+        invoice.with_user(self.accountant).action_post()
+        with freeze_time("2026-06-01"):
+            self.env["consumer.preference.segment"]._recompute(self.company)
+            profile = self.customer_contact.with_user(self.salesperson)
+            self.assertEqual(
+                (
+                    profile.consumer_profile_invoice_count,
+                    profile.consumer_profile_first_date,
+                    profile.consumer_profile_last_date,
+                ),
+                (4, date(2025, 3, 10), date(2026, 3, 1)),
+            )
+        segment = self.env["consumer.preference.segment"].search(
+            [("partner_id", "=", self.customer.id)]
+        )
+        self.assertEqual(
+            (segment.first_invoice_date, segment.last_invoice_date),
+            (profile.consumer_profile_first_date, profile.consumer_profile_last_date),
+        )
+
     def test_due_products_most_overdue_first(self):
         self._post_customer_invoice(
             self.customer,
