@@ -424,7 +424,7 @@ class ResPartner(models.Model):
         compute="_compute_consumer_profile",
         groups=PROFILE_GROUPS,
         help="Products whose next expected purchase date is past; fully "
-        "returned products are left out.",
+        "returned products and products no longer sold are left out.",
     )
     consumer_profile_due_products = fields.Char(
         string="Due Products",
