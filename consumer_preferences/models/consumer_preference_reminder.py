@@ -90,25 +90,30 @@ class ConsumerPreferenceReminder(models.Model):
         auto_commit = not getattr(threading.current_thread(), "testing", False)
         created = 0
         for company in self.env["res.company"].sudo().search([]):
-            reminders = self.with_company(company)._create_reminders(company)
-            for batch in self.env.cr.split_for_in_conditions(
-                reminders.ids, REMINDER_BATCH_SIZE
-            ):
-                batch_reminders = reminders.browse(batch)
-                batch_reminders._schedule_activities()
+            while True:
+                # A batch of reminders is created with its activities and
+                # emails, and kept with them: a run that fails or is stopped
+                # leaves no reminder without them, which the next run, finding
+                # the reminder, would never complete.
+                reminders = self.with_company(company)._create_reminders(
+                    company, REMINDER_BATCH_SIZE
+                )
+                reminders._schedule_activities()
                 if company.consumer_preference_reorder_email:
-                    batch_reminders._send_emails()
+                    reminders._send_emails()
                 if auto_commit:
                     # Each batch is kept: the next run skips its reminders.
                     self.env.cr.commit()  # pylint: disable=invalid-commit
-            created += len(reminders)
+                created += len(reminders)
+                if len(reminders) < REMINDER_BATCH_SIZE:
+                    break
         return created
 
     @api.model
-    def _create_reminders(self, company):
-        """Insert the reminders due today in ``company`` that do not exist
-        yet, for the customers with a due product that no reminder listed
-        since it fell due, in one statement; return them."""
+    def _create_reminders(self, company, limit):
+        """Insert at most ``limit`` of the reminders due today in ``company``
+        that do not exist yet, for the customers with a due product that no
+        reminder listed since it fell due, in one statement; return them."""
         self.env["consumer.preference"].flush_model()
         self.flush_model()
         self.env["res.partner"].flush_model(["active", "consumer_preference_consent"])
@@ -152,6 +157,17 @@ class ConsumerPreferenceReminder(models.Model):
                        AND listed.product_id = preference.product_id
                        AND reminder.reminder_date > preference.next_expected_date))
         ),
+        batch AS (
+            SELECT due.*
+              FROM due
+             WHERE NOT EXISTS (
+                   SELECT 1 FROM consumer_preference_reminder reminder
+                    WHERE reminder.company_id = %(company_id)s
+                      AND reminder.partner_id = due.partner_id
+                      AND reminder.due_date = due.due_date)
+             ORDER BY due.partner_id
+             LIMIT %(limit)s
+        ),
         inserted AS (
             INSERT INTO consumer_preference_reminder AS reminder (
                    company_id, partner_id, due_date, reminder_date, email_sent,
@@ -159,7 +175,7 @@ class ConsumerPreferenceReminder(models.Model):
             SELECT %(company_id)s, partner_id, due_date, %(today)s, FALSE,
                    %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s,
                    NOW() AT TIME ZONE 'UTC'
-              FROM due
+              FROM batch
                 ON CONFLICT ON CONSTRAINT consumer_preference_reminder_unique_due_date
                 DO NOTHING
             RETURNING reminder.id, reminder.partner_id
@@ -167,9 +183,9 @@ class ConsumerPreferenceReminder(models.Model):
         linked AS (
             INSERT INTO consumer_preference_reminder_product_rel
                    (reminder_id, product_id)
-            SELECT inserted.id, UNNEST(due.product_ids)
+            SELECT inserted.id, UNNEST(batch.product_ids)
               FROM inserted
-              JOIN due ON due.partner_id = inserted.partner_id
+              JOIN batch ON batch.partner_id = inserted.partner_id
         )
         SELECT id FROM inserted ORDER BY id
                 """,
@@ -177,6 +193,7 @@ class ConsumerPreferenceReminder(models.Model):
                 today=fields.Date.context_today(self),
                 threshold=0.5 * 10**-quantity_digits,
                 uid=self.env.uid,
+                limit=limit,
             )
         )
         reminder_ids = [row[0] for row in self.env.cr.fetchall()]

@@ -1,5 +1,8 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from contextlib import suppress
 from datetime import date
+from types import SimpleNamespace
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -7,6 +10,7 @@ from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 
+from ..models import consumer_preference_reminder
 from .common import ConsumerPreferenceCommon
 
 
@@ -383,3 +387,51 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
                 },
             ],
         )
+
+    def test_failed_batch_is_reminded_by_the_next_run(self):
+        """The scheduled action commits each batch: a run that fails (or is
+        killed) in a later batch leaves the reminders of the batches kept,
+        and the next run reminds the customers of the failed one, To-Do
+        activity included, instead of finding their reminders already there
+        without one."""
+        self.other_customer.user_id = self.salesperson
+        cr = self.env.cr
+
+        def commit():
+            # What the cron's commit keeps: what a failure rolls back to.
+            self.env.flush_all()
+            cr.execute("SAVEPOINT reminder_cron_commit")
+
+        schedule_activities = type(self.Reminder)._schedule_activities
+        calls = []
+
+        def fail_second_batch(reminders):
+            calls.append(reminders)
+            if len(calls) == 2:
+                raise RuntimeError("worker killed")
+            return schedule_activities(reminders)
+
+        cron_thread = SimpleNamespace(current_thread=SimpleNamespace)
+        with (
+            freeze_time("2026-04-01"),
+            patch.object(consumer_preference_reminder, "REMINDER_BATCH_SIZE", 1),
+            patch.object(consumer_preference_reminder, "threading", cron_thread),
+            patch.object(cr, "commit", commit),
+        ):
+            commit()
+            # Not assertRaises, whose savepoint would take the commits back.
+            with patch.object(
+                type(self.Reminder), "_schedule_activities", fail_second_batch
+            ):
+                with suppress(RuntimeError):
+                    self.Reminder.sudo()._cron_remind()
+            self.assertEqual(len(calls), 2)
+            # The cron's rollback, to the last commit.
+            cr.execute("ROLLBACK TO SAVEPOINT reminder_cron_commit")
+            self.env.invalidate_all()
+            self.Reminder.sudo()._cron_remind()
+        for customer in (self.customer, self.other_customer):
+            reminder = self.Reminder.search([("partner_id", "=", customer.id)])
+            self.assertEqual(len(reminder), 1)
+            self.assertEqual(reminder.activity_id, self._todo_activities(customer))
+            self.assertTrue(reminder.activity_id)
