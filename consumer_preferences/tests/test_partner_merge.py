@@ -90,3 +90,41 @@ class TestConsumerPreferencePartnerMerge(ConsumerPreferenceCommon):
             ),
             [{"invoice_count": 2, "amount": 43.0, "average_interval_days": 31.0}],
         )
+
+    def test_merge_keeps_a_withdrawn_consent(self):
+        """A customer who withdrew consent stays withdrawn when a duplicate
+        record of it (which consents, by default) is merged in, either way:
+        Odoo's merge keeps a box ticked on any of the records, and would
+        record the customer's purchases again."""
+        for kept_withdrew in (True, False):
+            with self.subTest(kept_withdrew=kept_withdrew):
+                withdrawn, consenting = self.env["res.partner"].create(
+                    [
+                        {"name": "Withdrawn Shop", "is_company": True},
+                        {"name": "Consenting Shop", "is_company": True},
+                    ]
+                )
+                for partner in (withdrawn, consenting):
+                    self._post_customer_invoice(
+                        partner, [(self.coffee, 2, 8.0)], invoice_date="2026-01-10"
+                    )
+                withdrawn.with_user(
+                    self.salesperson
+                ).action_consumer_preference_erase_history()
+                kept = withdrawn if kept_withdrew else consenting
+
+                self._merge(withdrawn | consenting, kept)
+
+                self.assertFalse(kept.consumer_preference_consent)
+                # The withdrawn record's purchases are not recorded again.
+                history = self.env["consumer.preference"].search(
+                    [("partner_id", "=", kept.id), ("preference_type", "=", "history")]
+                )
+                self.assertEqual(
+                    history.mapped("invoice_count"), [] if kept_withdrew else [1]
+                )
+                self.assertFalse(
+                    self.env["consumer.preference.segment"].search(
+                        [("partner_id", "=", kept.id)]
+                    )
+                )

@@ -12,6 +12,7 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         deletes all the merged-away customer's lines. Once the invoices point
         to the kept customer, recompute its history, and its segment in every
         company, from them."""
+        self._merge_consumer_preference_consent(src_partners, dst_partner)
         self._merge_consumer_preferences(src_partners, dst_partner)
         result = super()._update_foreign_keys(src_partners, dst_partner)
         customer = dst_partner.commercial_partner_id
@@ -21,6 +22,16 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         for company in self.env["res.company"].sudo().search([]):
             segments._recompute(company, customer)
         return result
+
+    def _merge_consumer_preference_consent(self, src_partners, dst_partner):
+        """A consent withdrawn on any of the merged records stays withdrawn:
+        they are one customer, and the others' ticked box is only the
+        default. Withdrawn on all of them before the kept customer's history
+        is recomputed, and before Odoo's merge of values, which would keep
+        the box ticked on any of them."""
+        partners = src_partners | dst_partner
+        if not all(partners.mapped("consumer_preference_consent")):
+            partners._withdraw_consumer_preference_consent()
 
     def _consumer_preference_history(self):
         """The history service as a merge needs it: merging takes contact
