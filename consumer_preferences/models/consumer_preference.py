@@ -443,28 +443,41 @@ class ConsumerPreference(models.Model):
         unique constraint. Checked before the database sees them, so that the
         user gets the message and the server log no SQL error; the constraint
         stays the rule (concurrent requests)."""
-        keys = [
+        keyed = [
             (
-                preference.company_id.id,
-                preference.partner_id.commercial_partner_id.id,
-                preference.product_id.id,
-                preference.attribute_value_key or "",
-                preference.preference_type,
+                (
+                    preference.company_id.id,
+                    preference.partner_id.commercial_partner_id.id,
+                    preference.product_id.id,
+                    preference.attribute_value_key or "",
+                    preference.preference_type,
+                ),
+                preference,
             )
             for preference in preferences
         ]
-        keys = [key for key in keys if all(key[:3])]
-        if not keys:
+        keyed = [(key, preference) for key, preference in keyed if all(key[:3])]
+        if not keyed:
             return
-        duplicated = len(set(keys)) != len(keys)
-        if not duplicated:
+        # The line the message names: the second of a batch repeating a key,
+        # or else the first whose key a saved line has.
+        by_key = {}
+        duplicate = None
+        for key, preference in keyed:
+            if key in by_key:
+                duplicate = preference
+                break
+            by_key[key] = preference
+        if duplicate is None:
             # Plain SQL, without flushing: the pending values of
             # ``preferences`` must not reach the database before the check.
             saved_ids = [preference.id for preference in preferences if preference.id]
             self.env.cr.execute(
                 SQL(
                     """
-                    SELECT 1
+                    SELECT preference.company_id, preference.partner_id,
+                           preference.product_id, preference.attribute_value_key,
+                           preference.preference_type
                       FROM consumer_preference preference
                       JOIN (VALUES %(keys)s) AS key(company_id, partner_id,
                            product_id, attribute_value_key, preference_type)
@@ -476,17 +489,20 @@ class ConsumerPreference(models.Model):
                      WHERE preference.id != ALL(%(saved_ids)s)
                      LIMIT 1
                     """,
-                    keys=SQL(", ").join(SQL("%s", key) for key in keys),
+                    keys=SQL(", ").join(SQL("%s", key) for key in by_key),
                     saved_ids=saved_ids,
                 )
             )
-            duplicated = bool(self.env.cr.fetchone())
-        if duplicated:
+            row = self.env.cr.fetchone()
+            duplicate = row and by_key[tuple(row)]
+        if duplicate:
             raise ValidationError(
                 _(
-                    "This customer already has this product with these "
-                    "characteristic values in its preferences: edit the existing "
-                    "line instead."
+                    "%(customer)s already has this product with these "
+                    "characteristic values in its preferences: %(preference)s. "
+                    "Edit the existing line instead.",
+                    customer=duplicate.partner_id.commercial_partner_id.display_name,
+                    preference=duplicate.display_name,
                 )
             )
 

@@ -131,6 +131,32 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
                 form.attribute_value_ids.remove(self.quality_9.id)
                 form.attribute_value_ids.add(self.quality_8)
 
+    def test_duplicate_message_names_customer_and_product(self):
+        """Among a customer's many lines, the message says which product
+        (and values) is already specified, and for whom."""
+        self._specify(self.customer, self.shirt_m, values=[self.size_m, self.quality_8])
+        self._specify(self.customer, self.coffee)
+        for duplicate_of_batch in (False, True):
+            with self.subTest(duplicate_of_batch=duplicate_of_batch):
+                with self.assertRaises(ValidationError) as caught:
+                    with Form(self._as_web_client(self.customer_contact)) as form:
+                        with form.commercial_specification_ids.new() as line:
+                            line.product_id = self.tea
+                        if duplicate_of_batch:
+                            with form.commercial_specification_ids.new() as line:
+                                line.product_id = self.tea
+                        else:
+                            with form.commercial_specification_ids.new() as line:
+                                line.product_id = self.shirt_m
+                                line.attribute_value_ids.add(self.quality_8)
+                message = str(caught.exception)
+                self.assertIn("Azure Shop", message)
+                if duplicate_of_batch:
+                    self.assertIn("Tea", message)
+                else:
+                    self.assertIn("Shirt (M) (Size: M, Quality: 8)", message)
+                    self.assertNotIn("Coffee", message)
+
     def test_two_specifications_of_one_batch_refused(self):
         with (
             self.assertNoLogs("odoo.sql_db", "ERROR"),

@@ -10,6 +10,7 @@ EXPECTED = {
     "fr_FR": {
         "specification_error": "Choisissez au plus une valeur par caractéristique",
         "history_error": "ne peuvent pas être modifiées à la main",
+        "duplicate_error": "Azure Shop a déjà ce produit avec ces valeurs",
         "consent_label": "Enregistrer les préférences d'achat",
         "refund_label": "Avoirs",
         "form_terms": ("Profil d'achat", "Factures / avoirs"),
@@ -17,6 +18,7 @@ EXPECTED = {
     "es_ES": {
         "specification_error": "Elija como máximo un valor por característica",
         "history_error": "no se pueden modificar manualmente",
+        "duplicate_error": "Azure Shop ya tiene este producto con estos valores",
         "consent_label": "Registrar las preferencias de compra",
         "refund_label": "Rectificativas",
         "form_terms": ("Perfil de compra", "Facturas / rectificativas"),
@@ -72,6 +74,22 @@ class TestConsumerPreferenceTranslation(ConsumerPreferenceCommon):
                 with self.assertRaises(UserError) as caught:
                     history.with_user(salesperson).unlink()
                 self.assertIn(expected["history_error"], str(caught.exception))
+
+    def test_duplicate_error_translated(self):
+        self.env["consumer.preference"].create(
+            {"partner_id": self.customer.id, "product_id": self.tea.id}
+        )
+        for lang, expected in EXPECTED.items():
+            salesperson = self._as(self.salesperson, lang)
+            with self.subTest(lang=lang):
+                with self.assertRaises(ValidationError) as caught:
+                    self.env["consumer.preference"].with_user(salesperson).create(
+                        {
+                            "partner_id": self.customer_contact.id,
+                            "product_id": self.tea.id,
+                        }
+                    )
+                self.assertIn(expected["duplicate_error"], str(caught.exception))
 
     def test_field_labels_translated(self):
         for lang, expected in EXPECTED.items():
