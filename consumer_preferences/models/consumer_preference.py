@@ -5,6 +5,9 @@ from odoo.tools import SQL, float_is_zero
 
 from .consumer_preference_history import HISTORY_MOVE_TYPES
 
+# How many history lines an error refusing to change them names.
+HISTORY_LINES_NAMED = 5
+
 
 class ConsumerPreference(models.Model):
     """A product a customer prefers, with the characteristic values preferred.
@@ -511,11 +514,29 @@ class ConsumerPreference(models.Model):
         return super().unlink()
 
     def _check_specification_only(self):
-        if any(preference.preference_type == "history" for preference in self):
+        histories = self.filtered(
+            lambda preference: preference.preference_type == "history"
+        )
+        if histories:
+            # Which of the lines selected in a list: the first few, then how
+            # many more.
+            shown = histories[:HISTORY_LINES_NAMED]
+            names = ", ".join(
+                f"{preference.partner_id.display_name}: {preference.display_name}"
+                for preference in shown
+            )
+            if len(histories) > len(shown):
+                names = _(
+                    "%(products)s and %(count)s more",
+                    products=names,
+                    count=len(histories) - len(shown),
+                )
             raise UserError(
                 _(
                     "History preferences follow the customer's posted invoices and "
-                    "cannot be changed by hand: reset or cancel the invoice instead."
+                    "cannot be changed by hand (%(preferences)s): reset or cancel "
+                    "the invoice instead.",
+                    preferences=names,
                 )
             )
 

@@ -331,6 +331,28 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
         with self.assertRaisesRegex(UserError, "cannot be turned into history"):
             specification.write({"preference_type": "history"})
 
+    def test_history_lines_refused_are_named(self):
+        """Deleting or archiving a selection of the preferences list: the
+        message says which selected lines are history lines."""
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+        self._post_customer_invoice(self.other_customer, [(self.tea, 1, 5.0)])
+        specification = self._specify(self.customer, self.tea)
+        history = self._history(self.customer, self.coffee) | self._history(
+            self.other_customer, self.tea
+        )
+        selection = (specification | history).with_user(self.salesperson)
+        for operation in ("unlink", "archive"):
+            with self.subTest(operation=operation):
+                with self.assertRaises(UserError) as caught:
+                    if operation == "unlink":
+                        selection.unlink()
+                    else:
+                        selection.action_archive()
+                message = str(caught.exception)
+                self.assertIn("Azure Shop: Coffee", message)
+                self.assertIn("Deco Store: Tea", message)
+                self.assertNotIn("Azure Shop: Tea", message)
+
     def test_companies_checked_on_product_and_customer(self):
         """Defect 4: a user of two companies cannot give a line of one company
         a product or a customer of the other."""
