@@ -343,6 +343,24 @@ class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
         )
 
     @freeze_time("2026-06-01")
+    def test_due_filter_leaves_out_withdrawn_consent(self):
+        """The preferences list's Due for Reorder filter agrees with the
+        profile: a customer who withdrew consent has nothing due (its history
+        lines stay until erased, and are never reminded of)."""
+        customer_domain = [("partner_id", "=", self.customer.id)]
+        due_lines = self.env["consumer.preference"].search(
+            customer_domain + self._filter_domain("due_for_reorder")
+        )
+        self.assertEqual(due_lines.product_id, self.shirt_m)
+        self.customer.consumer_preference_consent = False
+        self.assertEqual(self.customer.consumer_profile_due_count, 0)
+        self.assertFalse(
+            self.env["consumer.preference"].search(
+                customer_domain + self._filter_domain("due_for_reorder")
+            )
+        )
+
+    @freeze_time("2026-06-01")
     def test_own_documents_salesperson_sees_own_customers_amounts_only(self):
         """Item 14: the profile reads invoices as superuser, but a salesperson
         limited to own documents sees money figures only for the customers
