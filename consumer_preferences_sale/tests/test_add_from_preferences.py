@@ -211,6 +211,23 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
         with self.assertRaisesRegex(UserError, "no longer a quotation"):
             order.action_add_from_preferences()
 
+    def test_order_of_another_customer_by_then_refused_nothing_added(self):
+        """The quotation's customer changed while its wizard was open (in
+        another tab, by a colleague): Azure Shop's preferences are not added
+        to Deco Store's quotation."""
+        order = self._create_quotation()
+        wizard = self._wizard_form(order=order).save()
+        wizard.line_ids.quantity = 1
+        order.partner_id = self.other_customer
+        line_count = len(order.order_line)
+        with self.assertRaisesRegex(UserError, "is now a quotation of Deco Store"):
+            wizard.action_quote()
+        self.assertEqual(len(order.order_line), line_count)
+        # Another contact of the same customer is the same customer.
+        order.partner_id = self.customer_contact
+        wizard.action_quote()
+        self.assertEqual(len(order.order_line), line_count + 3)
+
     def test_order_button_shown_on_quotations(self):
         arch = self.env["sale.order"].get_views([(False, "form")])["views"]["form"][
             "arch"

@@ -265,6 +265,19 @@ class ConsumerPreferenceBill(models.TransientModel):
                     company=order.company_id.display_name,
                 )
             )
+        # The order's customer may have changed since the wizard was opened
+        # (another tab, a colleague): its lines are another customer's.
+        customer = order.partner_id.commercial_partner_id
+        if customer != self.partner_id.commercial_partner_id:
+            raise UserError(
+                _(
+                    "%(order)s is now a quotation of %(customer)s: click Add "
+                    "from Preferences on it again to add the preferences of "
+                    "its customer.",
+                    order=order.name,
+                    customer=customer.display_name,
+                )
+            )
 
     def _prepare_quotation_vals(self):
         """A quotation: the customer's pricelist, fiscal position, salesperson
