@@ -208,6 +208,11 @@ class ConsumerPreferencePortal(CustomerPortal):
             if existing.partner_id.commercial_partner_id != customer:
                 raise NotFound()
             return request.redirect(f"{PORTAL_URL}?reorder={existing.id}")
+        if not customer.active:
+            # An archived customer whose contact still has its portal user
+            # (Odoo archives no contact of an active user): no quotation,
+            # as the Bill wizard quotes no archived customer.
+            return request.redirect(f"{PORTAL_URL}?message=archived_customer")
         quantities, message = self._get_reorder_quantities(post)
         if message:
             return request.redirect(f"{PORTAL_URL}?message={message}")

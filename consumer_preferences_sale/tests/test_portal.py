@@ -172,6 +172,21 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
             self.assertIn("Quantities must be positive", response.text)
         self.assertFalse(self._customer_orders())
 
+    def test_archived_customer_cannot_reorder(self):
+        """Azure Shop was archived (its contact's portal user stays active, as
+        Odoo allows): its portal creates no quotation for it, as the Bill
+        wizard quotes no archived customer."""
+        self.customer.active = False
+        self.authenticate("cp_portal", "cp_portal")
+        response = self._reorder({self.tea_specification: "2"})
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("no longer active", response.text)
+        self.assertFalse(
+            self.env["sale.order"].search(
+                [("partner_id", "=", self.portal_user.partner_id.id)]
+            )
+        )
+
     def test_another_customers_lines_are_not_found(self):
         self.authenticate("cp_portal", "cp_portal")
         response = self._reorder({self.other_specification: "1"})
