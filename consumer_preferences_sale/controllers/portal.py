@@ -81,12 +81,14 @@ class ConsumerPreferencePortal(CustomerPortal):
     def _get_consumer_preference_prices(self, preferences):
         """``{preference id: price}``: the prices of the customer's pricelist,
         untaxed, in its currency, with the price extras of the line's values
-        that make no variant (as its reorder's quotation line gets them), and
-        that currency."""
+        that make no variant and adapted to the taxes of the fiscal position
+        (as its reorder's quotation line gets them), and that currency."""
         customer = self._consumer_preference_customer()
         # sudo: portal users cannot read pricelists; only the customer's own
         # pricelist is read, for products of its own preferences.
         pricelist = customer.sudo().property_product_pricelist
+        fiscal_position = self._get_consumer_preference_fiscal_position()
+        company = request.env.company
         prices = {}
         for price_extra, lines in (
             preferences.sudo()
@@ -107,10 +109,34 @@ class ConsumerPreferencePortal(CustomerPortal):
                 product_prices = {
                     product.id: product.lst_price + price_extra for product in products
                 }
-            prices.update(
-                {line.id: product_prices[line.product_id.id] for line in lines}
-            )
+            for line in lines:
+                price = product_prices[line.product_id.id]
+                if fiscal_position:
+                    # A price including a tax the fiscal position replaces
+                    # (sale.order.line._reset_price_unit).
+                    product = line.product_id.with_company(company)
+                    price = product._get_tax_included_unit_price_from_price(
+                        price,
+                        product_taxes=product.taxes_id._filter_taxes_by_company(
+                            company
+                        ),
+                        fiscal_position=fiscal_position,
+                    )
+                prices[line.id] = price
         return prices, pricelist.currency_id or request.env.company.currency_id
+
+    def _get_consumer_preference_fiscal_position(self):
+        """The fiscal position of the portal user's reorder, as sale.order
+        decides it: from the user's partner and its delivery address."""
+        # sudo: portal users cannot read fiscal positions.
+        partner = request.env.user.partner_id.sudo()
+        delivery = partner.browse(partner.address_get(["delivery"])["delivery"])
+        return (
+            request.env["account.fiscal.position"]
+            .sudo()
+            .with_company(request.env.company)
+            ._get_fiscal_position(partner, delivery=delivery)
+        )
 
     def _prepare_consumer_preferences_values(self, **kwargs):
         preferences = self._get_consumer_preferences()

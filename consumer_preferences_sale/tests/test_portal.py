@@ -1,6 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 import re
 
+from odoo import Command
 from odoo.tests import HttpCase, tagged
 
 from .common import ConsumerPreferenceSaleCommon
@@ -78,6 +79,43 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
         self.assertRegex(html, r"(?s)Shirt \(S\)(?:(?!</tr>).)*23\.00")
         self._reorder({self.shirt_specification: "1"})
         self.assertEqual(self._customer_orders().order_line.price_unit, 23.0)
+
+    def test_price_of_a_customer_whose_fiscal_position_maps_taxes(self):
+        """Tea's price includes a 10 % tax that the customer's export fiscal
+        position replaces with no tax: its quotation line gets 4.09 (the
+        pricelist's 4.50 without the tax), and the page shows that price."""
+        tax_included = self.env["account.tax"].create(
+            {
+                "name": "VAT 10 % included",
+                "amount": 10.0,
+                "price_include_override": "tax_included",
+                "company_id": self.company.id,
+            }
+        )
+        no_tax = self.env["account.tax"].create(
+            {"name": "Export 0 %", "amount": 0.0, "company_id": self.company.id}
+        )
+        self.tea.taxes_id = tax_included
+        self.customer.property_account_position_id = self.env[
+            "account.fiscal.position"
+        ].create(
+            {
+                "name": "Export",
+                "company_id": self.company.id,
+                "tax_ids": [
+                    Command.create(
+                        {"tax_src_id": tax_included.id, "tax_dest_id": no_tax.id}
+                    )
+                ],
+            }
+        )
+        self.authenticate("cp_portal", "cp_portal")
+        html = self._page().text
+        # on the tea's row
+        self.assertRegex(html, r"(?s)>Tea</span>(?:(?!</tr>).)*4\.09")
+        self.assertNotRegex(html, r"(?s)>Tea</span>(?:(?!</tr>).)*4\.50")
+        self._reorder({self.tea_specification: "1"})
+        self.assertEqual(self._customer_orders().order_line.price_unit, 4.09)
 
     def test_anonymous_visitor_is_sent_to_login(self):
         response = self.url_open("/my/preferences", allow_redirects=False)
