@@ -533,3 +533,122 @@ class TestHistoryConcurrency(BaseCase):
         self.assertTrue(self._run_scheduled_action(), "the job was not triggered")
         self.assertEqual(self._queued(), [])
         self.assertEqual(self._history(self.bread_id)[0]["invoice_count"], 1)
+
+    # ------------------------------------------------------------------
+    # Consent changed by another transaction while an invoice is posted
+    # ------------------------------------------------------------------
+    def _new_customer(self, name, consent):
+        return self._commit(
+            lambda env: (
+                env["res.partner"]
+                .create(
+                    {
+                        "name": f"Concurrency {name} {self.tag}",
+                        "is_company": True,
+                        "consumer_preference_consent": consent,
+                    }
+                )
+                .id
+            )
+        )
+
+    def _post_around(self, move_id, meanwhile):
+        """Post ``move_id`` as an RPC call does (replayed on a serialization
+        failure), ``meanwhile`` being committed in another transaction after
+        the call has read its invoice (taken its snapshot) and before it
+        posts."""
+        attempts = []
+
+        def call(env):
+            move = env["account.move"].browse(move_id)
+            move.read(["state"])
+            if not attempts:
+                self._commit(meanwhile)
+            attempts.append(True)
+            move.action_post()
+            env.flush_all()
+
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.user_id, {})
+            retrying(lambda: call(env), env)
+
+    def _customer_history(self, customer_id):
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT product_id, invoice_count, quantity FROM consumer_preference "
+                "WHERE preference_type = 'history' AND partner_id = %s",
+                [customer_id],
+            )
+            return [
+                (product_id, count, float(quantity))
+                for product_id, count, quantity in cr.fetchall()
+            ]
+
+    def _customer_invoice(self, customer_id, product_id, quantity):
+        def create(env):
+            return (
+                env["account.move"]
+                .create(
+                    {
+                        "move_type": "out_invoice",
+                        "partner_id": customer_id,
+                        "journal_id": self.journal_id,
+                        "invoice_date": "2026-06-01",
+                        "invoice_line_ids": [
+                            Command.create(
+                                {
+                                    "product_id": product_id,
+                                    "quantity": quantity,
+                                    "price_unit": 10.0,
+                                }
+                            )
+                        ],
+                    }
+                )
+                .id
+            )
+
+        return self._commit(create)
+
+    def _drain(self):
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT COUNT(*) FROM consumer_preference_history_queue")
+            queued = cr.fetchone()[0]
+        if queued:
+            self._run_scheduled_action()
+
+    def test_consent_given_back_while_an_invoice_is_posted(self):
+        """The customer gives consent back (its history is rebuilt) after
+        the posting read the customer, who did not consent then: neither
+        sees the other, yet the invoice must count once both committed."""
+        customer_id = self._new_customer("Returning", consent=False)
+        draft = self._customer_invoice(customer_id, self.tea_id, 2.0)
+        self._post_around(
+            draft,
+            lambda env: (
+                env["res.partner"]
+                .browse(customer_id)
+                .write({"consumer_preference_consent": True})
+            ),
+        )
+        self.assertEqual(self._states([draft]), ["posted"])
+        self._drain()
+        self.assertEqual(self._customer_history(customer_id), [(self.tea_id, 1, 2.0)])
+
+    def test_history_erased_while_an_invoice_is_posted(self):
+        """The customer's history is erased (consent withdrawn) after the
+        posting read the customer, who consented then: its first purchase of
+        a product must not leave a history line behind."""
+        customer_id = self._new_customer("Erased", consent=True)
+        draft = self._customer_invoice(customer_id, self.coffee_id, 3.0)
+        self._post_around(
+            draft,
+            lambda env: (
+                env["res.partner"]
+                .browse(customer_id)
+                .action_consumer_preference_erase_history()
+            ),
+        )
+        self.assertEqual(self._states([draft]), ["posted"])
+        self._drain()
+        self.assertEqual(self._customer_history(customer_id), [])

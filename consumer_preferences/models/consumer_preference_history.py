@@ -274,6 +274,29 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         return erased_count
 
     @api.model
+    def _lock_consent(self, partners):
+        """Lock ``partners`` (commercial partners) whose consent is about to
+        change, until this transaction ends: ``FOR UPDATE``, which makes
+        the change a key update to PostgreSQL. A posting for them reads
+        their consent from its snapshot and adds to the history, or not,
+        without writing the partner; but it queues their segment (a foreign
+        key, checked with a key share lock, which a key update conflicts
+        with): a posting that did not see the change, whether running or
+        committed meanwhile, fails with a serialization failure and is
+        replayed on a fresh snapshot, instead of adding an invoice of an
+        erased customer or missing one the rebuild of a customer giving
+        consent back did not see."""
+        if partners:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM res_partner WHERE id = ANY(%s) "
+                    "ORDER BY id FOR UPDATE",
+                    partners.ids,
+                )
+            )
+        return True
+
+    @api.model
     def _process_queue(self, batch_size=QUEUE_BATCH_SIZE):
         """Recompute the queued keys, one batch per transaction, and report
         progress to the scheduled action. A key another transaction holds,

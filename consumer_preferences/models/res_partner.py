@@ -194,6 +194,11 @@ class ResPartner(models.Model):
                     and partner.commercial_partner_id == partner
                 )
             )
+        if "consumer_preference_consent" in vals:
+            # Postings that did not see the change are replayed.
+            self.env["consumer.preference.history"]._lock_consent(
+                self.commercial_partner_id
+            )
         moved_invoices = self._consumer_preference_moved_invoices(vals)
         customers_before = moved_invoices.commercial_partner_id
         segments = self.env["consumer.preference.segment"]
