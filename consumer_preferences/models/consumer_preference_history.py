@@ -17,7 +17,12 @@ How it is kept, and why:
   isolation), is not an error: the savepoint is rolled back and the key is
   queued, in the same transaction as the invoice, so it is committed (or not)
   with it and can never be lost. A scheduled action, triggered at once,
-  recomputes queued keys in fresh transactions (``_process_queue``).
+  recomputes queued keys in fresh transactions (``_process_queue``). The one
+  exception, rare: a posting whose customer's consent changes while it runs
+  is replayed once by Odoo (``_lock_consent``), rather than count the invoice
+  from a consent that is no longer the customer's (losing it from the history
+  of a customer giving consent back, or bringing back a line of a customer
+  whose history was just erased).
 * **Posting makes no one wait longer.** Odoo numbers an invoice when it
   writes it posted, and keeps the journal's next number locked until the
   transaction ends: every other posting in the journal waits until then. The
