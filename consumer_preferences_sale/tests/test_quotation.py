@@ -1,4 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from freezegun import freeze_time
+from lxml import etree
+
 from odoo.exceptions import AccessError
 from odoo.tests import Form, tagged
 
@@ -146,3 +149,39 @@ class TestQuotationFromPreferences(ConsumerPreferenceSaleCommon):
         wizard.document_type = "invoice"
         with self.assertRaisesRegex(AccessError, "not allowed to create invoices"):
             wizard.action_bill()
+
+    def test_salesperson_quotes_due_products(self):
+        """The link of a reorder reminder's To-Do activity, which goes to the
+        customer's salesperson, and the Bill Due Products button open the
+        wizard on the due products for salespeople too, who quote them as
+        from the Bill button."""
+        form_arch = etree.fromstring(
+            self.env["res.partner"]
+            .with_user(self.salesperson)
+            .get_views([(False, "form")])["views"]["form"]["arch"]
+        )
+        self.assertTrue(
+            form_arch.xpath("//button[@name='action_consumer_preference_bill_due']")
+        )
+        server_action = self.env.ref(
+            "consumer_preferences.action_consumer_preference_bill_due"
+        )
+        with freeze_time("2026-04-01"):
+            action = (
+                server_action.with_user(self.salesperson)
+                .with_context(active_id=self.customer.id)
+                .run()
+            )
+            wizard = (
+                self.env["consumer.preference.bill"]
+                .with_user(self.salesperson)
+                .browse(action["res_id"])
+            )
+            self.assertEqual(wizard.document_type, "quotation")
+            self.assertRecordValues(
+                wizard.line_ids, [{"product_id": self.coffee.id, "quantity": 3.0}]
+            )
+            order = self.env["sale.order"].browse(wizard.action_quote()["res_id"])
+        self.assertRecordValues(
+            order.order_line, [{"product_id": self.coffee.id, "product_uom_qty": 3.0}]
+        )
