@@ -475,9 +475,19 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     def _wake_scheduled_action(self):
         """Have the queue's scheduled action run as soon as this transaction
         commits: a trigger, which Odoo's cron workers are notified of."""
+        cron = self.env.ref(QUEUE_CRON_XMLID, raise_if_not_found=False)
+        if not cron:
+            # Deleted by an administrator: posting goes on, the keys wait in
+            # the queue (the partner form says so) until a module update
+            # brings the action back, or a rebuild.
+            _logger.warning(
+                "Scheduled action %s not found: history keys stay queued",
+                QUEUE_CRON_XMLID,
+            )
+            return
         # The scheduled action is this addon's own, run as superuser:
         # waking it up is no right the posting user needs.
-        self.env.ref(QUEUE_CRON_XMLID).sudo()._trigger()
+        cron.sudo()._trigger()
 
     def _dequeue(self, partners=None, companies=None):
         self.env.cr.execute(

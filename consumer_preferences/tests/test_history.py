@@ -12,6 +12,7 @@ from odoo.tools import mute_logger
 from odoo.addons.account.models.account_move import AccountMove
 
 from ..hooks import post_init_hook
+from ..models.consumer_preference_history import QUEUE_CRON_XMLID
 from .common import ConsumerPreferenceCommon
 
 HISTORY_FIELDS = [
@@ -555,6 +556,22 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             self._history(self.customer, self.coffee),
             [{"invoice_count": 1, "quantity": 2.0}],
         )
+
+    def test_posting_survives_a_deleted_scheduled_action(self):
+        """An administrator deleted the queue's scheduled action: a posting
+        that queues a key still posts (the key waits, the form says so, and
+        the action comes back at the next update of the module)."""
+        self.env.ref(QUEUE_CRON_XMLID).unlink()
+        invoice = self._create_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        history = self.env["consumer.preference.history"]
+        with self.assertLogs(
+            "odoo.addons.consumer_preferences.models.consumer_preference_history",
+            "WARNING",
+        ):
+            history._enqueue([(self.env.company.id, self.customer.id, self.coffee.id)])
+        invoice.with_user(self.accountant).action_post()
+        self.assertEqual(invoice.state, "posted")
+        self.assertTrue(self.customer.consumer_preference_history_pending)
 
     def test_a_write_that_posts_and_changes_the_invoice_counts_the_change(self):
         """The history is added to before Odoo writes an invoice posted, from
