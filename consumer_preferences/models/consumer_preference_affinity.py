@@ -143,6 +143,8 @@ class ConsumerPreferenceAffinity(models.Model):
         number of pairs kept."""
         auto_commit = not getattr(threading.current_thread(), "testing", False)
         pair_count = 0
+        # sudo: every company, not only those of the user running the
+        # scheduled action: the nightly run recomputes all of them.
         for company in self.env["res.company"].sudo().search([]):
             pair_count += self._recompute(company)
             if auto_commit:

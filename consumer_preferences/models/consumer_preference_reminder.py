@@ -89,6 +89,8 @@ class ConsumerPreferenceReminder(models.Model):
         created."""
         auto_commit = not getattr(threading.current_thread(), "testing", False)
         created = 0
+        # sudo: every company, not only those of the user running the
+        # scheduled action: the nightly run reminds in all of them.
         for company in self.env["res.company"].sudo().search([]):
             while True:
                 # A batch of reminders is created with its activities and

@@ -160,6 +160,8 @@ class ConsumerPreferenceSegment(models.Model):
         Returns the number of customers scored."""
         auto_commit = not getattr(threading.current_thread(), "testing", False)
         scored_count = 0
+        # sudo: every company, not only those of the user running the
+        # scheduled action: the nightly run scores all of them.
         for company in self.env["res.company"].sudo().search([]):
             scored_count += self._recompute(company)
             if auto_commit:

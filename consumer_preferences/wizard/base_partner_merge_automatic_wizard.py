@@ -17,7 +17,8 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         result = super()._update_foreign_keys(src_partners, dst_partner)
         customer = dst_partner.commercial_partner_id
         self._consumer_preference_history()._rebuild(customer)
-        # sudo: as the history, merging takes contact rights only.
+        # sudo: as the history, merging takes contact rights only, and the
+        # segment is recomputed in every company, not only the user's.
         segments = self.env["consumer.preference.segment"].sudo()
         for company in self.env["res.company"].sudo().search([]):
             segments._recompute(company, customer)

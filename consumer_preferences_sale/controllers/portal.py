@@ -90,6 +90,9 @@ class ConsumerPreferencePortal(CustomerPortal):
         fiscal_position = self._get_consumer_preference_fiscal_position()
         company = request.env.company
         prices = {}
+        # sudo: portal users cannot read products nor their attribute values,
+        # whose price extras are read here; the lines are the customer's own
+        # (_get_consumer_preferences).
         for price_extra, lines in (
             preferences.sudo()
             .grouped(
