@@ -273,3 +273,44 @@ class TestConsumerPreferenceAccessRights(ConsumerPreferenceCommon):
         with self.assertRaises(AccessError):
             line.write({"history_id": self.other_company_specification.id})
         self.assertEqual(line.product_id, self.tea)
+
+    def test_bill_wizard_follows_companies(self):
+        """A Bill wizard belongs to its company, as the invoice it issues: a
+        user of another company neither reads it, nor its lines (which show
+        their preference's product, values and suggested quantity), nor opens
+        one in that company."""
+        other_wizard = self.env["consumer.preference.bill"].create(
+            {
+                "partner_id": self.customer.id,
+                "company_id": self.other_company.id,
+                "line_ids": [
+                    Command.create(
+                        {"preference_id": self.other_company_specification.id}
+                    )
+                ],
+            }
+        )
+        Wizard = self._as(
+            self.env["consumer.preference.bill"], self.users["invoicing_user"]
+        )
+        Line = self._as(
+            self.env["consumer.preference.bill.line"], self.users["invoicing_user"]
+        )
+        self.assertFalse(Wizard.search([("id", "=", other_wizard.id)]))
+        self.assertFalse(Line.search([("id", "in", other_wizard.line_ids.ids)]))
+        with self.assertRaises(AccessError):
+            Wizard.browse(other_wizard.id).read(["partner_id"])
+        with self.assertRaises(AccessError):
+            Line.browse(other_wizard.line_ids.ids).read(["product_id"])
+        with self.assertRaises(AccessError):
+            Wizard.create(
+                {"partner_id": self.customer.id, "company_id": self.other_company.id}
+            )
+        own_wizard = Wizard.create(
+            {
+                "partner_id": self.customer.id,
+                "line_ids": [Command.create({"preference_id": self.specification.id})],
+            }
+        )
+        self.assertEqual(own_wizard.company_id, self.company)
+        self.assertEqual(own_wizard.line_ids.product_id, self.tea)
