@@ -50,6 +50,7 @@ class ConsumerPreferenceAffinity(models.Model):
         readonly=True,
         index=True,
         ondelete="cascade",
+        check_company=True,
     )
     related_product_id = fields.Many2one(
         comodel_name="product.product",
@@ -57,6 +58,7 @@ class ConsumerPreferenceAffinity(models.Model):
         required=True,
         readonly=True,
         ondelete="cascade",
+        check_company=True,
     )
     rank = fields.Integer(readonly=True)
     customer_count = fields.Integer(

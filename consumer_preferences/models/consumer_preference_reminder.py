@@ -48,6 +48,7 @@ class ConsumerPreferenceReminder(models.Model):
         readonly=True,
         index=True,
         ondelete="cascade",
+        check_company=True,
     )
     due_date = fields.Date(
         required=True,
@@ -70,6 +71,7 @@ class ConsumerPreferenceReminder(models.Model):
         column2="product_id",
         string="Due Products",
         readonly=True,
+        check_company=True,
     )
     activity_id = fields.Many2one(
         comodel_name="mail.activity",

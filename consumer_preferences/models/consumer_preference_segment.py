@@ -94,6 +94,7 @@ class ConsumerPreferenceSegment(models.Model):
         readonly=True,
         index=True,
         ondelete="cascade",
+        check_company=True,
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
     invoice_count = fields.Integer(string="Invoices", readonly=True)

@@ -1,6 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import Command
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from .common import ConsumerPreferenceCommon
@@ -314,3 +314,48 @@ class TestConsumerPreferenceAccessRights(ConsumerPreferenceCommon):
         )
         self.assertEqual(own_wizard.company_id, self.company)
         self.assertEqual(own_wizard.line_ids.product_id, self.tea)
+
+    def test_computed_rows_keep_their_company(self):
+        """Segments, reorder reminders and products bought together are
+        filled in SQL, but a row written through the ORM (an integrator's
+        script, a data import) is checked as the other models are: it cannot
+        name a customer or a product of another company."""
+        other_customer = self.env["res.partner"].create(
+            {"name": "Other Company Customer", "company_id": self.other_company.id}
+        )
+        other_product = self.env["product.product"].create(
+            {"name": "Other Company Product", "company_id": self.other_company.id}
+        )
+        company = self.company.id
+        for model, values in (
+            ("consumer.preference.segment", {"partner_id": other_customer.id}),
+            (
+                "consumer.preference.reminder",
+                {
+                    "partner_id": other_customer.id,
+                    "due_date": "2026-01-01",
+                    "product_ids": [Command.set(self.tea.ids)],
+                },
+            ),
+            (
+                "consumer.preference.reminder",
+                {
+                    "partner_id": self.customer.id,
+                    "due_date": "2026-01-01",
+                    "product_ids": [Command.set(other_product.ids)],
+                },
+            ),
+            (
+                "consumer.preference.affinity",
+                {"product_id": other_product.id, "related_product_id": self.tea.id},
+            ),
+            (
+                "consumer.preference.affinity",
+                {"product_id": self.tea.id, "related_product_id": other_product.id},
+            ),
+        ):
+            with self.subTest(model=model, values=values):
+                # sudo: only the scheduled actions write these rows.
+                with self.assertRaises(UserError) as caught, self.env.cr.savepoint():
+                    self.env[model].sudo().create(dict(values, company_id=company))
+                self.assertNotIsInstance(caught.exception, AccessError)
