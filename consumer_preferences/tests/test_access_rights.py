@@ -359,3 +359,26 @@ class TestConsumerPreferenceAccessRights(ConsumerPreferenceCommon):
                 with self.assertRaises(UserError) as caught, self.env.cr.savepoint():
                     self.env[model].sudo().create(dict(values, company_id=company))
                 self.assertNotIsInstance(caught.exception, AccessError)
+
+    def test_bill_wizard_customer_of_its_company(self):
+        """The Bill wizard offers, and accepts, only customers its company may
+        invoice: one restricted to another company is refused when the
+        wizard is opened, not after the user has entered quantities."""
+        other_customer = self.env["res.partner"].create(
+            {"name": "Other Company Customer", "company_id": self.other_company.id}
+        )
+        accountant = new_test_user(
+            self.env,
+            login="cp_rights_accountant_of_two_companies",
+            groups="base.group_user,account.group_account_invoice",
+            company_id=self.company.id,
+            company_ids=[Command.set((self.company | self.other_company).ids)],
+        )
+        Wizard = self._as(self.env["consumer.preference.bill"], accountant)
+        with self.assertRaises(UserError) as caught:
+            Wizard.create({"partner_id": other_customer.id})
+        self.assertNotIsInstance(caught.exception, AccessError)
+        wizard = Wizard.with_company(self.other_company).create(
+            {"partner_id": other_customer.id}
+        )
+        self.assertEqual(wizard.company_id, self.other_company)

@@ -13,6 +13,7 @@ class ConsumerPreferenceBill(models.TransientModel):
 
     _name = "consumer.preference.bill"
     _description = "Bill from Consumer Preferences"
+    _check_company_auto = True
 
     company_id = fields.Many2one(
         comodel_name="res.company",
@@ -26,11 +27,13 @@ class ConsumerPreferenceBill(models.TransientModel):
         required=True,
         help="The invoice is addressed to this partner; the preferences are "
         "those of its company.",
+        check_company=True,
     )
     pricelist_id = fields.Many2one(
         comodel_name="product.pricelist",
         compute="_compute_pricelist_id",
         store=True,
+        check_company=True,
     )
     currency_id = fields.Many2one(
         comodel_name="res.currency",
@@ -41,6 +44,7 @@ class ConsumerPreferenceBill(models.TransientModel):
         comodel_name="account.fiscal.position",
         compute="_compute_fiscal_position_id",
         store=True,
+        check_company=True,
     )
     auto_post = fields.Boolean(related="company_id.consumer_preference_auto_post")
     line_ids = fields.One2many(
@@ -51,6 +55,7 @@ class ConsumerPreferenceBill(models.TransientModel):
     invoice_id = fields.Many2one(
         comodel_name="account.move",
         readonly=True,
+        check_company=True,
         help="The invoice this wizard issued: a wizard bills once.",
     )
     amount_untaxed = fields.Monetary(

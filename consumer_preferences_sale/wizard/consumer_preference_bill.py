@@ -26,12 +26,14 @@ class ConsumerPreferenceBill(models.TransientModel):
         comodel_name="sale.order",
         string="Add to Quotation",
         readonly=True,
+        check_company=True,
         help="The quotation whose Add from Preferences button opened this "
         "wizard: the lines are added to it.",
     )
     quotation_id = fields.Many2one(
         comodel_name="sale.order",
         readonly=True,
+        check_company=True,
         help="The quotation this wizard created or completed: a wizard quotes once.",
     )
     unavailable_product_note = fields.Text(
