@@ -354,7 +354,7 @@ class TestConsumerPreferenceAccessRights(ConsumerPreferenceCommon):
                 {"product_id": self.tea.id, "related_product_id": other_product.id},
             ),
         ):
-            with self.subTest(model=model, values=values):
+            with self.subTest(model=model, values=repr(values)):
                 # sudo: only the scheduled actions write these rows.
                 with self.assertRaises(UserError) as caught, self.env.cr.savepoint():
                     self.env[model].sudo().create(dict(values, company_id=company))
