@@ -1,4 +1,5 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo import Command
 from odoo.tests import tagged
 
 from .test_billing import ConsumerPreferenceBillCommon
@@ -93,6 +94,54 @@ class TestConsumerPreferenceBillRows(ConsumerPreferenceBillCommon):
         self.assertIn(
             "Billed from the consumer preferences of Azure Shop.",
             "".join(invoice.message_ids.mapped("body")),
+        )
+
+    def _assert_wizard_totals_are_the_invoice_totals(self, wizard, expected):
+        self.assertRecordValues(wizard, [expected])
+        invoice = self.env["account.move"].browse(wizard.action_bill()["res_id"])
+        self.assertRecordValues(invoice, [expected])
+
+    def test_totals_rounded_globally_as_the_invoice(self):
+        """Taxes rounded globally: 15 % of 8.03 and of 5.03 is 1.2045 + 0.7545
+        = 1.959, 1.96 on the invoice (1.20 + 0.75 = 1.95 rounded per line)."""
+        self.company.tax_calculation_rounding_method = "round_globally"
+        form = self._bill_form()
+        for preference, price in (
+            (self.coffee_history, 8.03),
+            (self.tea_specification, 5.03),
+        ):
+            with form.line_ids.edit(self._line_index(form, preference)) as line:
+                line.quantity = 1
+                line.price_unit = price
+        self._assert_wizard_totals_are_the_invoice_totals(
+            form.save(),
+            {"amount_untaxed": 13.06, "amount_tax": 1.96, "amount_total": 15.02},
+        )
+
+    def test_totals_with_early_payment_discount_as_the_invoice(self):
+        """Payment terms with a 2 % early payment discount, taxes computed on
+        the discounted amount (mixed): 15 % of 16 - 2 %, as the invoice."""
+        self.customer.property_payment_term_id = self.env[
+            "account.payment.term"
+        ].create(
+            {
+                "name": "2 % 10 days, net 30",
+                "early_discount": True,
+                "discount_percentage": 2,
+                "discount_days": 10,
+                "early_pay_discount_computation": "mixed",
+                "line_ids": [
+                    Command.create(
+                        {"value": "percent", "value_amount": 100, "nb_days": 30}
+                    )
+                ],
+            }
+        )
+        form = self._bill_form()
+        self._set_quantities(form, {self.coffee_history: 2})
+        self._assert_wizard_totals_are_the_invoice_totals(
+            form.save(),
+            {"amount_untaxed": 16.0, "amount_tax": 2.35, "amount_total": 18.35},
         )
 
     def test_totals_shown_in_the_wizard(self):

@@ -183,12 +183,84 @@ class ConsumerPreferenceBill(models.TransientModel):
                 ._get_fiscal_position(wizard.partner_id, delivery=delivery)
             )
 
-    @api.depends("line_ids.price_subtotal", "line_ids.price_total")
+    @api.depends(
+        "line_ids.quantity",
+        "line_ids.price_unit",
+        "line_ids.tax_ids",
+        "partner_id",
+        "company_id",
+        "currency_id",
+    )
     def _compute_amounts(self):
+        """The totals the invoice will show: Odoo's tax engine over the lines
+        with a quantity, rounded as the company rounds taxes (per line or
+        globally), less the tax of the customer's early payment discount when
+        its payment terms compute taxes on the discounted amount (mixed)."""
+        AccountTax = self.env["account.tax"]
         for wizard in self:
-            wizard.amount_untaxed = sum(wizard.line_ids.mapped("price_subtotal"))
-            wizard.amount_total = sum(wizard.line_ids.mapped("price_total"))
-            wizard.amount_tax = wizard.amount_total - wizard.amount_untaxed
+            company = wizard.company_id or self.env.company
+            currency = wizard.currency_id or company.currency_id
+            lines = wizard.line_ids.filtered("quantity")
+            base_lines = [
+                AccountTax._prepare_base_line_for_taxes_computation(
+                    line,
+                    tax_ids=line.tax_ids,
+                    quantity=line.quantity,
+                    price_unit=line.price_unit,
+                    product_id=line.product_id,
+                    partner_id=wizard.partner_id,
+                    currency_id=currency,
+                )
+                for line in lines
+            ]
+            base_lines += wizard._get_early_payment_discount_base_lines(lines, currency)
+            AccountTax._add_tax_details_in_base_lines(base_lines, company)
+            AccountTax._round_base_lines_tax_details(base_lines, company)
+            totals = AccountTax._get_tax_totals_summary(
+                base_lines=base_lines, currency=currency, company=company
+            )
+            wizard.amount_untaxed = totals["base_amount_currency"]
+            wizard.amount_tax = totals["tax_amount_currency"]
+            wizard.amount_total = totals["total_amount_currency"]
+
+    def _get_early_payment_discount_base_lines(self, lines, currency):
+        """The early payment discount lines the invoice will get (as
+        ``account.move.line._compute_epd_needed`` makes them): per set of
+        taxes, the discount rounded line by line, taxed then untaxed, so that
+        the untaxed amount stays and the taxes shrink."""
+        self.ensure_one()
+        company = self.company_id or self.env.company
+        term = self.partner_id.with_company(company).property_payment_term_id
+        if not (
+            term.early_discount
+            and term.early_pay_discount_computation == "mixed"
+            and term.discount_percentage
+        ):
+            return []
+        AccountTax = self.env["account.tax"]
+        discounts = {}
+        for line in lines.filtered("tax_ids"):
+            taxes = line.tax_ids.filtered(lambda tax: tax.amount_type != "fixed")
+            discounts.setdefault(taxes, 0.0)
+            discounts[taxes] += currency.round(
+                line.price_subtotal * term.discount_percentage / 100
+            )
+        base_lines = []
+        for taxes, amount in discounts.items():
+            for tax_ids, price_unit in ((taxes, -amount), (AccountTax, amount)):
+                base_lines.append(
+                    AccountTax._prepare_base_line_for_taxes_computation(
+                        self,
+                        tax_ids=tax_ids,
+                        price_unit=price_unit,
+                        quantity=1.0,
+                        currency_id=currency,
+                        sign=1,
+                        special_mode="total_excluded",
+                        special_type="early_payment",
+                    )
+                )
+        return base_lines
 
     def action_fill_suggested_quantities(self):
         """Put each line's suggested quantity (the customer's average quantity
