@@ -144,6 +144,21 @@ class TestConsumerPreferenceBillRows(ConsumerPreferenceBillCommon):
             {"amount_untaxed": 16.0, "amount_tax": 2.35, "amount_total": 18.35},
         )
 
+    def test_product_without_taxes_gets_the_taxes_of_its_income_account(self):
+        """As on an invoice line: a product without customer taxes is taxed
+        with the sales taxes of its income account (charts such as SKR03 set
+        them)."""
+        self.coffee.taxes_id = False
+        self.company_data["default_account_revenue"].tax_ids = self.tax_sale_a
+        form = self._bill_form()
+        self._set_quantities(form, {self.coffee_history: 2})
+        wizard = form.save()
+        self.assertEqual(wizard.line_ids.filtered("quantity").tax_ids, self.tax_sale_a)
+        self._assert_wizard_totals_are_the_invoice_totals(
+            wizard,
+            {"amount_untaxed": 16.0, "amount_tax": 2.4, "amount_total": 18.4},
+        )
+
     def test_totals_shown_in_the_wizard(self):
         arch = self.env["consumer.preference.bill"].get_views([(False, "form")])[
             "views"

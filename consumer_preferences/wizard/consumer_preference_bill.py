@@ -262,6 +262,42 @@ class ConsumerPreferenceBill(models.TransientModel):
                 )
         return base_lines
 
+    def _get_income_account_taxes(self, product):
+        """The sales taxes of the income account of an invoice line of
+        ``product``: its taxes when the product has none."""
+        self.ensure_one()
+        company = self.company_id or self.env.company
+        account = self._get_income_account(product)
+        return account.tax_ids.filtered(
+            lambda tax: tax.type_tax_use == "sale"
+        )._filter_taxes_by_company(company)
+
+    def _get_income_account(self, product):
+        """The account an invoice line of ``product`` gets: the product's (or
+        its category's) income account mapped by the fiscal position, or else
+        the sales journal's default account."""
+        self.ensure_one()
+        company = self.company_id or self.env.company
+        accounts = product.product_tmpl_id.with_company(company).get_product_accounts(
+            fiscal_pos=self.fiscal_position_id
+        )
+        return accounts["income"] or self._get_sale_journal().default_account_id
+
+    def _get_sale_journal(self):
+        """The journal the invoice goes to (as
+        ``account.move._search_default_journal``): a sales journal in the
+        invoice's currency, or else the first sales journal."""
+        self.ensure_one()
+        company = self.company_id or self.env.company
+        Journal = self.env["account.journal"]
+        domain = [*Journal._check_company_domain(company), ("type", "=", "sale")]
+        journal = Journal
+        if self.currency_id and self.currency_id != company.currency_id:
+            journal = Journal.search(
+                domain + [("currency_id", "=", self.currency_id.id)], limit=1
+            )
+        return journal or Journal.search(domain, limit=1)
+
     def action_fill_suggested_quantities(self):
         """Put each line's suggested quantity (the customer's average quantity
         per invoice, for products bought repeatedly) in its quantity, and keep

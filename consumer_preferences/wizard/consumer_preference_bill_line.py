@@ -94,11 +94,14 @@ class ConsumerPreferenceBillLine(models.TransientModel):
 
     @api.depends("product_id", "wizard_id.fiscal_position_id", "wizard_id.company_id")
     def _compute_tax_ids(self):
-        """The taxes the invoice line will get: the product's, mapped by the
-        fiscal position."""
+        """The taxes the invoice line will get: the product's, or else (as
+        ``account.move.line._get_computed_taxes``) the sales taxes of the
+        line's income account, mapped by the fiscal position."""
         for line in self:
             company = line.wizard_id.company_id or self.env.company
             taxes = line.product_id.taxes_id._filter_taxes_by_company(company)
+            if line.product_id and not taxes:
+                taxes = line.wizard_id._get_income_account_taxes(line.product_id)
             line.tax_ids = line.wizard_id.fiscal_position_id.map_tax(taxes)
 
     @api.depends("quantity", "price_unit", "tax_ids", "currency_id")

@@ -138,6 +138,24 @@ class TestQuotationFromPreferences(ConsumerPreferenceSaleCommon):
         form.document_type = "invoice"
         self.assertEqual(form.document_type, "invoice")
 
+    def test_taxes_of_the_income_account_on_invoices_only(self):
+        """A product without customer taxes: an invoice line gets the sales
+        taxes of its income account, a quotation line none; the wizard shows
+        the taxes of the document it creates."""
+        self.coffee.taxes_id = False
+        self.company_data["default_account_revenue"].tax_ids = self.tax_sale_a
+        form = self._wizard_form(user=self.seller_accountant)
+        self._set_quantities(form, {self.coffee_history: 2})
+        self.assertEqual(form.document_type, "invoice")
+        self.assertEqual(form.amount_tax, 2.4)
+        form.document_type = "quotation"
+        self.assertEqual(form.amount_tax, 0.0)
+        wizard = form.save()
+        order = self.env["sale.order"].browse(wizard.action_bill()["res_id"])
+        self.assertRecordValues(
+            order, [{"amount_tax": 0.0, "amount_total": wizard.amount_total}]
+        )
+
     def test_salesperson_cannot_choose_invoice(self):
         """Without Invoicing rights the choice is fixed to Quotation, and the
         invoice path refuses as before."""

@@ -178,6 +178,12 @@ class ConsumerPreferenceBill(models.TransientModel):
             ConsumerPreferenceBill, self - order_wizards
         )._compute_currency_id()
 
+    def _get_income_account_taxes(self, product):
+        # A quotation line has its product's taxes only (sale.order.line).
+        if self.document_type == "quotation":
+            return self.env["account.tax"]
+        return super()._get_income_account_taxes(product)
+
     def action_fill_suggested_quantities(self):
         action = super().action_fill_suggested_quantities()
         if self.document_type == "quotation":

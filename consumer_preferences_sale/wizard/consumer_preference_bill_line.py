@@ -1,9 +1,13 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
-from odoo import models
+from odoo import api, models
 
 
 class ConsumerPreferenceBillLine(models.TransientModel):
     _inherit = "consumer.preference.bill.line"
+
+    @api.depends("wizard_id.document_type")
+    def _compute_tax_ids(self):
+        return super()._compute_tax_ids()
 
     def _prepare_sale_order_line_vals(self):
         """The order line of this wizard line: the product, the values of the
