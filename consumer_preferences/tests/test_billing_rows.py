@@ -159,6 +159,20 @@ class TestConsumerPreferenceBillRows(ConsumerPreferenceBillCommon):
             {"amount_untaxed": 16.0, "amount_tax": 2.4, "amount_total": 18.4},
         )
 
+    def test_source_document_in_the_customer_language(self):
+        """The invoice prints its Source Document for the customer: in the
+        customer's language, as its lines, whatever the user's."""
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env["ir.module.module"]._load_module_terms(
+            ["consumer_preferences"], ["fr_FR"]
+        )
+        self.customer.lang = "fr_FR"
+        self.assertEqual(self.accountant.lang, "en_US")
+        form = self._bill_form()
+        self._set_quantities(form, {self.coffee_history: 2})
+        invoice = self.env["account.move"].browse(form.save().action_bill()["res_id"])
+        self.assertEqual(invoice.invoice_origin, "Préférences de Azure Shop")
+
     def test_totals_shown_in_the_wizard(self):
         arch = self.env["consumer.preference.bill"].get_views([(False, "form")])[
             "views"

@@ -489,7 +489,10 @@ class ConsumerPreferenceBill(models.TransientModel):
             "partner_id": self.partner_id.id,
             "currency_id": self.currency_id.id,
             "fiscal_position_id": self.fiscal_position_id.id,
-            "invoice_origin": self._get_invoice_origin(),
+            # Printed on the invoice (Source): in the customer's language too.
+            "invoice_origin": self.with_context(
+                lang=self.partner_id.lang
+            )._get_invoice_origin(),
             "invoice_line_ids": [
                 Command.create(line._prepare_invoice_line_vals()) for line in lines
             ],
