@@ -2,10 +2,12 @@
 import unittest
 
 from freezegun import freeze_time
+from lxml import etree
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .common import ConsumerPreferenceCommon
 
@@ -436,6 +438,32 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
         self.assertEqual(self.env["account.move"].search_count([]), move_count + 1)
         self.assertEqual(second_action["res_id"], first_action["res_id"])
         self.assertEqual(wizard.invoice_id.id, first_action["res_id"])
+
+    def test_the_button_clicked_decides_whether_to_post(self):
+        """Post Invoices from Preferences switched while the wizard is open:
+        Bill, the button shown, leaves a draft; Bill and Post posts."""
+        arch = etree.fromstring(
+            self.env["consumer.preference.bill"].get_views([(False, "form")])["views"][
+                "form"
+            ]["arch"]
+        )
+        contexts = {
+            button.get("string"): safe_eval(button.get("context") or "{}")
+            for button in arch.xpath("//footer/button[@name='action_bill']")
+        }
+        for button, opening_setting, state in (
+            ("Bill", False, "draft"),
+            ("Bill and Post", True, "posted"),
+        ):
+            with self.subTest(button=button):
+                self.company.consumer_preference_auto_post = opening_setting
+                form = self._bill_form()
+                self._set_quantities(form, {self.coffee_history: 2})
+                wizard = form.save()
+                self.company.consumer_preference_auto_post = not opening_setting
+                action = wizard.with_context(**contexts[button]).action_bill()
+                invoice = self.env["account.move"].browse(action["res_id"])
+                self.assertEqual(invoice.state, state)
 
     def test_typed_price_survives_quantity_change(self):
         """Defect 13: a unit price the user typed is kept when the quantity

@@ -319,7 +319,9 @@ class ConsumerPreferenceBill(models.TransientModel):
 
     def action_bill(self):
         """Issue one customer invoice with the lines that have a quantity, post
-        it when the company posts at once, and open it."""
+        it when the button clicked says so (Bill and Post, shown when the
+        company posts at once; the company's setting without a button), and
+        open it."""
         self.ensure_one()
         if not self.env["account.move"].has_access("create"):
             raise AccessError(
@@ -350,7 +352,7 @@ class ConsumerPreferenceBill(models.TransientModel):
                         customer=self.partner_id.commercial_partner_id.display_name,
                     )
                 )
-                if self.auto_post:
+                if self._get_post_at_once():
                     invoice.action_post()
                 self.invoice_id = invoice
         except AccessError:
@@ -365,6 +367,12 @@ class ConsumerPreferenceBill(models.TransientModel):
                 )
             ) from error
         return self._get_invoice_action(invoice)
+
+    def _get_post_at_once(self):
+        """What the clicked button said (Bill or Bill and Post): the setting
+        may have changed since the wizard showed it."""
+        post = self.env.context.get("consumer_preference_post")
+        return self.auto_post if post is None else bool(post)
 
     def _lock_for_billing(self):
         """Lock the wizard's row until the transaction ends. A second request
