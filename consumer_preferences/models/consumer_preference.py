@@ -466,6 +466,8 @@ class ConsumerPreference(models.Model):
         # or else the first whose key a saved line has.
         by_key = {}
         duplicate = None
+        # An archived line keeps its key, but the tab no longer shows it.
+        archived = False
         for key, preference in keyed:
             if key in by_key:
                 duplicate = preference
@@ -480,7 +482,7 @@ class ConsumerPreference(models.Model):
                     """
                     SELECT preference.company_id, preference.partner_id,
                            preference.product_id, preference.attribute_value_key,
-                           preference.preference_type
+                           preference.preference_type, NOT preference.active
                       FROM consumer_preference preference
                       JOIN (VALUES %(keys)s) AS key(company_id, partner_id,
                            product_id, attribute_value_key, preference_type)
@@ -497,7 +499,19 @@ class ConsumerPreference(models.Model):
                 )
             )
             row = self.env.cr.fetchone()
-            duplicate = row and by_key[tuple(row)]
+            if row:
+                duplicate, archived = by_key[tuple(row[:5])], row[5]
+        if duplicate and archived:
+            raise ValidationError(
+                _(
+                    "%(customer)s already has this product with these "
+                    "characteristic values in its archived preferences: "
+                    "%(preference)s. Restore the archived line instead (filter "
+                    "Archived in the list of the Preferences button).",
+                    customer=duplicate.partner_id.commercial_partner_id.display_name,
+                    preference=duplicate.display_name,
+                )
+            )
         if duplicate:
             raise ValidationError(
                 _(

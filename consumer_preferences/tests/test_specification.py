@@ -157,6 +157,21 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
                     self.assertIn("Shirt (M) (Size: M, Quality: 8)", message)
                     self.assertNotIn("Coffee", message)
 
+    def test_duplicate_of_archived_line_says_archived(self):
+        """An archived line still holds its customer, product and values: the
+        message sends the user to that line, which the tab no longer shows."""
+        preference = self._specify(self.customer, self.tea)
+        preference.with_user(self.salesperson).action_archive()
+        with (
+            self.assertNoLogs("odoo.sql_db", "ERROR"),
+            self.assertRaises(ValidationError) as caught,
+        ):
+            self._specify(self.customer_contact, self.tea)
+        message = str(caught.exception)
+        self.assertIn("archived preferences: Tea", message)
+        self.assertIn("Restore", message)
+        self.assertNotIn("Edit the existing line", message)
+
     def test_two_specifications_of_one_batch_refused(self):
         with (
             self.assertNoLogs("odoo.sql_db", "ERROR"),
