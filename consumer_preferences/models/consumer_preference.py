@@ -355,9 +355,13 @@ class ConsumerPreference(models.Model):
     @api.constrains("product_id", "attribute_value_ids")
     def _check_attribute_values(self):
         for preference in self:
+            variant_values = preference._variant_attribute_values()
+            # The variant's own values stay, even once they left the template
+            # (the variant is then archived, and its lines kept).
             foreign_values = (
                 preference.attribute_value_ids
                 - preference.product_tmpl_id.attribute_line_ids.value_ids
+                - variant_values
             )
             if foreign_values:
                 raise ValidationError(
@@ -368,7 +372,6 @@ class ConsumerPreference(models.Model):
                         product=preference.product_id.display_name,
                     )
                 )
-            variant_values = preference._variant_attribute_values()
             contradicting_values = preference.attribute_value_ids.filtered(
                 lambda value, variant_values=variant_values: (
                     value.attribute_id in variant_values.attribute_id

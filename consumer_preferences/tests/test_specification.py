@@ -444,6 +444,31 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
         )
         self.assertFalse(self.shirt_l.active)
 
+    def test_removed_variant_specification_values_editable(self):
+        """The line kept when its variant's value left the template: its
+        characteristics can still be edited, the variant's own value kept."""
+        specification = self._specify(
+            self.customer, self.shirt_l, values=[self.size_l, self.quality_8]
+        )
+        size_line = self.shirt_template.attribute_line_ids.filtered(
+            lambda line: line.attribute_id == self.size
+        )
+        size_line.value_ids = [Command.unlink(self.size_l.id)]
+        with Form(self._as_web_client(self.customer)) as partner_form:
+            with partner_form.commercial_specification_ids.edit(0) as line:
+                line.attribute_value_ids.remove(self.quality_8.id)
+                line.attribute_value_ids.add(self.quality_9)
+        self.assertEqual(
+            specification.attribute_value_ids, self.size_l | self.quality_9
+        )
+        # Other values are checked as before.
+        with self.assertRaisesRegex(ValidationError, "Size: M contradicts"):
+            specification.write({"attribute_value_ids": [Command.set(self.size_m.ids)]})
+        with self.assertRaisesRegex(ValidationError, "Red cannot be chosen"):
+            specification.write(
+                {"attribute_value_ids": [Command.link(self.colour.value_ids.id)]}
+            )
+
     def test_history_form_read_only(self):
         """Defect 10: the form of a history line offers nothing to edit."""
         self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
