@@ -268,6 +268,10 @@ class ConsumerPreferenceReminder(models.Model):
         history), created in one batch."""
         todo_type = self.env.ref("mail.mail_activity_data_todo")
         partner_model = self.env["ir.model"]._get_id("res.partner")
+        # The link runs this action, which refuses users outside its groups
+        # (ir.actions.server.run): invoicing users, and salespeople with
+        # consumer_preferences_sale.
+        link_groups = self.env.ref(BILL_DUE_ACTION_XMLID).sudo().groups_id
         activity_values, reminders = [], self.browse()
         for reminder in self.filtered(
             lambda reminder: (
@@ -285,7 +289,11 @@ class ConsumerPreferenceReminder(models.Model):
                     "user_id": salesperson.id,
                     "date_deadline": fields.Date.context_today(self),
                     "summary": reminder_lang._activity_summary(),
-                    "note": reminder_lang._activity_note(),
+                    "note": reminder_lang._activity_note(
+                        with_link=bool(
+                            not link_groups or link_groups & salesperson.groups_id
+                        )
+                    ),
                 }
             )
             reminders |= reminder
@@ -307,9 +315,9 @@ class ConsumerPreferenceReminder(models.Model):
             ),
         )
 
-    def _activity_note(self):
+    def _activity_note(self, with_link=True):
         """The due products, with their expected date and suggested quantity,
-        and a link opening the Bill wizard filled with them."""
+        and, `with_link`, a link opening the Bill wizard filled with them."""
         items = Markup("").join(
             Markup("<li>%s</li>")
             % self.env._(
@@ -323,19 +331,21 @@ class ConsumerPreferenceReminder(models.Model):
             )
             for preference in self._due_preferences()
         )
-        link = Markup('<a href="/odoo/res.partner/%s/action-%s">%s</a>') % (
-            self.partner_id.id,
-            BILL_DUE_ACTION_XMLID,
-            escape(self.env._("Bill the due products")),
-        )
-        return Markup("<p>%s</p><ul>%s</ul><p>%s</p>") % (
+        note = Markup("<p>%s</p><ul>%s</ul>") % (
             self.env._(
                 "Products %(customer)s usually buys again by now:",
                 customer=self.partner_id.display_name,
             ),
             items,
-            link,
         )
+        if not with_link:
+            return note
+        link = Markup('<a href="/odoo/res.partner/%s/action-%s">%s</a>') % (
+            self.partner_id.id,
+            BILL_DUE_ACTION_XMLID,
+            escape(self.env._("Bill the due products")),
+        )
+        return note + Markup("<p>%s</p>") % link
 
     def _send_emails(self):
         """Email each customer (with an email address) its due products, from

@@ -117,11 +117,6 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         )
         self.assertIn("Coffee: expected on 03/13/2026, usually 2.50", activity.note)
         self.assertNotIn("Tea", activity.note)
-        self.assertIn(
-            f"/odoo/res.partner/{self.customer.id}/action-consumer_preferences."
-            "action_consumer_preference_bill_due",
-            activity.note,
-        )
         # Deco Store has no salesperson: recorded, nobody to give a To-Do.
         self.assertFalse(self._todo_activities(self.other_customer))
         # Coffee again on 2026-04-20 (expected next on 2026-06-09); tea falls
@@ -142,6 +137,30 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
             self.customer_contact.with_user(self.salesperson).commercial_reminder_ids,
             self._reminders().filtered(lambda r: r.partner_id == self.customer),
         )
+
+    def test_activity_link_for_salespeople_who_may_bill(self):
+        """The To-Do activity links to the Bill wizard filled with the due
+        products only for a salesperson who may open it: an invoicing user
+        and, with the Sales addon (consumer_preferences_sale), salespeople,
+        who quote. Without it, a salesperson without invoicing rights gets the
+        due products without a link that would answer "You don't have enough
+        access rights to run this action"."""
+        self.other_customer.user_id = self.accountant
+        self._run_cron("2026-04-01")
+        link = (
+            "/odoo/res.partner/{}/action-consumer_preferences."
+            "action_consumer_preference_bill_due"
+        )
+        accountant_note = self._todo_activities(self.other_customer).note
+        self.assertIn("Coffee: expected on 02/14/2026", accountant_note)
+        self.assertIn(link.format(self.other_customer.id), accountant_note)
+        salesperson_note = self._todo_activities(self.customer).note
+        self.assertIn("Coffee: expected on 03/13/2026", salesperson_note)
+        if "consumer_preferences_sale" in self.env.registry._init_modules:
+            self.assertIn(link.format(self.customer.id), salesperson_note)
+        else:
+            self.assertNotIn(link.format(self.customer.id), salesperson_note)
+            self.assertNotIn("Bill the due products", salesperson_note)
 
     def test_email_customers(self):
         self.company.consumer_preference_reorder_email = True
