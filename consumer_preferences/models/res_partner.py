@@ -1,4 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+import operator as py_operator
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
@@ -14,6 +16,13 @@ PROFILE_GROUPS = (
     "consumer_preferences.group_consumer_preference_user,"
     "account.group_account_invoice,account.group_account_readonly"
 )
+# The comparisons of a number in a domain.
+NUMBER_ORDERS = {
+    "<": py_operator.lt,
+    "<=": py_operator.le,
+    ">": py_operator.gt,
+    ">=": py_operator.ge,
+}
 
 
 def _segment_search(segment_fname):
@@ -639,6 +648,11 @@ class ResPartner(models.Model):
         values = value if isinstance(value, (list, tuple)) else [value]
         # Does the condition hold for empty figures (a partner without a row)?
         matches_empty = operator in ("=", "in") and any(not item for item in values)
+        segment_field = self.env["consumer.preference.segment"]._fields[segment_fname]
+        if segment_field.type in ("integer", "float") and operator in NUMBER_ORDERS:
+            # An empty number is zero, as for Odoo (and the scores of a row
+            # left empty: a prospect's): shown 0, it compares as 0.
+            matches_empty = NUMBER_ORDERS[operator](0, value)
         condition = [(segment_fname, operator, value)]
         if matches_empty:
             condition = ["!", *condition]

@@ -208,6 +208,43 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
         for description in fields_description.values():
             self.assertEqual(description, {"groupable": True, "searchable": True})
 
+    def test_search_scores_compares_empty_as_zero(self):
+        """A customer without a segment shows empty scores and interval, 0,
+        as the prospect's and the new customer's: a comparison 0 satisfies
+        (a custom filter "Recency Score < 3") finds all of them, as Odoo
+        does for a number left empty."""
+        self._recompute()
+        Partner = self.env["res.partner"].with_user(self.salesperson)
+        listed = self.regular | self.lapsed | self.new | self.prospect
+        listed |= self.customer | self.customer_contact
+        in_list = [("id", "in", listed.ids)]
+        without_segment = self.customer | self.customer_contact
+        self.assertEqual(
+            listed.with_user(self.salesperson).mapped("consumer_recency_score"),
+            [4, 2, 5, 0, 0, 0],
+        )
+        self.assertEqual(
+            Partner.search(in_list + [("consumer_recency_score", "<", 3)]),
+            self.lapsed | self.prospect | without_segment,
+        )
+        self.assertEqual(
+            Partner.search(in_list + [("consumer_recency_score", ">=", 0)]), listed
+        )
+        self.assertEqual(
+            Partner.search(in_list + [("consumer_recency_score", ">=", 3)]),
+            self.regular | self.new,
+        )
+        self.assertEqual(
+            Partner.search(in_list + [("consumer_average_interval_days", "<=", 0)]),
+            self.new | self.prospect | without_segment,
+        )
+        self.assertEqual(
+            Partner.search_count(
+                in_list + [("consumer_average_interval_days", "<", 31)]
+            ),
+            6,
+        )
+
     def test_posting_queues_and_refreshes_one_customer(self):
         self._recompute()
         # The lapsed customer comes back: posting only queues it.
