@@ -3,6 +3,7 @@ from . import consumer_preference_history
 from . import consumer_preference_history_queue
 from . import account_move
 from . import account_move_line
+from . import product_attribute_value
 from . import product_product
 from . import product_template
 from . import consumer_preference_profile

@@ -93,6 +93,10 @@ class ConsumerPreference(models.Model):
         column1="preference_id",
         column2="value_id",
         string="Characteristics",
+        # Archived values stay on the lines, shown (tags, display name) as
+        # they count in the key: a value a line names is archived, not deleted
+        # (product.attribute.value.unlink in this module).
+        context={"active_test": False},
         compute="_compute_attribute_value_ids",
         store=True,
         readonly=False,
@@ -345,9 +349,18 @@ class ConsumerPreference(models.Model):
     @api.depends("product_id", "attribute_value_ids")
     def _compute_display_name(self):
         for preference in self:
+            # In the values' order (as stored lines read them), also on a
+            # line being saved, whose values come in the order chosen.
             values = ", ".join(
                 f"{value.attribute_id.name}: {value.name}"
-                for value in preference.attribute_value_ids
+                for value in preference.attribute_value_ids.sorted(
+                    lambda value: (
+                        value.attribute_id.sequence,
+                        value.attribute_id.id,
+                        value.sequence,
+                        value.id,
+                    )
+                )
             )
             name = preference.product_id.display_name or ""
             preference.display_name = f"{name} ({values})" if values else name

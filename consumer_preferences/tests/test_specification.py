@@ -154,7 +154,7 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
                 if duplicate_of_batch:
                     self.assertIn("Tea", message)
                 else:
-                    self.assertIn("Shirt (M) (Size: M, Quality: 8)", message)
+                    self.assertIn("Shirt (M) (Quality: 8, Size: M)", message)
                     self.assertNotIn("Coffee", message)
 
     def test_duplicate_of_archived_line_says_archived(self):
@@ -468,6 +468,44 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
             specification.write(
                 {"attribute_value_ids": [Command.link(self.colour.value_ids.id)]}
             )
+
+    def test_deleted_value_of_specifications_archived(self):
+        """A value deleted while specifications name it is archived instead:
+        the lines keep it, shown and in their key, and stay told apart."""
+        with_quality = self._specify(
+            self.customer, self.shirt_m, values=[self.size_m, self.quality_8]
+        )
+        without_quality = self._specify(
+            self.customer, self.shirt_m, values=[self.size_m]
+        )
+        quality_line = self.shirt_template.attribute_line_ids.filtered(
+            lambda line: line.attribute_id == self.quality
+        )
+        quality_line.value_ids = [Command.unlink(self.quality_8.id)]
+        self.quality_8.unlink()
+        self.assertTrue(self.quality_8.exists())
+        self.assertFalse(self.quality_8.active)
+        with_quality = self._as_web_client(with_quality)
+        self.assertEqual(with_quality.attribute_value_ids, self.size_m | self.quality_8)
+        self.assertEqual(
+            with_quality.attribute_value_key,
+            with_quality._attribute_value_key((self.size_m | self.quality_8).ids),
+        )
+        self.assertEqual(with_quality.display_name, "Shirt (M) (Quality: 8, Size: M)")
+        self.assertNotEqual(with_quality.display_name, without_quality.display_name)
+        # Its values can still be edited; dropping the archived value makes
+        # it the other line, which is refused.
+        with Form(self._as_web_client(self.customer)) as partner_form:
+            with partner_form.commercial_specification_ids.edit(0) as line:
+                line.attribute_value_ids.remove(self.quality_8.id)
+                line.attribute_value_ids.add(self.quality_9)
+        self.assertEqual(with_quality.attribute_value_ids, self.size_m | self.quality_9)
+        # A value no line names any more is deleted as before.
+        quality_line.value_ids = [Command.unlink(self.quality_7.id)]
+        self.quality_7.unlink()
+        self.assertFalse(self.quality_7.exists())
+        with self.assertRaisesRegex(ValidationError, "Edit the existing line"):
+            with_quality.write({"attribute_value_ids": [Command.set(self.size_m.ids)]})
 
     def test_history_form_read_only(self):
         """Defect 10: the form of a history line offers nothing to edit."""
