@@ -1,5 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import models
+from odoo.tools import SQL
 
 
 class ProductAttributeValue(models.Model):
@@ -13,16 +14,19 @@ class ProductAttributeValue(models.Model):
         # like another of the customer's while its key differs. Archived, it
         # stays on the lines (shown, and in their key); values still used on a
         # product go on to Odoo's refusal.
-        # sudo: lines of every company and customer count, archived ones too.
-        preferences = (
-            self.env["consumer.preference"]
-            .sudo()
-            .with_context(active_test=False)
-            .search([("attribute_value_ids", "in", self.ids)])
+        # The lines of every company and customer count, archived ones too:
+        # read in their relation, not through the ORM (a value may be named
+        # by many history lines), as only the values' ids are needed.
+        self.env["consumer.preference"].flush_model(["attribute_value_ids"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT DISTINCT value_id FROM consumer_preference_attribute_value_rel"
+                " WHERE value_id = ANY(%s)",
+                self.ids,
+            )
         )
-        to_archive = (self & preferences.attribute_value_ids).filtered(
-            lambda value: not value.is_used_on_products
-        )
+        named = self.browse(value_id for (value_id,) in self.env.cr.fetchall())
+        to_archive = named.filtered(lambda value: not value.is_used_on_products)
         if to_archive:
             to_archive.action_archive()
         return super(ProductAttributeValue, self - to_archive).unlink()
