@@ -195,18 +195,18 @@ class ResPartner(models.Model):
         return super()._commercial_fields() + ["consumer_preference_consent"]
 
     def write(self, vals):
-        consent_given = self.browse()
-        if vals.get("consumer_preference_consent"):
-            consent_given = self.filtered(
-                lambda partner: (
-                    not partner.consumer_preference_consent
-                    and partner.commercial_partner_id == partner
-                )
-            )
+        # The customers whose consent this write changes: set on the company,
+        # and copied by Odoo to its contacts, which changes nothing more (nor
+        # does writing the same value, as Odoo does for every commercial field
+        # of a contact created under a company).
+        consent_changed = self.browse()
         if "consumer_preference_consent" in vals:
-            # Postings that did not see the change are replayed.
-            self.env["consumer.preference.history"]._lock_consent(
-                self.commercial_partner_id
+            consent = bool(vals["consumer_preference_consent"])
+            consent_changed = self.filtered(
+                lambda partner: (
+                    partner.commercial_partner_id == partner
+                    and partner.consumer_preference_consent != consent
+                )
             )
         moved_invoices = self._consumer_preference_moved_invoices(vals)
         customers_before = moved_invoices.commercial_partner_id
@@ -215,35 +215,37 @@ class ResPartner(models.Model):
             # Their customers' segments, before they leave them.
             segments._enqueue(moved_invoices)
         result = super().write(vals)
+        if consent_changed:
+            # After the write (and its access check): postings that did not
+            # see the change are replayed.
+            self.env["consumer.preference.history"]._lock_consent(consent_changed)
         # Invoices posted while consent was withdrawn count again.
-        to_rebuild = consent_given
+        to_rebuild = consent_changed.filtered("consumer_preference_consent")
         customers_after = moved_invoices.commercial_partner_id
         if customers_after != customers_before:
             # Account gives a contact's invoices, posted ones included, the
             # contact's new company as commercial partner: they leave one
             # customer's history for the other's.
             to_rebuild |= customers_before | customers_after
+            # The queue reads the invoices' new customer in the database.
+            self.env["account.move"].flush_model(["commercial_partner_id"])
             segments._enqueue(moved_invoices)
         if to_rebuild:
             self.env["consumer.preference.history"]._rebuild(to_rebuild)
-        if (
-            "consumer_preference_consent" in vals
-            and not vals["consumer_preference_consent"]
-        ):
+        withdrawn = consent_changed.filtered(
+            lambda partner: not partner.consumer_preference_consent
+        )
+        if withdrawn:
             # A customer who withdrew consent is not profiled (README): its
             # segments go at once, not at the nightly run, which deletes them
             # in every company too. The right to edit the consent, checked
             # by the write above, is the right to stop the profiling; sudo
             # lists every company, the consent being the customer's, not a
             # company's.
-            withdrawn = self.commercial_partner_id.filtered(
-                lambda partner: not partner.consumer_preference_consent
+            self.env["consumer.preference.segment"]._erase(
+                withdrawn, self.env["res.company"].sudo().search([])
             )
-            if withdrawn:
-                self.env["consumer.preference.segment"]._erase(
-                    withdrawn, self.env["res.company"].sudo().search([])
-                )
-                self.env["consumer.preference.reminder"]._withdraw(withdrawn)
+            self.env["consumer.preference.reminder"]._withdraw(withdrawn)
         return result
 
     def _consumer_preference_moved_invoices(self, vals):
