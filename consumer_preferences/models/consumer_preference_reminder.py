@@ -271,6 +271,8 @@ class ConsumerPreferenceReminder(models.Model):
         # The link runs this action, which refuses users outside its groups
         # (ir.actions.server.run): invoicing users, and salespeople with
         # consumer_preferences_sale.
+        # sudo: the groups of an action are read by administrators only; this
+        # reads who may run it, nothing more.
         link_groups = self.env.ref(BILL_DUE_ACTION_XMLID).sudo().groups_id
         activity_values, reminders = [], self.browse()
         for reminder in self.filtered(

@@ -17,6 +17,7 @@ class ProductAttributeValue(models.Model):
         # The lines of every company and customer count, archived ones too:
         # read in their relation, not through the ORM (a value may be named
         # by many history lines), as only the values' ids are needed.
+        self.check_access("unlink")
         self.env["consumer.preference"].flush_model(["attribute_value_ids"])
         self.env.cr.execute(
             SQL(

@@ -3,6 +3,7 @@ from datetime import date
 from unittest.mock import patch
 
 from freezegun import freeze_time
+from psycopg2 import errors
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
@@ -225,6 +226,23 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
                 }
             ],
         )
+
+    def test_variant_values_written_unchanged_restate_nothing(self):
+        """Odoo writes their values, unchanged, on a template's variants when
+        it saves the template: no history is looked up for them."""
+        history_class = type(self.env["consumer.preference.history"])
+        with patch.object(history_class, "_recompute_products") as recompute:
+            for variant in self.coffee | self.tea:
+                variant.write(
+                    {
+                        "product_template_attribute_value_ids": [
+                            Command.set(
+                                variant.product_template_attribute_value_ids.ids
+                            )
+                        ]
+                    }
+                )
+        self.assertFalse(recompute.called)
 
     def test_variant_given_a_value_restates_its_history(self):
         """A single-value attribute added to a template is written on its
@@ -557,19 +575,49 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             [{"invoice_count": 1, "quantity": 2.0}],
         )
 
+    def test_only_a_consent_that_changes_locks_the_customer(self):
+        """Changing a customer's consent locks its row, which replays a
+        posting that did not see the change (tests/test_history_concurrency);
+        Odoo also writes the consent, unchanged, on every contact created or
+        moved under a company: that locks nothing, or postings for the company
+        would wait and be replayed for a new delivery address."""
+        history_class = type(self.env["consumer.preference.history"])
+        with patch.object(
+            history_class,
+            "_lock_consent",
+            autospec=True,
+            side_effect=history_class._lock_consent,
+        ) as lock_consent:
+            self.env["res.partner"].create(
+                {"name": "Delivery address", "parent_id": self.customer.id}
+            )
+            self.customer.write({"consumer_preference_consent": True})
+            self.assertFalse(lock_consent.called)
+            self.customer.write({"consumer_preference_consent": False})
+            self.assertEqual(lock_consent.call_count, 1)
+            self.assertEqual(lock_consent.call_args.args[1], self.customer)
+
     def test_posting_survives_a_deleted_scheduled_action(self):
         """An administrator deleted the queue's scheduled action: a posting
-        that queues a key still posts (the key waits, the form says so, and
-        the action comes back at the next update of the module)."""
+        whose key another transaction holds still posts (the key waits, the
+        form says so, and the action comes back at the next update of the
+        module)."""
         self.env.ref(QUEUE_CRON_XMLID).unlink()
         invoice = self._create_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
-        history = self.env["consumer.preference.history"]
-        with self.assertLogs(
-            "odoo.addons.consumer_preferences.models.consumer_preference_history",
-            "WARNING",
+        history_class = type(self.env["consumer.preference.history"])
+        with (
+            # the key held elsewhere, as under concurrent postings
+            patch.object(
+                history_class,
+                "_increment",
+                side_effect=errors.LockNotAvailable("held elsewhere"),
+            ),
+            self.assertLogs(
+                "odoo.addons.consumer_preferences.models.consumer_preference_history",
+                "WARNING",
+            ),
         ):
-            history._enqueue([(self.env.company.id, self.customer.id, self.coffee.id)])
-        invoice.with_user(self.accountant).action_post()
+            invoice.with_user(self.accountant).action_post()
         self.assertEqual(invoice.state, "posted")
         self.assertTrue(self.customer.consumer_preference_history_pending)
 
