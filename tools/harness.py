@@ -112,6 +112,24 @@ def read_manifest(addon_dir):
     return ast.literal_eval(manifest_file.read_text(encoding="utf-8"))
 
 
+def addon_with_dependencies(addon, root=ROOT):
+    """`addon` and the repository's addons it depends on, directly or
+    through others, sorted: what Odoo installs of the repository when asked
+    to install `addon`, auto-installed addons aside."""
+    repository_addons = set(addon_names(root))
+    found, pending = set(), [addon]
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        found.add(name)
+        depends = read_manifest(root / name).get("depends", [])
+        pending += [
+            dependency for dependency in depends if dependency in repository_addons
+        ]
+    return sorted(found)
+
+
 # Odoo ----------------------------------------------------------------------
 
 
@@ -299,6 +317,17 @@ def addon_installed(connection, database):
             return False
         cursor.execute("SELECT state FROM ir_module_module WHERE name = %s", [ADDON])
         return cursor.fetchone() == ("installed",)
+
+
+def installed_addons(connection, database, names):
+    """Those of the addons `names` that are installed in `database`, sorted."""
+    with closing(connection.connect(database)) as odoo_db, odoo_db.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM ir_module_module WHERE state = 'installed'"
+            " AND name = ANY(%s) ORDER BY name",
+            [list(names)],
+        )
+        return [name for (name,) in cursor.fetchall()]
 
 
 def drop_database(connection, database):

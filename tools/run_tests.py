@@ -1,6 +1,6 @@
 """Lint, then run every test of consumer_preferences in a throwaway database.
 
-    python3 tools/run_tests.py [-- PYTEST_ARGUMENTS]
+    python3 tools/run_tests.py [--alone ADDON] [-- PYTEST_ARGUMENTS]
 
 Steps: check the prerequisites (Odoo 18.0, PostgreSQL, a Chromium and
 websocket-client, since Odoo silently skips browser tests without them), lint
@@ -11,9 +11,15 @@ PostgreSQL cluster of `.local/test-cluster/` unless another run already did,
 copy the template database with the repository's
 addons and their demo data installed (built first when missing or out of
 date, see templates.py) into a new database, run pytest-odoo over
-`consumer_preferences/tests` and `tests/` with a run folder
-`.local/test-<random>/`, then drop the database, delete the folder, and stop
-the cluster unless another run still uses it. The exit code is pytest's.
+`consumer_preferences/tests`, `consumer_preferences_sale/tests` and `tests/`
+with a run folder `.local/test-<random>/`, then drop the database, delete the
+folder, and stop the cluster unless another run still uses it. The exit code
+is pytest's.
+
+With `--alone ADDON`, the template and so the database hold only ADDON and
+the repository's addons it depends on (for `consumer_preferences`: itself,
+without `consumer_preferences_sale` nor Odoo's `sale`), and only ADDON's
+tests run: what a customer who installs that addon alone gets. CI runs both.
 
 Arguments after `--` go to pytest; paths among them replace the default ones:
 
@@ -63,7 +69,15 @@ TEMPLATES_DATA_DIR_VARIABLE = "CONSUMER_PREFERENCES_TEMPLATES_DATA_DIR"
 
 def main(argv=None):
     """Run the whole command; return the exit code."""
-    pytest_arguments = parse_arguments(argv)
+    arguments = parse_arguments(argv)
+    addons, default_tests = configuration(arguments.alone)
+    if arguments.alone:
+        left_out = sorted(set(harness.addon_names()) - set(addons))
+        print(
+            f"Testing {arguments.alone} alone: installing {', '.join(addons)}"
+            + (f", not {', '.join(left_out)}." if left_out else "."),
+            flush=True,
+        )
     run_id = secrets.token_hex(4)
     folder = harness.LOCAL_DIR / f"test-{run_id}"
     odoo = harness.find_odoo()
@@ -79,20 +93,47 @@ def main(argv=None):
         folder=folder,
         database=f"{harness.ADDON}_test_{run_id}",
         browser=browser,
-        pytest_arguments=pytest_arguments,
+        addons=addons,
+        pytest_arguments=default_tests + arguments.pytest_arguments,
     )
 
 
 def parse_arguments(argv):
-    """The arguments meant for pytest (everything after `--`)."""
+    """The command's arguments: `alone` (an addon of the repository, or
+    None) and `pytest_arguments` (everything after `--`)."""
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n", 1)[0],
-        epilog="Example: python3 tools/run_tests.py -- -k history -x",
+        epilog="Examples: python3 tools/run_tests.py -- -k history -x; "
+        "python3 tools/run_tests.py --alone consumer_preferences",
+    )
+    parser.add_argument(
+        "--alone",
+        metavar="ADDON",
+        choices=harness.addon_names(),
+        help="install only ADDON and the repository's addons it depends on, "
+        "and run ADDON's tests only (default: every addon, every test)",
     )
     parser.add_argument(
         "pytest_arguments", nargs="*", help="passed on to pytest, after `--`"
     )
-    return parser.parse_args(argv).pytest_arguments
+    return parser.parse_args(argv)
+
+
+def configuration(alone):
+    """The repository's addons a run installs, and the pytest arguments that
+    name its tests when the user names none (paths after `--` replace them).
+
+    By default every addon, and pyproject.toml's `testpaths`; with `alone`,
+    that addon with the repository's addons it depends on, and its own tests
+    only, as `testpaths` too: the other addons' tests and the end-to-end
+    tests of `tests/` expect every addon installed.
+    """
+    if alone is None:
+        return harness.addon_names(), []
+    return (
+        harness.addon_with_dependencies(alone),
+        ["--override-ini", f"testpaths={alone}/tests"],
+    )
 
 
 def find_browser():
@@ -209,8 +250,8 @@ def lint_environment():
     )
 
 
-def run_suite(*, odoo, postgres, folder, database, browser, pytest_arguments):
-    """Clone the addons template (built first if missing) into a new
+def run_suite(*, odoo, postgres, folder, database, browser, addons, pytest_arguments):
+    """Clone the template of `addons` (built first if missing) into a new
     database, run pytest-odoo, clean up."""
     folder.mkdir(parents=True)
     try:
@@ -240,9 +281,9 @@ def run_suite(*, odoo, postgres, folder, database, browser, pytest_arguments):
             )
             try:
                 with templates.locked():
-                    dependencies, addons = templates.prepare()
-                    print(f"Copying {addons} into {database} ...", flush=True)
-                    templates.clone(addons, database, folder / "data")
+                    dependencies, template = templates.prepare(addons)
+                    print(f"Copying {template} into {database} ...", flush=True)
+                    templates.clone(template, database, folder / "data")
                 env |= {
                     DEPENDENCIES_TEMPLATE_VARIABLE: dependencies,
                     TEMPLATES_DATA_DIR_VARIABLE: str(CLUSTER_DIR / "data"),

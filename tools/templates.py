@@ -1,6 +1,8 @@
 """Template databases that spare the test command a fresh install each run.
 
-Two templates, each a database plus its filestore, are kept in the test
+Two templates for each set of the repository's addons the test command
+installs (all of them, or one addon with those it depends on: see
+addon_sets), each a database plus its filestore, are kept in the test
 cluster (`.local/test-cluster/`), named by a hash of what they hold:
 
 - the *dependencies* template: the addons' dependencies outside the
@@ -8,20 +10,21 @@ cluster (`.local/test-cluster/`), named by a hash of what they hold:
   (version, folders, and the newest modification time of its files, so
   that an update of Odoo builds the templates again) and the names of those
   dependencies;
-- the *addons* template: a copy of the first with every addon of the
-  repository installed, then the companies and users the test classes
+- the *addons* template: a copy of the first with the set's addons
+  installed, then the companies and users the test classes
   would each create (``consumer_preferences/tests/companies.py``) and the
   web client's asset bundles the browser tests load (both made by
   ``tools/prepare_test_data.py``); its hash adds every file under each
   addon's folder and that script, so that any change to them builds it
   again (from the first, which is the long part of an install).
 
-Each run clones the addons template (`CREATE DATABASE ... TEMPLATE`, and a
-copy of the filestore) into a database of its own, and templates of other
-hashes that this checkout made are dropped. A lock file serialises the
-building, cloning and dropping of templates between concurrent runs; marker
-files tell a complete template from an interrupted build, and which
-templates of a shared server (PGHOST) are this checkout's.
+Each run clones the addons template of the set it tests (`CREATE DATABASE
+... TEMPLATE`, and a copy of the filestore) into a database of its own, and
+the templates this checkout made that no set of addons names now (older
+code, another Odoo) are dropped: a run of one set keeps the others'. A lock
+file serialises the building, cloning and dropping of templates between
+concurrent runs; marker files tell a complete template from an interrupted
+build, and which templates of a shared server (PGHOST) are this checkout's.
 """
 
 import fcntl
@@ -54,8 +57,6 @@ class Templates:
         self.data_dir = data_dir
         self.folder = folder
         self.env = env
-        self.addons = harness.addon_names()
-        self.dependencies = external_dependencies(self.addons)
         self.odoo_fingerprint = odoo_fingerprint(odoo)
 
     @contextmanager
@@ -66,22 +67,27 @@ class Templates:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
-    def prepare(self):
-        """The names of the dependencies and addons templates, each built if
-        missing; the templates of other hashes are dropped."""
-        dependencies = self._template("dependencies", None, self.dependencies)
-        addons = self._template("addons", dependencies, self.addons)
-        self._drop_others(keep={dependencies, addons})
-        return dependencies, addons
+    def prepare(self, addons):
+        """The names of the dependencies and addons templates of `addons`
+        (addons of the repository, one of addon_sets), each built if
+        missing; the templates no set of addons names are dropped."""
+        dependencies, addons_template = template_names(self.odoo_fingerprint, addons)
+        self._template(dependencies, None, external_dependencies(addons))
+        self._template(addons_template, dependencies, addons)
+        keep = {
+            name
+            for addon_set in addon_sets()
+            for name in template_names(self.odoo_fingerprint, addon_set)
+        }
+        self._drop_others(keep)
+        return dependencies, addons_template
 
-    def _template(self, kind, source, addons):
-        """The name of the template of `addons` (on a copy of `source`),
-        built if missing."""
-        name = template_name(kind, self.odoo_fingerprint, source, addons)
+    def _template(self, name, source, addons):
+        """Build the template `name` of `addons` (on a copy of `source`)
+        unless it is complete."""
         complete = self._marker(name, "complete").is_file()
         if not (complete and harness.database_exists(self.connection, name)):
             self._build(name, source, addons)
-        return name
 
     def clone(self, template, database, data_dir):
         """Create `database` as a copy of `template`, filestore included,
@@ -106,6 +112,7 @@ class Templates:
                 f"Installing {', '.join(addons)} into the template {name} failed "
                 f"(exit code {code}, Odoo's log above)."
             )
+        check_repository_addons(self.connection, name, addons)
         if harness.ADDON in addons:
             code = harness.prepare_test_data(
                 self.odoo, self.config_file, name, self.env
@@ -129,8 +136,8 @@ class Templates:
         self._marker(name, "building").unlink(missing_ok=True)
 
     def _drop_others(self, keep):
-        """Drop this checkout's templates of other hashes (older code, another
-        Odoo), built or interrupted."""
+        """Drop this checkout's templates that `keep` does not name (older
+        code, another Odoo), built or interrupted."""
         made = {marker.stem for marker in self.folder.glob(f"{PREFIX}*.*")}
         for name in sorted(made - keep):
             self._drop(name)
@@ -151,6 +158,27 @@ def odoo_fingerprint(odoo):
         for name in names
     )
     return f"{release.version} {' '.join(map(str, folders))} {newest}"
+
+
+def addon_sets(root=harness.ROOT):
+    """Each set of the repository's addons the test command installs, as a
+    sorted tuple: all of them (its default), and each addon with those it
+    depends on (`--alone ADDON`)."""
+    every_addon = harness.addon_names(root)
+    return sorted(
+        {tuple(every_addon)}
+        | {tuple(harness.addon_with_dependencies(addon, root)) for addon in every_addon}
+    )
+
+
+def template_names(odoo_fingerprint, addons, root=harness.ROOT):
+    """The names of the dependencies and addons templates of `addons`."""
+    dependencies = template_name(
+        "dependencies", odoo_fingerprint, None, external_dependencies(addons, root)
+    )
+    return dependencies, template_name(
+        "addons", odoo_fingerprint, dependencies, addons, root
+    )
 
 
 def template_name(kind, odoo_fingerprint, source, addons, root=harness.ROOT):
@@ -176,14 +204,32 @@ def template_name(kind, odoo_fingerprint, source, addons, root=harness.ROOT):
     return f"{PREFIX}{kind}_{digest.hexdigest()[:12]}"
 
 
-def external_dependencies(addons):
+def external_dependencies(addons, root=harness.ROOT):
     """The addons' dependencies that are not addons of the repository."""
     depends = {
         dependency
         for addon in addons
-        for dependency in harness.read_manifest(harness.ROOT / addon).get("depends", [])
+        for dependency in harness.read_manifest(root / addon).get("depends", [])
     }
-    return sorted((depends - set(addons)) or {"base"})
+    return sorted((depends - set(harness.addon_names(root))) or {"base"})
+
+
+def check_repository_addons(connection, template, addons):
+    """Fail unless the repository's addons installed in `template` are those
+    of `addons`. Odoo also installs an `auto_install` addon once all its
+    dependencies are: a template meant for an addon without the others would
+    then hold them, and the run of `--alone` would not test what it says."""
+    repository_addons = harness.addon_names()
+    expected = sorted(set(addons) & set(repository_addons))
+    installed = harness.installed_addons(connection, template, repository_addons)
+    if installed != expected:
+        raise harness.HarnessError(
+            f"The template {template} should hold "
+            f"{', '.join(expected) or 'none'} of the repository's addons, "
+            f"but Odoo installed {', '.join(installed) or 'none'} (an "
+            "auto_install addon whose dependencies are all installed?): "
+            "that set of addons cannot be tested apart."
+        )
 
 
 def copy_database(connection, template, database):
