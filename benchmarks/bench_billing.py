@@ -1,7 +1,7 @@
 """Billing from preferences: the Bill wizard against a direct invoice.
 
     python3 benchmarks/bench_billing.py -c ODOO_CONF -d DATABASE
-        [--lines 200] [--repeat 7] [--pricelist]
+        [--lines 200] [--repeat 7] [--pricelist] [--untaxed] [--form-read]
 
 Needs a database with consumer_preferences installed and a company with a
 chart of accounts. Everything happens in one transaction, rolled back at the
@@ -21,6 +21,13 @@ Both run as the administrator (access rights checked), with an empty record
 cache, and include the purchase-history update that posting triggers. The
 report gives each run, the medians, their ratio and the SQL query counts.
 The target: wizard / direct <= 1.2.
+
+``--untaxed`` gives the products no customer taxes and a category without
+income account: their lines take the sales journal's account and its taxes,
+as on an invoice. ``--form-read`` adds to the wizard's save what the web
+client reads back (``web_save``): the totals and the first 40 lines with
+their taxes and subtotals, which computes the taxes of every line with a
+quantity.
 """
 
 import statistics
@@ -42,6 +49,17 @@ def parse_arguments():
         action="store_true",
         help="give the customer a pricelist with quantity breaks",
     )
+    parser.add_argument(
+        "--form-read",
+        action="store_true",
+        help="read back the wizard's totals and first lines after saving it",
+    )
+    parser.add_argument(
+        "--untaxed",
+        action="store_true",
+        help="products without customer taxes nor income account: their lines "
+        "get the sales journal's account and its taxes, as on an invoice",
+    )
     return parser.parse_args()
 
 
@@ -52,16 +70,20 @@ def main():
 def benchmark(env, arguments):
     admin = env.ref("base.user_admin")
     env = env(user=admin, context={"tracking_disable": True})
-    customer = prepare_data(env, arguments.lines, arguments.pricelist)
+    customer = prepare_data(
+        env, arguments.lines, arguments.pricelist, arguments.untaxed
+    )
+    products = "untaxed, without income account" if arguments.untaxed else "taxed"
     print(
         f"{arguments.lines} lines, {arguments.repeat} runs each, company "
         f"{env.company.name}, pricelist: "
-        f"{customer.property_product_pricelist.display_name or 'none'}"
+        f"{customer.property_product_pricelist.display_name or 'none'}, "
+        f"products: {products}"
     )
 
     # Warm-up (ormcache, first query plans); the wizard's invoice also gives
     # the exact line values the direct invoice repeats.
-    wizard_invoice, _timing = bill_with_wizard(env, customer, arguments.lines)
+    wizard_invoice, _timing = bill_with_wizard(env, customer, arguments)
     line_values = [
         {
             "product_id": line.product_id.id,
@@ -79,9 +101,9 @@ def benchmark(env, arguments):
         # Alternate which goes first, so that drift hits both alike.
         if repetition % 2:
             direct_runs.append(bill_directly(env, customer, line_values)[1])
-            wizard_runs.append(bill_with_wizard(env, customer, arguments.lines)[1])
+            wizard_runs.append(bill_with_wizard(env, customer, arguments)[1])
         else:
-            wizard_runs.append(bill_with_wizard(env, customer, arguments.lines)[1])
+            wizard_runs.append(bill_with_wizard(env, customer, arguments)[1])
             direct_runs.append(bill_directly(env, customer, line_values)[1])
 
     report(wizard_runs, direct_runs)
@@ -133,15 +155,25 @@ def report(wizard_runs, direct_runs):
     )
 
 
-def prepare_data(env, line_count, with_pricelist):
+def prepare_data(env, line_count, with_pricelist, untaxed=False):
     """A customer who bought ``line_count`` products once, billing with
-    auto-post on."""
+    auto-post on; ``untaxed``: products without customer taxes, in a category
+    without income account."""
     env.company.write(
         {"consumer_preference_billing": True, "consumer_preference_auto_post": True}
     )
+    untaxed_values = {}
+    if untaxed:
+        category = env["product.category"].create({"name": "Benchmark untaxed"})
+        category.property_account_income_categ_id = False
+        untaxed_values = {"categ_id": category.id, "taxes_id": [Command.clear()]}
     products = env["product.product"].create(
         [
-            {"name": f"Benchmark product {index:04d}", "lst_price": 10.0 + index}
+            {
+                "name": f"Benchmark product {index:04d}",
+                "lst_price": 10.0 + index,
+                **untaxed_values,
+            }
             for index in range(line_count)
         ]
     )
@@ -186,7 +218,25 @@ def prepare_data(env, line_count, with_pricelist):
     return customer
 
 
-def bill_with_wizard(env, customer, line_count):
+# What the wizard's form reads back once saved (--form-read).
+FORM_SPECIFICATION = {
+    "amount_untaxed": {},
+    "amount_tax": {},
+    "amount_total": {},
+    "line_ids": {
+        "fields": {
+            "product_id": {"fields": {"display_name": {}}},
+            "quantity": {},
+            "price_unit": {},
+            "tax_ids": {"fields": {"display_name": {}}},
+            "price_subtotal": {},
+        },
+        "limit": 40,
+    },
+}
+
+
+def bill_with_wizard(env, customer, arguments):
     """Open, save with a quantity on every line, bill: what the web client
     asks the server."""
     env.flush_all()
@@ -201,6 +251,8 @@ def bill_with_wizard(env, customer, line_count):
     for index, (_command, _id, line_values) in enumerate(values["line_ids"]):
         line_values["quantity"] = 1 + index % 5
     wizard = Wizard.create(values)
+    if arguments.form_read:
+        wizard.web_read(FORM_SPECIFICATION)
     env.flush_all()
     saved = now()
     action = wizard.action_bill()
@@ -208,7 +260,7 @@ def bill_with_wizard(env, customer, line_count):
     end = now()
     invoice = env["account.move"].browse(action["res_id"])
     assert invoice.state == "posted"
-    assert len(invoice.invoice_line_ids) == line_count
+    assert len(invoice.invoice_line_ids) == arguments.lines
     return invoice, {
         "seconds": end[0] - start[0],
         "cpu": end[1] - start[1],
