@@ -1,6 +1,11 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from contextlib import contextmanager
+from unittest.mock import patch
+
 from odoo import Command
+from odoo.sql_db import Cursor
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from .test_billing import ConsumerPreferenceBillCommon
 
@@ -158,6 +163,67 @@ class TestConsumerPreferenceBillRows(ConsumerPreferenceBillCommon):
             wizard,
             {"amount_untaxed": 16.0, "amount_tax": 2.4, "amount_total": 18.4},
         )
+
+    def test_sales_journal_searched_once_per_wizard(self):
+        """Products without taxes nor income account get the sales taxes of
+        the sales journal's account, as on an invoice line: the journal is
+        searched once per wizard, however many such lines it taxes."""
+        category = self.env["product.category"].create({"name": "No account"})
+        category.property_account_income_categ_id = False
+        journal_account = self.company_data["default_journal_sale"].default_account_id
+        journal_account.tax_ids = self.tax_sale_a
+        queries_by_line_count = {}
+        for line_count in (2, 6):
+            customer = self.env["res.partner"].create(
+                {"name": f"{line_count} untaxed products", "is_company": True}
+            )
+            products = self.env["product.product"].create(
+                [
+                    {
+                        "name": f"Untaxed {index} of {line_count}",
+                        "categ_id": category.id,
+                        "taxes_id": [Command.clear()],
+                    }
+                    for index in range(line_count)
+                ]
+            )
+            self.env["consumer.preference"].create(
+                [
+                    {"partner_id": customer.id, "product_id": product.id}
+                    for product in products
+                ]
+            )
+            wizard = (
+                self.env["consumer.preference.bill"]
+                .with_user(self.accountant)
+                .with_context(active_model="res.partner", active_id=customer.id)
+                .create({})
+            )
+            # As the form reads the lines: in a request of its own.
+            self.env.invalidate_all()
+            with self._journal_queries() as queries:
+                self.assertEqual(wizard.line_ids.tax_ids, self.tax_sale_a)
+            queries_by_line_count[line_count] = len(queries)
+        self.assertEqual(
+            queries_by_line_count[6],
+            queries_by_line_count[2],
+            "three times the lines, the same journal queries",
+        )
+
+    @contextmanager
+    def _journal_queries(self):
+        """The SQL queries reading ``account_journal``, as they run."""
+        queries = []
+        execute = Cursor.execute
+
+        def record(cursor, query, params=None, log_exceptions=True):
+            code = query.code if isinstance(query, SQL) else query
+            if 'FROM "account_journal"' in code:
+                queries.append(code)
+            return execute(cursor, query, params, log_exceptions)
+
+        with patch.object(Cursor, "execute", record):
+            yield queries
 
     def test_source_document_in_the_customer_language(self):
         """The invoice prints its Source Document for the customer: in the

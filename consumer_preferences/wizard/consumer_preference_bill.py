@@ -46,6 +46,14 @@ class ConsumerPreferenceBill(models.TransientModel):
         store=True,
         check_company=True,
     )
+    # The journal the invoice will go to, whose default account products
+    # without income account get: searched once per wizard, not once for each
+    # line it taxes.
+    sale_journal_id = fields.Many2one(
+        comodel_name="account.journal",
+        string="Sales Journal",
+        compute="_compute_sale_journal_id",
+    )
     auto_post = fields.Boolean(related="company_id.consumer_preference_auto_post")
     line_ids = fields.One2many(
         comodel_name="consumer.preference.bill.line",
@@ -183,6 +191,22 @@ class ConsumerPreferenceBill(models.TransientModel):
                 ._get_fiscal_position(wizard.partner_id, delivery=delivery)
             )
 
+    @api.depends("company_id", "currency_id")
+    def _compute_sale_journal_id(self):
+        """The journal the invoice goes to (as
+        ``account.move._search_default_journal``): a sales journal in the
+        invoice's currency, or else the first sales journal."""
+        Journal = self.env["account.journal"]
+        for wizard in self:
+            company = wizard.company_id or self.env.company
+            domain = [*Journal._check_company_domain(company), ("type", "=", "sale")]
+            journal = Journal
+            if wizard.currency_id and wizard.currency_id != company.currency_id:
+                journal = Journal.search(
+                    domain + [("currency_id", "=", wizard.currency_id.id)], limit=1
+                )
+            wizard.sale_journal_id = journal or Journal.search(domain, limit=1)
+
     @api.depends(
         "line_ids.quantity",
         "line_ids.price_unit",
@@ -281,22 +305,7 @@ class ConsumerPreferenceBill(models.TransientModel):
         accounts = product.product_tmpl_id.with_company(company).get_product_accounts(
             fiscal_pos=self.fiscal_position_id
         )
-        return accounts["income"] or self._get_sale_journal().default_account_id
-
-    def _get_sale_journal(self):
-        """The journal the invoice goes to (as
-        ``account.move._search_default_journal``): a sales journal in the
-        invoice's currency, or else the first sales journal."""
-        self.ensure_one()
-        company = self.company_id or self.env.company
-        Journal = self.env["account.journal"]
-        domain = [*Journal._check_company_domain(company), ("type", "=", "sale")]
-        journal = Journal
-        if self.currency_id and self.currency_id != company.currency_id:
-            journal = Journal.search(
-                domain + [("currency_id", "=", self.currency_id.id)], limit=1
-            )
-        return journal or Journal.search(domain, limit=1)
+        return accounts["income"] or self.sale_journal_id.default_account_id
 
     def action_fill_suggested_quantities(self):
         """Put each line's suggested quantity (the customer's average quantity
