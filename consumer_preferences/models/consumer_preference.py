@@ -326,6 +326,85 @@ class ConsumerPreference(models.Model):
             lambda value: value.product_attribute_value_id in no_variant_values
         )
 
+    def _get_no_variant_price_extra(self):
+        """The price extras of this line's values that make no variant
+        (Quality: 8 on a shirt sold in any quality), in the company's
+        currency."""
+        self.ensure_one()
+        if not self.attribute_value_ids:
+            return 0.0
+        return self.product_id._get_no_variant_attributes_price_extra(
+            self._get_no_variant_attribute_values()
+        )
+
+    @api.model
+    def _get_sale_fiscal_position(self, partner, company):
+        """The fiscal position of a sale to ``partner`` in ``company``, as
+        account.move and sale.order decide it: from the partner's delivery
+        address, where the goods go (a customer shipped abroad gets the
+        export position and its taxes)."""
+        delivery = partner.browse(partner.address_get(["delivery"])["delivery"])
+        return (
+            self.env["account.fiscal.position"]
+            .with_company(company)
+            ._get_fiscal_position(partner, delivery=delivery)
+        )
+
+    def _get_sale_unit_prices(
+        self, pricelist, currency, fiscal_position, company, quantity=1.0, date=None
+    ):
+        """``{preference: unit price}``: the price rule of everything sold
+        from preferences (the Bill wizard's lines, the customer portal's
+        prices). The untaxed price of ``quantity`` of each line's product in
+        ``company``: the price of ``pricelist`` (or the product's sales price
+        without one), with the price extras of the line's values that make no
+        variant (as on a quotation of the product with these values), adapted
+        from the product's taxes to those ``fiscal_position`` maps them to and
+        converted to ``currency``. ``date`` (now by default) picks the
+        pricelist rules and the currency rate. Pricelist rules are fetched
+        once per price extra, not once per line."""
+        prices = {}
+        for price_extra, preferences in self.grouped(
+            lambda preference: preference._get_no_variant_price_extra()
+        ).items():
+            # The context Odoo's sales order line prices its product with
+            # (product.product._get_product_price_context).
+            products = preferences.product_id.with_company(company).with_context(
+                no_variant_attributes_price_extra=price_extra
+            )
+            if pricelist:
+                product_prices = pricelist._get_products_price(
+                    products, quantity, currency=currency, date=date
+                )
+            else:
+                product_prices = {
+                    product.id: product.lst_price + price_extra for product in products
+                }
+            for preference in preferences:
+                product = preference.product_id.with_company(company)
+                price = product_prices[product.id]
+                product_currency = currency if pricelist else product.currency_id
+                # Without taxes to map nor currency to convert, Odoo's helper
+                # returns the price as it is: call it only when it has work to
+                # do (it costs a few ms per line).
+                if fiscal_position or product_currency != currency:
+                    # The taxes of the company, or of its parent company, as
+                    # the line gets them (sale.order.line._reset_price_unit).
+                    price = product._get_tax_included_unit_price(
+                        company,
+                        currency,
+                        date or fields.Date.context_today(self),
+                        "sale",
+                        product_currency=product_currency,
+                        product_price_unit=price,
+                        product_taxes=product.taxes_id._filter_taxes_by_company(
+                            company
+                        ),
+                        fiscal_position=fiscal_position,
+                    )
+                prices[preference] = price
+        return prices
+
     @api.depends("product_id")
     def _compute_attribute_value_ids(self):
         """Start from the values of the chosen variant; the user may change them."""

@@ -178,17 +178,10 @@ class ConsumerPreferenceBill(models.TransientModel):
 
     @api.depends("partner_id", "company_id")
     def _compute_fiscal_position_id(self):
+        Preference = self.env["consumer.preference"]
         for wizard in self:
-            # As account.move and sale.order decide it: from the partner's
-            # delivery address, where the goods go (a customer shipped
-            # abroad gets the export position and its taxes).
-            delivery = wizard.partner_id.browse(
-                wizard.partner_id.address_get(["delivery"])["delivery"]
-            )
-            wizard.fiscal_position_id = (
-                self.env["account.fiscal.position"]
-                .with_company(wizard.company_id)
-                ._get_fiscal_position(wizard.partner_id, delivery=delivery)
+            wizard.fiscal_position_id = Preference._get_sale_fiscal_position(
+                wizard.partner_id, wizard.company_id
             )
 
     @api.depends("company_id", "currency_id")

@@ -170,67 +170,28 @@ class ConsumerPreferenceBillLine(models.TransientModel):
 
     def _get_pricelist_price_units(self):
         """{line: unit price}: the unit price an invoice line would get: the
-        customer's pricelist price (or the product's sales price without
-        pricelist), with the price extras of the values that make no variant
-        (as on a quotation of the product with these values), adapted to the
-        fiscal position's taxes and the invoice currency. Pricelist rules are
-        fetched once per wizard, quantity and price extra, not once per line."""
+        price of the line's preference (``consumer.preference.
+        _get_sale_unit_prices``) for the wizard's pricelist, currency and
+        fiscal position, at the line's quantity. Pricelist rules are fetched
+        once per wizard, quantity and price extra, not once per line."""
         today = fields.Date.context_today(self)
         prices_by_line = {}
         for wizard, wizard_lines in self.grouped("wizard_id").items():
-            pricelist = wizard.pricelist_id
             company = wizard.company_id or self.env.company
-            currency = wizard.currency_id or company.currency_id
-            for (quantity, price_extra), lines in wizard_lines.grouped(
-                lambda line: (line.quantity or 1.0, line._get_no_variant_price_extra())
+            for quantity, lines in wizard_lines.grouped(
+                lambda line: line.quantity or 1.0
             ).items():
-                # The context Odoo's sales order line prices its product with
-                # (product.product._get_product_price_context).
-                products = lines.product_id.with_company(company).with_context(
-                    no_variant_attributes_price_extra=price_extra
+                prices = lines.preference_id._get_sale_unit_prices(
+                    wizard.pricelist_id,
+                    wizard.currency_id or company.currency_id,
+                    wizard.fiscal_position_id,
+                    company,
+                    quantity=quantity,
+                    date=today,
                 )
-                if pricelist:
-                    prices = pricelist._get_products_price(
-                        products, quantity, currency=currency, date=today
-                    )
-                else:
-                    prices = {
-                        product.id: product.lst_price + price_extra
-                        for product in products
-                    }
                 for line in lines:
-                    product = line.product_id
-                    if not product:
-                        prices_by_line[line] = 0.0
-                        continue
-                    price = prices[product.id]
-                    product_currency = currency if pricelist else product.currency_id
-                    # Without taxes to map nor currency to convert, Odoo's
-                    # helper returns the price as it is: call it only when
-                    # it has work to do (it costs a few ms per line).
-                    if wizard.fiscal_position_id or product_currency != currency:
-                        price = product._get_tax_included_unit_price(
-                            company,
-                            currency,
-                            today,
-                            "sale",
-                            product_currency=product_currency,
-                            product_price_unit=price,
-                            fiscal_position=wizard.fiscal_position_id,
-                        )
-                    prices_by_line[line] = price
+                    prices_by_line[line] = prices.get(line.preference_id, 0.0)
         return prices_by_line
-
-    def _get_no_variant_price_extra(self):
-        """The price extras of this line's values that make no variant
-        (Quality: 8 on a shirt sold in any quality), in the company's
-        currency."""
-        self.ensure_one()
-        if not self.attribute_value_ids:
-            return 0.0
-        return self.product_id._get_no_variant_attributes_price_extra(
-            self.preference_id._get_no_variant_attribute_values()
-        )
 
     def _prepare_invoice_line_vals(self):
         self.ensure_one()

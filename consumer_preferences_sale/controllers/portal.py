@@ -79,66 +79,39 @@ class ConsumerPreferencePortal(CustomerPortal):
         return preference
 
     def _get_consumer_preference_prices(self, preferences):
-        """``{preference id: price}``: the prices of the customer's pricelist,
-        untaxed, in its currency, with the price extras of the line's values
-        that make no variant and adapted to the taxes of the fiscal position
-        (as its reorder's quotation line gets them), and that currency."""
+        """``({preference id: price}, currency)``: the prices of the
+        customer's pricelist, untaxed, in its currency, for one unit, by the
+        price rule of the Bill wizard (``consumer.preference.
+        _get_sale_unit_prices``): with the price extras of the line's values
+        that make no variant and adapted to the taxes of the fiscal position,
+        as its reorder's quotation line gets them."""
         customer = self._consumer_preference_customer()
+        company = request.env.company
         # sudo: portal users cannot read pricelists; only the customer's own
         # pricelist is read, for products of its own preferences.
         pricelist = customer.sudo().property_product_pricelist
-        fiscal_position = self._get_consumer_preference_fiscal_position()
-        company = request.env.company
-        prices = {}
-        # sudo: portal users cannot read products nor their attribute values,
-        # whose price extras are read here; the lines are the customer's own
-        # (_get_consumer_preferences).
-        for price_extra, lines in (
-            preferences.sudo()
-            .grouped(
-                lambda line: line.product_id._get_no_variant_attributes_price_extra(
-                    line._get_no_variant_attribute_values()
-                )
-            )
-            .items()
-        ):
-            # The context Odoo's sales order line prices its product with.
-            products = lines.product_id.with_context(
-                no_variant_attributes_price_extra=price_extra
-            )
-            if pricelist:
-                product_prices = pricelist._get_products_price(products, 1.0)
-            else:
-                product_prices = {
-                    product.id: product.lst_price + price_extra for product in products
-                }
-            for line in lines:
-                price = product_prices[line.product_id.id]
-                if fiscal_position:
-                    # A price including a tax the fiscal position replaces
-                    # (sale.order.line._reset_price_unit).
-                    product = line.product_id.with_company(company)
-                    price = product._get_tax_included_unit_price_from_price(
-                        price,
-                        product_taxes=product.taxes_id._filter_taxes_by_company(
-                            company
-                        ),
-                        fiscal_position=fiscal_position,
-                    )
-                prices[line.id] = price
-        return prices, pricelist.currency_id or request.env.company.currency_id
+        currency = pricelist.currency_id or company.currency_id
+        # sudo: portal users cannot read products, their taxes nor their
+        # attribute values, whose price extras are read; the lines are the
+        # customer's own (_get_consumer_preferences).
+        prices = preferences.sudo()._get_sale_unit_prices(
+            pricelist,
+            currency,
+            self._get_consumer_preference_fiscal_position(),
+            company,
+        )
+        return {line.id: price for line, price in prices.items()}, currency
 
     def _get_consumer_preference_fiscal_position(self):
         """The fiscal position of the portal user's reorder, as sale.order
         decides it: from the user's partner and its delivery address."""
         # sudo: portal users cannot read fiscal positions.
-        partner = request.env.user.partner_id.sudo()
-        delivery = partner.browse(partner.address_get(["delivery"])["delivery"])
         return (
-            request.env["account.fiscal.position"]
+            request.env["consumer.preference"]
             .sudo()
-            .with_company(request.env.company)
-            ._get_fiscal_position(partner, delivery=delivery)
+            ._get_sale_fiscal_position(
+                request.env.user.partner_id.sudo(), request.env.company
+            )
         )
 
     def _prepare_consumer_preferences_values(self, **kwargs):
