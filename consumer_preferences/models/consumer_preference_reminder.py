@@ -268,12 +268,8 @@ class ConsumerPreferenceReminder(models.Model):
         history), created in one batch."""
         todo_type = self.env.ref("mail.mail_activity_data_todo")
         partner_model = self.env["ir.model"]._get_id("res.partner")
-        # The link runs this action, which refuses users outside its groups
-        # (ir.actions.server.run): invoicing users, and salespeople with
-        # consumer_preferences_sale.
-        # sudo: the groups of an action are read by administrators only; this
-        # reads who may run it, nothing more.
-        link_groups = self.env.ref(BILL_DUE_ACTION_XMLID).sudo().groups_id
+        # The link opens the Bill wizard: for salespeople who may open it.
+        Bill = self.env["consumer.preference.bill"]
         activity_values, reminders = [], self.browse()
         for reminder in self.filtered(
             lambda reminder: (
@@ -292,9 +288,7 @@ class ConsumerPreferenceReminder(models.Model):
                     "date_deadline": fields.Date.context_today(self),
                     "summary": reminder_lang._activity_summary(),
                     "note": reminder_lang._activity_note(
-                        with_link=bool(
-                            not link_groups or link_groups & salesperson.groups_id
-                        )
+                        with_link=Bill._user_may_bill(salesperson)
                     ),
                 }
             )

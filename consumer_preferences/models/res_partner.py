@@ -181,10 +181,7 @@ class ResPartner(models.Model):
 
     @api.depends_context("company", "uid")
     def _compute_consumer_preference_can_bill(self):
-        # Who may bill depends on the addons installed (invoicing users, and
-        # salespeople with consumer_preferences_sale): the Bill wizard's
-        # access rights say it.
-        can_bill = self.env["consumer.preference.bill"].has_access("create")
+        can_bill = self.env["consumer.preference.bill"]._user_may_bill(self.env.user)
         for partner in self:
             partner.consumer_preference_can_bill = (
                 can_bill and partner.consumer_preference_billing_enabled

@@ -612,6 +612,58 @@ class TestConsumerPreferenceBillRights(ConsumerPreferenceBillCommon):
         arch = customer.get_views([(False, "form")])["views"]["form"]["arch"]
         self.assertIn(self._bill_button_name(), arch)
 
+    def test_who_may_bill_is_decided_once(self):
+        """Those who may open the Bill wizard (its access rights,
+        ``_user_may_bill``), and only they, are offered it: the can-bill
+        field (Specify and Bill), the Bill and Bill Due Products buttons
+        (whose ``groups=`` restate the access rights), Actions › Bill from
+        Preferences on a preferences list, and the action of a reorder
+        reminder's link. Salespeople may with the Sales addon
+        (consumer_preferences_sale), to quote."""
+        Bill = self.env["consumer.preference.bill"]
+        bill_action = self.env.ref(
+            "consumer_preferences.consumer_preference_bill_action"
+        )
+        bill_due_action = self.env.ref(
+            "consumer_preferences.action_consumer_preference_bill_due"
+        )
+        reader = self._new_company_user(
+            "preferences_only",
+            "base.group_user,base.group_partner_manager,"
+            "consumer_preferences.group_consumer_preference_user",
+        )
+        sales_bridge = "consumer_preferences_sale" in self.env.registry._init_modules
+        for user, may_bill in (
+            (self.accountant, True),
+            (self.salesperson, sales_bridge),
+            (reader, False),
+        ):
+            with self.subTest(user=user.login):
+                self.assertEqual(Bill._user_may_bill(user), may_bill)
+                customer = self.customer.with_user(user)
+                self.assertEqual(customer.consumer_preference_can_bill, may_bill)
+                arch = etree.fromstring(
+                    customer.get_views([(False, "form")])["views"]["form"]["arch"]
+                )
+                for button in (
+                    "//div[@name='consumer_preference_bill']",
+                    "//button[@name='action_consumer_preference_bill_due']",
+                ):
+                    self.assertEqual(bool(arch.xpath(button)), may_bill, button)
+                bindings = (
+                    self.env["ir.actions.actions"]
+                    .with_user(user)
+                    .get_bindings("consumer.preference")
+                )
+                self.assertEqual(
+                    bill_action.id
+                    in [action["id"] for action in bindings.get("action", [])],
+                    may_bill,
+                )
+                if may_bill:
+                    # The reminder's link runs it: its groups refuse none of them.
+                    self.assertTrue(bill_due_action.groups_id & user.groups_id)
+
     def _bill_button_name(self):
         action = self.env.ref("consumer_preferences.consumer_preference_bill_action")
         return f'name="{action.id}"'

@@ -143,8 +143,7 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         products only for a salesperson who may open it: an invoicing user
         and, with the Sales addon (consumer_preferences_sale), salespeople,
         who quote. Without it, a salesperson without invoicing rights gets the
-        due products without a link that would answer "You don't have enough
-        access rights to run this action"."""
+        due products without a link that would answer with an access error."""
         self.other_customer.user_id = self.accountant
         self._run_cron("2026-04-01")
         link = (

@@ -91,6 +91,19 @@ class ConsumerPreferenceBill(models.TransientModel):
         return values
 
     @api.model
+    def _user_may_bill(self, user):
+        """Whether ``user`` may bill from preferences, that is open this
+        wizard: the wizard's create right (``ir.model.access``: invoicing
+        users; consumer_preferences_sale adds salespeople, who quote). The
+        one decision of who may bill: the customer's
+        ``consumer_preference_can_bill`` and the reorder reminder's link ask
+        it here, Actions › Bill from Preferences (a binding without groups)
+        follows the same access right, and the views' ``groups=`` on the Bill
+        and Bill Due Products buttons state the same groups, as XML can
+        only."""
+        return self.with_user(user).has_access("create")
+
+    @api.model
     def _prepare_line_vals_list(self, preferences):
         """One line per product and values: a specification with the history
         line of what it specifies (the variant's values, at most the values
