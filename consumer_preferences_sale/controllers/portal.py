@@ -80,11 +80,11 @@ class ConsumerPreferencePortal(CustomerPortal):
 
     def _get_consumer_preference_prices(self, preferences):
         """``({preference id: price}, currency)``: the prices of the
-        customer's pricelist, untaxed, in its currency, for one unit, by the
-        price rule of the Bill wizard (``consumer.preference.
+        customer's pricelist, in its currency, for one unit: the unit price
+        its reorder's quotation line gets (tax included when its taxes are),
+        by the price rule of the Bill wizard (``consumer.preference.
         _get_sale_unit_prices``): with the price extras of the line's values
-        that make no variant and adapted to the taxes of the fiscal position,
-        as its reorder's quotation line gets them."""
+        that make no variant, adapted to the taxes of the fiscal position."""
         customer = self._consumer_preference_customer()
         company = request.env.company
         # sudo: portal users cannot read pricelists; only the customer's own

@@ -117,6 +117,28 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
         self._reorder({self.tea_specification: "1"})
         self.assertEqual(self._customer_orders().order_line.price_unit, 4.09)
 
+    def test_price_including_a_tax_is_not_called_untaxed(self):
+        """Tea's price includes a 10 % tax: the page shows 4.50, the unit
+        price its quotation line gets (tax included), under the heading of
+        Odoo's own quotations, not as an untaxed price."""
+        self.tea.taxes_id = self.env["account.tax"].create(
+            {
+                "name": "VAT 10 % included",
+                "amount": 10.0,
+                "price_include_override": "tax_included",
+                "company_id": self.company.id,
+            }
+        )
+        self.authenticate("cp_portal", "cp_portal")
+        html = self._page().text
+        self.assertRegex(html, r"(?s)>Tea</span>(?:(?!</tr>).)*4\.50")
+        self.assertRegex(html, r'<th class="text-end">Unit Price</th>')
+        self.assertNotIn("untaxed", html)
+        self._reorder({self.tea_specification: "1"})
+        order_line = self._customer_orders().order_line
+        self.assertEqual(order_line.price_unit, 4.5)
+        self.assertEqual(order_line.price_total, 4.5)
+
     def test_anonymous_visitor_is_sent_to_login(self):
         response = self.url_open("/my/preferences", allow_redirects=False)
         self.assertEqual(response.status_code, 303)
