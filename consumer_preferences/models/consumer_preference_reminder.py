@@ -6,7 +6,8 @@ from markupsafe import Markup, escape
 from odoo import api, fields, models
 from odoo.tools import SQL, format_date, formatLang
 
-# Reminders whose activities and emails are created per transaction.
+# Customers with a product expected before today looked at per transaction:
+# as many reminders at most, created with their activities and emails.
 REMINDER_BATCH_SIZE = 1000
 REORDER_TEMPLATE_XMLID = (
     "consumer_preferences.mail_template_consumer_preference_reorder"
@@ -94,14 +95,18 @@ class ConsumerPreferenceReminder(models.Model):
         # sudo: every company, not only those of the user running the
         # scheduled action: the nightly run reminds in all of them.
         for company in self.env["res.company"].sudo().search([]):
+            # Each batch goes on after the last customer of the one before,
+            # by id: none computes again the due products of customers
+            # already done, which made a run quadratic in due customers.
+            last_partner_id = 0
             while True:
                 # A batch of reminders is created with its activities and
                 # emails, and kept with them: a run that fails or is stopped
                 # leaves no reminder without them, which the next run, finding
                 # the reminder, would never complete.
-                reminders = self.with_company(company)._create_reminders(
-                    company, REMINDER_BATCH_SIZE
-                )
+                reminders, last_partner_id = self.with_company(
+                    company
+                )._create_reminders(company, last_partner_id, REMINDER_BATCH_SIZE)
                 reminders._schedule_activities()
                 if company.consumer_preference_reorder_email:
                     reminders._send_emails()
@@ -109,15 +114,18 @@ class ConsumerPreferenceReminder(models.Model):
                     # Each batch is kept: the next run skips its reminders.
                     self.env.cr.commit()  # pylint: disable=invalid-commit
                 created += len(reminders)
-                if len(reminders) < REMINDER_BATCH_SIZE:
+                if not last_partner_id:
                     break
         return created
 
     @api.model
-    def _create_reminders(self, company, limit):
-        """Insert at most ``limit`` of the reminders due today in ``company``
-        that do not exist yet, for the customers with a due product that no
-        reminder listed since it fell due, in one statement; return them."""
+    def _create_reminders(self, company, after_partner_id, limit):
+        """Insert the reminders due today in ``company`` that do not exist
+        yet, for the customers with a due product that no reminder listed
+        since it fell due, in one statement, among the next ``limit``
+        customers after ``after_partner_id`` (by id) with a product expected
+        before today. Return them, and the last of these customers, after
+        which the next batch goes on (none when no customer is left)."""
         self.env["consumer.preference"].flush_model()
         self.flush_model()
         self.env["res.partner"].flush_model(["active", "consumer_preference_consent"])
@@ -127,7 +135,26 @@ class ConsumerPreferenceReminder(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-        WITH due AS (
+        WITH customers AS (
+            -- the batch's customers: the next ones by id with a product
+            -- expected before today; the due products are computed for them
+            -- only, not again for the whole company at each batch
+            SELECT DISTINCT expected.partner_id
+              FROM consumer_preference expected
+             WHERE expected.company_id = %(company_id)s
+               AND expected.preference_type = 'history'
+               AND expected.active
+               AND expected.next_expected_date < %(today)s
+               AND expected.partner_id > %(after_partner_id)s
+             ORDER BY expected.partner_id
+             LIMIT %(limit)s
+        ),
+        span AS (
+            SELECT MAX(partner_id) AS last_partner_id,
+                   COUNT(*) AS customer_count
+              FROM customers
+        ),
+        due AS (
             -- as the profile's Due for Reorder: expected before today, still
             -- bought (net quantity above zero) and still sold
             SELECT preference.partner_id,
@@ -139,6 +166,13 @@ class ConsumerPreferenceReminder(models.Model):
               JOIN product_template template
                 ON template.id = product.product_tmpl_id
              WHERE preference.company_id = %(company_id)s
+               -- the batch's customers, as a range on each table: their rows
+               -- are read by index and, whatever the plan, no line of
+               -- another batch's customer is aggregated
+               AND preference.partner_id > %(after_partner_id)s
+               AND preference.partner_id <= (SELECT last_partner_id FROM span)
+               AND partner.id > %(after_partner_id)s
+               AND partner.id <= (SELECT last_partner_id FROM span)
                AND preference.preference_type = 'history'
                AND preference.active
                AND preference.next_expected_date < %(today)s
@@ -167,10 +201,11 @@ class ConsumerPreferenceReminder(models.Model):
              WHERE NOT EXISTS (
                    SELECT 1 FROM consumer_preference_reminder reminder
                     WHERE reminder.company_id = %(company_id)s
+                      -- the range again: only the batch's reminders are read
+                      AND reminder.partner_id > %(after_partner_id)s
+                      AND reminder.partner_id <= (SELECT last_partner_id FROM span)
                       AND reminder.partner_id = due.partner_id
                       AND reminder.due_date = due.due_date)
-             ORDER BY due.partner_id
-             LIMIT %(limit)s
         ),
         inserted AS (
             INSERT INTO consumer_preference_reminder AS reminder (
@@ -191,18 +226,22 @@ class ConsumerPreferenceReminder(models.Model):
               FROM inserted
               JOIN batch ON batch.partner_id = inserted.partner_id
         )
-        SELECT id FROM inserted ORDER BY id
+        SELECT ARRAY(SELECT id FROM inserted ORDER BY id),
+               -- a batch of fewer customers than asked was the last one
+               CASE WHEN customer_count = %(limit)s THEN last_partner_id END
+          FROM span
                 """,
                 company_id=company.id,
                 today=fields.Date.context_today(self),
                 threshold=0.5 * 10**-quantity_digits,
                 uid=self.env.uid,
+                after_partner_id=after_partner_id,
                 limit=limit,
             )
         )
-        reminder_ids = [row[0] for row in self.env.cr.fetchall()]
+        reminder_ids, last_partner_id = self.env.cr.fetchone()
         self.invalidate_model()
-        return self.browse(reminder_ids)
+        return self.browse(reminder_ids), last_partner_id
 
     @api.model
     def _erase(self, partners, companies):

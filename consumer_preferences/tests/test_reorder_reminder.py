@@ -9,6 +9,7 @@ from freezegun import freeze_time
 from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import SQL
 
 from ..models import consumer_preference_reminder
 from .common import ConsumerPreferenceCommon
@@ -453,3 +454,69 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
             self.assertEqual(len(reminder), 1)
             self.assertEqual(reminder.activity_id, self._todo_activities(customer))
             self.assertTrue(reminder.activity_id)
+
+    def _aggregated_history_lines(self, plan):
+        """The history lines a reminders' statement aggregated into due
+        products (it reads them as ``preference``), from its plan (EXPLAIN
+        ANALYZE, FORMAT JSON)."""
+        lines = 0
+        if plan.get("Alias") == "preference":
+            lines += plan["Actual Rows"] * plan["Actual Loops"]
+        for subplan in plan.get("Plans", ()):
+            lines += self._aggregated_history_lines(subplan)
+        return lines
+
+    def test_batches_aggregate_each_due_line_once(self):
+        """Each batch goes on after the last customer of the batch before:
+        in a run, every history line expected before today is aggregated
+        into due products once, not again at each batch (which made the
+        nightly run quadratic in the number of due customers)."""
+        newcomers = self.env["res.partner"].create(
+            [{"name": f"Newcomer {number}", "is_company": True} for number in range(3)]
+        )
+        for newcomer in newcomers:
+            for invoice_date in ("2026-01-15", "2026-02-15"):
+                self._post_customer_invoice(
+                    newcomer, [(self.coffee, 1, 8.0)], invoice_date=invoice_date
+                )
+        # Every company's lines, as the run reminds in every company.
+        expected_lines = (
+            self.env["consumer.preference"]
+            .sudo()
+            .search_count(
+                [
+                    ("preference_type", "=", "history"),
+                    ("next_expected_date", "<", "2026-04-01"),
+                    ("is_fully_returned", "=", False),
+                ]
+            )
+        )
+        cr = self.env.cr
+        execute = cr.execute
+        aggregated = []
+
+        def explained_execute(query, *args, **kwargs):
+            # The statement as it runs, in a savepoint taken back, to read
+            # how many lines its plan aggregated.
+            if "INSERT INTO consumer_preference_reminder AS" in str(query):
+                execute("SAVEPOINT reminder_explained")
+                execute(SQL("EXPLAIN (ANALYZE, FORMAT JSON) %s", query))
+                plan = cr.fetchone()[0][0]["Plan"]
+                execute("ROLLBACK TO SAVEPOINT reminder_explained")
+                aggregated.append(self._aggregated_history_lines(plan))
+            return execute(query, *args, **kwargs)
+
+        with (
+            freeze_time("2026-04-01"),
+            patch.object(consumer_preference_reminder, "REMINDER_BATCH_SIZE", 2),
+            patch.object(cr, "execute", explained_execute),
+        ):
+            self.Reminder.sudo()._cron_remind()
+        self.assertEqual(
+            self._reminders().partner_id,
+            self.customer | self.other_customer | newcomers,
+        )
+        # Six customers of the company with a line expected before today
+        # (Quiet Corner included): three batches of two aggregated lines.
+        self.assertEqual([lines for lines in aggregated if lines], [2, 2, 2])
+        self.assertEqual(sum(aggregated), expected_lines)
