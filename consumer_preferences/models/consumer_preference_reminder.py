@@ -56,8 +56,8 @@ class ConsumerPreferenceReminder(models.Model):
         readonly=True,
         help="The earliest expected date of the products due.",
     )
-    # Existing reminders get the day their column is added: they listed
-    # products due before it.
+    # The day of the run that creates the reminder; those made before the
+    # column was added get the day they were created (migration 18.0.1.2.0).
     reminder_date = fields.Date(
         string="Reminded On",
         required=True,
