@@ -8,8 +8,9 @@ adds up (the same invoices as its *Posted Invoices* and *Net Invoiced*): no
 second source of truth, only the figures PostgreSQL ranks. One set-based
 statement per company (``_recompute``) computes and writes every customer's
 row; the nightly scheduled action runs it, and the queue refreshes the rows of
-customers whose invoices were posted or reset since (``_process_queue``),
-scored against the others' figures of the last full run.
+customers whose invoices were posted or reset since, or who gave their consent
+back (``_process_queue``), scored against the others' figures of the last full
+run.
 """
 
 import threading
@@ -397,16 +398,41 @@ class ConsumerPreferenceSegment(models.Model):
     def _enqueue_sql(self, moves):
         """The insert of ``_enqueue``; the invoices' columns it reads must be
         flushed."""
+        return self._queue_invoice_customers_sql(SQL("id = ANY(%s)", moves.ids))
+
+    @api.model
+    def _enqueue_customers(self, partners):
+        """Queue ``partners`` (commercial partners who gave their consent
+        back) for a refresh in every company where they have posted
+        invoices, as a posting queues its customer: their segments come back
+        with the queue's next run, not the next night."""
+        self.env["account.move"].flush_model(
+            ["state", "move_type", "company_id", "commercial_partner_id"]
+        )
+        self.env.cr.execute(
+            self._queue_invoice_customers_sql(
+                SQL(
+                    "commercial_partner_id = ANY(%s) AND state = 'posted'",
+                    partners.ids,
+                )
+            )
+        )
+
+    @api.model
+    def _queue_invoice_customers_sql(self, invoices):
+        """Queue, in their company, the customers of the customer invoices and
+        credit notes of ``account_move`` that the condition ``invoices``
+        selects."""
         return SQL(
             """
             INSERT INTO consumer_preference_segment_queue (company_id, partner_id)
             SELECT DISTINCT company_id, commercial_partner_id
               FROM account_move
-             WHERE id = ANY(%s)
+             WHERE %s
                AND move_type IN %s
                AND commercial_partner_id IS NOT NULL
             """,
-            moves.ids,
+            invoices,
             HISTORY_MOVE_TYPES,
         )
 

@@ -7,10 +7,11 @@ class ConsumerPreferenceSegmentQueue(models.Model):
 
     Inserted by posting (and resetting) customer invoices, in their
     transaction, one row per customer and company without reading or locking
-    anything; emptied by ``consumer.preference.segment`` (the refresh's
-    scheduled action, and the nightly recomputation). A customer may be queued
-    more than once: rows are only ever inserted, never updated, so that two
-    postings can never wait for each other here."""
+    anything, and by a customer giving its consent back (a row per company
+    where it has posted invoices); emptied by ``consumer.preference.segment``
+    (the refresh's scheduled action, and the nightly recomputation). A
+    customer may be queued more than once: rows are only ever inserted, never
+    updated, so that two postings can never wait for each other here."""
 
     _name = "consumer.preference.segment.queue"
     _description = "Consumer Preference Segment Queue"

@@ -216,8 +216,9 @@ class ResPartner(models.Model):
             # After the write (and its access check): postings that did not
             # see the change are replayed.
             self.env["consumer.preference.history"]._lock_consent(consent_changed)
+        given_back = consent_changed.filtered("consumer_preference_consent")
         # Invoices posted while consent was withdrawn count again.
-        to_rebuild = consent_changed.filtered("consumer_preference_consent")
+        to_rebuild = given_back
         customers_after = moved_invoices.commercial_partner_id
         if customers_after != customers_before:
             # Account gives a contact's invoices, posted ones included, the
@@ -243,6 +244,10 @@ class ResPartner(models.Model):
                 withdrawn, self.env["res.company"].sudo().search([])
             )
             self.env["consumer.preference.reminder"]._withdraw(withdrawn)
+        if given_back:
+            # Erased at the withdrawal, their segments come back with the
+            # queue's next run, not at the nightly run.
+            segments._enqueue_customers(given_back)
         return result
 
     def _consumer_preference_moved_invoices(self, vals):

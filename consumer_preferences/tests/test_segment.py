@@ -313,6 +313,46 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
         )
         self.assertFalse(self._segment(self.occasional))
 
+    def test_consent_given_back_brings_segment_back(self):
+        """Checking the consent box again queues the customer's segments, in
+        every company where it has posted invoices, as a posting does: they
+        come back with the queue's next run, not at the nightly run."""
+        other_company = self.setup_other_company()["company"]
+        self._create_customer_invoice(
+            self.occasional,
+            [(self.coffee, 1, 70.0)],
+            invoice_date="2026-06-01",
+            company_id=other_company.id,
+        ).action_post()
+        with freeze_time(TODAY):
+            self.Segment._recompute(other_company)
+        self._recompute()
+        occasional = self.occasional.with_user(self.salesperson)
+        occasional.consumer_preference_consent = False
+        self.assertFalse(self._segment(self.occasional))
+        self.assertFalse(self._segment(self.occasional, other_company))
+        occasional.consumer_preference_consent = True
+        self.assertEqual(
+            self.env["consumer.preference.segment.queue"]
+            .sudo()
+            .search([("partner_id", "=", self.occasional.id)])
+            .company_id,
+            self.company | other_company,
+        )
+        with freeze_time(TODAY):
+            self.env.ref(
+                "consumer_preferences.ir_cron_consumer_preference_segment_queue"
+            ).method_direct_trigger()
+        self.assertRecordValues(
+            self._segment(self.occasional)
+            | self._segment(self.occasional, other_company),
+            [
+                {"company_id": self.company.id, "rfm_segment": "needs_attention"},
+                {"company_id": other_company.id, "rfm_segment": "needs_attention"},
+            ],
+        )
+        self.assertEqual(occasional.consumer_rfm_segment, "needs_attention")
+
     def test_rights(self):
         self._recompute()
         employee = new_test_user(
