@@ -505,6 +505,10 @@ class ResPartner(models.Model):
         """Open the Bill wizard with the customer's products due for reorder,
         their suggested quantities filled in."""
         self.ensure_one()
+        # Before looking for due products: the reminder link's action is open
+        # to internal users, and one who may not bill must be told so, not
+        # that the customer has nothing due.
+        self.env["consumer.preference.bill"].check_access("create")
         partner = self.commercial_partner_id
         Profile = self.env["consumer.preference.profile"]
         due = self.env["consumer.preference"]

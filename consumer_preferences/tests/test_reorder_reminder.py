@@ -7,7 +7,7 @@ from unittest.mock import patch
 from freezegun import freeze_time
 
 from odoo import Command
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
@@ -288,6 +288,30 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
                 server_action.with_user(self.accountant).with_context(
                     active_id=self.customer.id
                 ).run()
+
+    def test_bill_due_products_refuses_who_may_not_bill(self):
+        """The link's action is open to internal users: one who may not bill
+        (a Preferences user, who reads the preferences) is refused because
+        it may not bill, whether the customer has products due or not, rather
+        than told that the customer has none due."""
+        self.company.consumer_preference_billing = True
+        reader = self._new_company_user(
+            "cp_preferences_only",
+            "base.group_user,consumer_preferences.group_consumer_preference_user",
+        )
+        server_action = self.env.ref(
+            "consumer_preferences.action_consumer_preference_bill_due"
+        )
+        with freeze_time("2026-04-01"):
+            # Azure Shop has Coffee due; Quiet Corner, without consent, none.
+            for partner in (self.customer, self.quiet):
+                with (
+                    self.subTest(customer=partner.name),
+                    self.assertRaisesRegex(AccessError, "Bill from Consumer Pref"),
+                ):
+                    server_action.with_user(reader).with_context(
+                        active_id=partner.id
+                    ).run()
 
     def test_no_activity_for_salesperson_of_other_company(self):
         """The To-Do activity lists the due products, their dates and usual
