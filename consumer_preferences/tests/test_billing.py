@@ -424,6 +424,73 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
             [{"product_id": self.coffee.id, "tax_ids": tax_export.ids}],
         )
 
+    def test_branch_price_adapted_from_the_parent_company_taxes(self):
+        """A branch sells a product carrying its parent company's taxes: a
+        price including a 10 % tax that the fiscal position replaces by an
+        excluded one is billed 100, not 110, as sale.order.line prices it
+        (the tax column already showed the mapped tax)."""
+        tax_included, tax_excluded = self.env["account.tax"].create(
+            [
+                {
+                    "name": name,
+                    "amount": 10.0,
+                    "price_include_override": include,
+                    "company_id": self.company.id,
+                }
+                for name, include in (
+                    ("10 % included", "tax_included"),
+                    ("10 % excluded", "tax_excluded"),
+                )
+            ]
+        )
+        belgium = self.env.ref("base.be")
+        fiscal_position = self.env["account.fiscal.position"].create(
+            {
+                "name": "Prices without tax",
+                "company_id": self.company.id,
+                "auto_apply": True,
+                "country_id": belgium.id,
+                "tax_ids": [
+                    Command.create(
+                        {"tax_src_id": tax_included.id, "tax_dest_id": tax_excluded.id}
+                    )
+                ],
+            }
+        )
+        branch = self.env["res.company"].create(
+            {
+                "name": "Azure Branch",
+                "parent_id": self.company.id,
+                "account_fiscal_country_id": (
+                    self.company.account_fiscal_country_id.id
+                ),
+                "consumer_preference_billing": True,
+            }
+        )
+        product = self.env["product.product"].create(
+            {"name": "Branch Coffee", "list_price": 110.0, "taxes_id": tax_included.ids}
+        )
+        customer = self.env["res.partner"].create(
+            {"name": "Branch Customer", "is_company": True, "country_id": belgium.id}
+        )
+        self.env["consumer.preference"].create(
+            {
+                "partner_id": customer.id,
+                "product_id": product.id,
+                "company_id": branch.id,
+            }
+        )
+        wizard = (
+            self.env["consumer.preference.bill"]
+            .with_company(branch)
+            .with_context(active_model="res.partner", active_id=customer.id)
+            .create({})
+        )
+        self.assertEqual(wizard.company_id, branch)
+        self.assertEqual(wizard.fiscal_position_id, fiscal_position)
+        self.assertEqual(wizard.line_ids.tax_ids, tax_excluded)
+        self.assertAlmostEqual(wizard.line_ids.price_unit, 100.0)
+
     def test_wizard_bills_once(self):
         """Defect 3: a second click on Bill (or a second request) opens the
         invoice already issued instead of issuing another one."""
