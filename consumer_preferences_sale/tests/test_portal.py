@@ -2,7 +2,7 @@
 import re
 
 from odoo import Command
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import ConsumerPreferenceSaleCommon
 
@@ -138,6 +138,67 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
         order_line = self._customer_orders().order_line
         self.assertEqual(order_line.price_unit, 4.5)
         self.assertEqual(order_line.price_total, 4.5)
+
+    def test_price_without_pricelist_in_the_company_currency(self):
+        """A company in euros, whose customer has no pricelist, shares a
+        product priced in the main company's dollars: the page shows the
+        price in euros, converted as its quotation line converts it (10
+        dollars at 2 euros a dollar: 20.00), not the dollar figure."""
+        euro = self.env.ref("base.EUR")
+        euro.active = True
+        company = self.setup_other_company(name="Euro Company", currency_id=euro.id)[
+            "company"
+        ]
+        dollar = self.env.ref("base.main_company").currency_id
+        self.assertNotEqual(dollar, euro)
+        self.env["res.currency.rate"].create(
+            {
+                "name": "2026-01-01",
+                "currency_id": euro.id,
+                "company_id": company.id,
+                "rate": 2.0 / (dollar.with_company(company).rate or 1.0),
+            }
+        )
+        product = self.env["product.product"].create(
+            {"name": "Dollar Blend", "lst_price": 10.0}
+        )
+        self.assertEqual(product.currency_id, dollar)
+        # the euro company sells without pricelists
+        self.env["product.pricelist"].search(
+            [("company_id", "in", [False, company.id])]
+        ).action_archive()
+        customer = self.env["res.partner"].create({"name": "Euro Shop"})
+        self.assertFalse(
+            customer.with_company(company).property_product_pricelist,
+            "the customer has no pricelist in the euro company",
+        )
+        favourite = (
+            self.env["consumer.preference"]
+            .with_company(company)
+            .create(
+                {
+                    "partner_id": customer.id,
+                    "product_id": product.id,
+                    "company_id": company.id,
+                }
+            )
+        )
+        user = new_test_user(
+            self.env,
+            login="cp_portal_euro",
+            groups="base.group_portal",
+            company_id=company.id,
+            company_ids=[Command.set(company.ids)],
+        )
+        user.partner_id.parent_id = customer
+        self.authenticate("cp_portal_euro", "cp_portal_euro")
+        html = self._page().text
+        self.assertRegex(html, r"(?s)Dollar Blend(?:(?!</tr>).)*20\.00")
+        self.assertNotRegex(html, r"(?s)Dollar Blend(?:(?!</tr>).)*10\.00")
+        self._reorder({favourite: "1"}, tokens=self._tokens(html))
+        order = self.env["sale.order"].search([("partner_id", "=", user.partner_id.id)])
+        self.assertEqual(order.currency_id, euro)
+        self.assertEqual(order.order_line.price_unit, 20.0)
 
     def test_anonymous_visitor_is_sent_to_login(self):
         response = self.url_open("/my/preferences", allow_redirects=False)
