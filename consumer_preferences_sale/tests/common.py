@@ -78,14 +78,16 @@ class ConsumerPreferenceSaleCommon(ConsumerPreferenceCommon):
         )
 
     @classmethod
-    def _new_portal_user(cls, login, partner):
-        """A portal user who is a contact of ``partner``."""
+    def _new_portal_user(cls, login, partner, company=None):
+        """A portal user who is a contact of ``partner``, in ``company`` (the
+        test company by default)."""
+        company = company or cls.company
         user = new_test_user(
             cls.env,
             login=login,
             groups="base.group_portal",
-            company_id=cls.company.id,
-            company_ids=[Command.set(cls.company.ids)],
+            company_id=company.id,
+            company_ids=[Command.set(company.ids)],
         )
         user.partner_id.parent_id = partner
         return user

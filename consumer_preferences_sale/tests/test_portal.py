@@ -2,7 +2,7 @@
 import re
 
 from odoo import Command
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 
 from .common import ConsumerPreferenceSaleCommon
 
@@ -183,14 +183,7 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
                 }
             )
         )
-        user = new_test_user(
-            self.env,
-            login="cp_portal_euro",
-            groups="base.group_portal",
-            company_id=company.id,
-            company_ids=[Command.set(company.ids)],
-        )
-        user.partner_id.parent_id = customer
+        user = self._new_portal_user("cp_portal_euro", customer, company)
         self.authenticate("cp_portal_euro", "cp_portal_euro")
         html = self._page().text
         self.assertRegex(html, r"(?s)Dollar Blend(?:(?!</tr>).)*20\.00")
