@@ -201,6 +201,39 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
             },
         )
 
+    def test_suggested_quantity_is_rounded_to_the_unit(self):
+        """A company selling whole units rounds Units at 1: 4 then 1 coffee,
+        2.5 a purchase, suggest 3 Units (half up), while 2 then 3 kg of flour
+        suggest 2.5 kg, as the kilogram rounds at 0.001."""
+        self.env.ref("uom.product_uom_unit").rounding = 1.0
+        kilogram = self.env.ref("uom.product_uom_kgm")
+        flour = self._create_product(
+            name="Flour", lst_price=2.0, uom_id=kilogram.id, uom_po_id=kilogram.id
+        )
+        self._post_customer_invoice(
+            self.customer,
+            [(self.coffee, 1, 8.0), (flour, 2, 2.0)],
+            invoice_date="2026-02-15",
+        )
+        self._post_customer_invoice(
+            self.customer, [(flour, 3, 2.0)], invoice_date="2026-03-15"
+        )
+        flour_history = self._history(self.customer, flour)
+        self.assertEqual(
+            (self.coffee_history.average_quantity, flour_history.average_quantity),
+            (2.5, 2.5),
+        )
+        wizard = self._bill_form().save()
+        wizard.action_fill_suggested_quantities()
+        self.assertEqual(
+            {
+                line.preference_id: (line.suggested_quantity, line.quantity)
+                for line in wizard.line_ids
+                if line.preference_id in self.coffee_history | flour_history
+            },
+            {self.coffee_history: (3.0, 3.0), flour_history: (2.5, 2.5)},
+        )
+
     def test_bill_three_lines_draft_invoice(self):
         move_count = self.env["account.move"].search_count([])
         form = self._bill_form()

@@ -1,6 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import api, fields, models
-from odoo.tools import float_compare
+from odoo.tools import float_compare, float_round
 
 
 class ConsumerPreferenceBillLine(models.TransientModel):
@@ -38,7 +38,7 @@ class ConsumerPreferenceBillLine(models.TransientModel):
         digits="Product Unit of Measure",
         compute="_compute_suggested_quantity",
         help="The customer's average net quantity per invoice, for products "
-        "it bought on several invoices.",
+        "it bought on several invoices, rounded to the product's unit.",
     )
     quantity = fields.Float(digits="Product Unit of Measure")
     uom_id = fields.Many2one(related="product_id.uom_id")
@@ -84,13 +84,24 @@ class ConsumerPreferenceBillLine(models.TransientModel):
         name only preferences the user may read (another company's are not)."""
         (self.preference_id | self.history_id).check_access("read")
 
-    @api.depends("history_id.invoice_count", "history_id.average_quantity")
+    @api.depends(
+        "history_id.invoice_count", "history_id.average_quantity", "uom_id.rounding"
+    )
     def _compute_suggested_quantity(self):
-        """A one-off purchase says nothing about the next one."""
+        """A one-off purchase says nothing about the next one. The average is
+        billed in the product's unit: 2.5 Units suggests 3, 2.5 kg stays."""
         for line in self:
             history = line.history_id
             repeated = history.invoice_count > 1 and not history.is_fully_returned
-            line.suggested_quantity = history.average_quantity if repeated else 0.0
+            line.suggested_quantity = (
+                float_round(
+                    history.average_quantity,
+                    precision_rounding=line.uom_id.rounding,
+                    rounding_method="HALF-UP",
+                )
+                if repeated
+                else 0.0
+            )
 
     @api.depends("product_id", "wizard_id.fiscal_position_id", "wizard_id.company_id")
     def _compute_tax_ids(self):
