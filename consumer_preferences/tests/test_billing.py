@@ -201,6 +201,22 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
             },
         )
 
+    def test_no_suggestion_once_consent_is_withdrawn(self):
+        """A customer who withdrew consent is not profiled: its history lines
+        can still be billed, with no suggested quantity."""
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-02-15"
+        )
+        self.customer.consumer_preference_consent = False
+        wizard = self._bill_form().save()
+        wizard.action_fill_suggested_quantities()
+        self.assertIn(self.coffee_history, wizard.line_ids.preference_id)
+        self.assertEqual(
+            set(wizard.line_ids.mapped("suggested_quantity"))
+            | set(wizard.line_ids.mapped("quantity")),
+            {0.0},
+        )
+
     def test_suggested_quantity_is_rounded_to_the_unit(self):
         """A company selling whole units rounds Units at 1: 4 then 1 coffee,
         2.5 a purchase, suggest 3 Units (half up), while 2 then 3 kg of flour
@@ -347,6 +363,19 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
                 wizard.with_context(
                     active_model="consumer.preference",
                     active_ids=(self.tea_specification | other_specification).ids,
+                )
+            )
+
+    def test_only_archived_lines_selected_refused(self):
+        """Lines selected under the Archived filter bill nothing: a clear
+        error, not a wizard without customer that the database refuses."""
+        self.tea_specification.active = False
+        wizard = self.env["consumer.preference.bill"].with_user(self.accountant)
+        with self.assertRaisesRegex(UserError, "active preferences of one customer"):
+            Form(
+                wizard.with_context(
+                    active_model="consumer.preference",
+                    active_ids=self.tea_specification.ids,
                 )
             )
 

@@ -156,6 +156,14 @@ class ConsumerPreferenceBill(models.TransientModel):
             preferences = Preference.search(
                 [("id", "in", self.env.context["active_ids"])]
             )
+            if not preferences:
+                raise UserError(
+                    _(
+                        "None of the selected preferences can be billed: they are "
+                        "archived, or of a company you are not working in. Select "
+                        "active preferences of one customer to bill it."
+                    )
+                )
             if len(preferences.partner_id) > 1:
                 raise UserError(
                     _(
@@ -346,10 +354,9 @@ class ConsumerPreferenceBill(models.TransientModel):
                 )
             )
         self._lock_for_billing()
-        if self.invoice_id:
-            # A double click, or a second request for the same wizard: open
-            # the invoice already issued instead of issuing another one.
-            return self._get_invoice_action(self.invoice_id)
+        issued_action = self._get_issued_document_action()
+        if issued_action:
+            return issued_action
         self._check_billing_enabled(self.company_id)
         self._check_partner()
         lines = self._get_lines_to_bill()
@@ -393,8 +400,8 @@ class ConsumerPreferenceBill(models.TransientModel):
         """Lock the wizard's row until the transaction ends. A second request
         billing the same wizard at the same moment waits here; once the first
         commits, PostgreSQL refuses the second's stale snapshot (serialization
-        failure), Odoo replays that request, and the replay finds
-        ``invoice_id`` set."""
+        failure), Odoo replays that request, and the replay finds the document
+        issued (``_get_issued_document_action``)."""
         self.env.cr.execute(
             SQL(
                 "SELECT id FROM %s WHERE id = %s FOR NO KEY UPDATE",
@@ -402,8 +409,15 @@ class ConsumerPreferenceBill(models.TransientModel):
                 self.id,
             )
         )
+
+    def _get_issued_document_action(self):
+        """The action opening the document this wizard already issued, or
+        False: a wizard issues one document. A double click, or a second
+        request for the same wizard, opens the invoice already issued instead
+        of issuing another one. Called with the wizard's row locked."""
         # the row may have changed since this request read it
         self.invalidate_recordset(["invoice_id"])
+        return self.invoice_id and self._get_invoice_action(self.invoice_id)
 
     @api.model
     def _check_billing_enabled(self, company):

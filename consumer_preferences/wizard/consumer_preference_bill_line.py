@@ -85,14 +85,23 @@ class ConsumerPreferenceBillLine(models.TransientModel):
         (self.preference_id | self.history_id).check_access("read")
 
     @api.depends(
-        "history_id.invoice_count", "history_id.average_quantity", "uom_id.rounding"
+        "history_id.invoice_count",
+        "history_id.average_quantity",
+        "history_id.partner_id.consumer_preference_consent",
+        "uom_id.rounding",
     )
     def _compute_suggested_quantity(self):
-        """A one-off purchase says nothing about the next one. The average is
-        billed in the product's unit: 2.5 Units suggests 3, 2.5 kg stays."""
+        """A one-off purchase says nothing about the next one, and a customer
+        who withdrew consent is not profiled (as in its purchase profile).
+        The average is billed in the product's unit: 2.5 Units suggests 3
+        where the unit rounds at 1, 2.5 kg stays."""
         for line in self:
             history = line.history_id
-            repeated = history.invoice_count > 1 and not history.is_fully_returned
+            repeated = (
+                history.invoice_count > 1
+                and not history.is_fully_returned
+                and history.partner_id.consumer_preference_consent
+            )
             line.suggested_quantity = (
                 float_round(
                     history.average_quantity,

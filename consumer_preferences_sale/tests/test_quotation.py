@@ -96,6 +96,33 @@ class TestQuotationFromPreferences(ConsumerPreferenceSaleCommon):
         order.order_line.product_uom_qty = 4
         self.assertEqual(order.order_line.price_unit, 3.25)
 
+    def test_typed_price_is_net_when_discounts_are_shown(self):
+        """With Sales' Discounts setting, the customer's 10 % off tea shows on
+        an order line as a discount from the list price: a price typed in
+        the wizard (which shows net prices, 4.50 for tea) reaches the order
+        as it was typed, without the discount taken off again."""
+        self.env.ref("base.group_user").implied_ids |= self.env.ref(
+            "sale.group_discount_per_so_line"
+        )
+        form = self._wizard_form()
+        self._set_quantities(form, {self.tea_specification: 1, self.coffee_history: 1})
+        for index in range(len(form.line_ids)):
+            with form.line_ids.edit(index) as line:
+                if line.preference_id == self.tea_specification:
+                    self.assertEqual(line.price_unit, 4.5)
+                    line.price_unit = 4.0
+        wizard = form.save()
+        self.assertEqual(wizard.amount_untaxed, 12.0)
+        order = self.env["sale.order"].browse(wizard.action_quote()["res_id"])
+        self.assertEqual(
+            {
+                line.product_id: (line.price_unit, line.discount)
+                for line in order.order_line
+            },
+            {self.coffee: (8.0, 0.0), self.tea: (4.0, 0.0)},
+        )
+        self.assertEqual(order.amount_untaxed, wizard.amount_untaxed)
+
     def test_double_click_quotes_once(self):
         form = self._wizard_form()
         self._set_quantities(form, {self.tea_specification: 1})
@@ -108,6 +135,38 @@ class TestQuotationFromPreferences(ConsumerPreferenceSaleCommon):
                 [("partner_id", "=", self.customer.id)]
             ),
             1,
+        )
+
+    def test_a_wizard_issues_one_document_whatever_is_asked_next(self):
+        """A wizard that invoiced opens its invoice when asked to quote (a
+        stale form, a script), and one that quoted opens its quotation when
+        asked to invoice: neither issues a second document."""
+        documents = [("account.move", "partner_id"), ("sale.order", "partner_id")]
+
+        def count_documents():
+            return [
+                self.env[model].search_count([(field, "=", self.customer.id)])
+                for model, field in documents
+            ]
+
+        counts_before = count_documents()
+        invoicing = self._wizard_form(user=self.seller_accountant)
+        self._set_quantities(invoicing, {self.tea_specification: 2})
+        invoicing = invoicing.save()
+        invoice_action = invoicing.action_bill()
+        invoicing.document_type = "quotation"
+        self.assertEqual(invoicing.action_bill(), invoice_action)
+        self.assertEqual(invoicing.action_quote(), invoice_action)
+
+        quoting = self._wizard_form(user=self.seller_accountant)
+        quoting.document_type = "quotation"
+        self._set_quantities(quoting, {self.tea_specification: 1})
+        quoting = quoting.save()
+        quotation_action = quoting.action_bill()
+        quoting.document_type = "invoice"
+        self.assertEqual(quoting.action_bill(), quotation_action)
+        self.assertEqual(
+            count_documents(), [counts_before[0] + 1, counts_before[1] + 1]
         )
 
     def test_default_from_company_setting_invoice_path_unchanged(self):

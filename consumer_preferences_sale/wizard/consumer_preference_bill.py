@@ -215,10 +215,9 @@ class ConsumerPreferenceBill(models.TransientModel):
                 )
             )
         self._lock_for_billing()
-        self.invalidate_recordset(["quotation_id"])
-        if self.quotation_id:
-            # A double click: open the quotation already made.
-            return self._get_quotation_action(self.quotation_id)
+        issued_action = self._get_issued_document_action()
+        if issued_action:
+            return issued_action
         if self.sale_order_id:
             self._check_order_open()
         else:
@@ -253,6 +252,14 @@ class ConsumerPreferenceBill(models.TransientModel):
                 )
             ) from error
         return self._get_quotation_action(order)
+
+    def _get_issued_document_action(self):
+        """A wizard that quoted issues no invoice, and one that invoiced no
+        quotation, whichever document is asked for next."""
+        self.invalidate_recordset(["quotation_id"])
+        if self.quotation_id:
+            return self._get_quotation_action(self.quotation_id)
+        return super()._get_issued_document_action()
 
     def _check_order_open(self):
         order = self.sale_order_id

@@ -18,7 +18,10 @@ class ConsumerPreferenceBillLine(models.TransientModel):
         vals = self.preference_id._prepare_sale_order_line_vals(self.quantity)
         if self._is_price_typed():
             # Both, as the order form sends a typed price: the order line
-            # then keeps it when its quantity or unit changes.
+            # then keeps it when its quantity or unit changes. No discount:
+            # the wizard's prices are net, and a pricelist shown as a
+            # discount (Sales' Discounts setting) would take it off again.
             vals["price_unit"] = self.price_unit
             vals["technical_price_unit"] = self.technical_price_unit
+            vals["discount"] = 0.0
         return vals
