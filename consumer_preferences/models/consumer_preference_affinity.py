@@ -96,6 +96,16 @@ class ConsumerPreferenceAffinity(models.Model):
         in the context (``consumer_partner_id``)."""
         self.ensure_one()
         partner = self._context_partner()
+        product = self.related_product_id
+        if not (product.active and product.sale_ok):
+            # a suggestion shown before its product was archived
+            raise UserError(
+                _(
+                    "%(product)s is no longer sold: it cannot be added to the "
+                    "customer's specifications.",
+                    product=product.display_name,
+                )
+            )
         specifications = self.env["consumer.preference"].search(
             [
                 ("partner_id", "=", partner.id),
@@ -284,6 +294,10 @@ class ConsumerPreferenceAffinity(models.Model):
                     ("product_id", "in", preferred.ids),
                     # never bought, nor specified already
                     ("related_product_id", "not in", own.product_id.ids),
+                    # still sold: neither archived since the night (said
+                    # outright: the archived customers' list reads without
+                    # active_test), nor taken off sale
+                    ("related_product_id.active", "=", True),
                     ("related_product_id.sale_ok", "=", True),
                 ],
                 order="customer_count desc, lift desc, rank, id",

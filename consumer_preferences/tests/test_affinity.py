@@ -1,7 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from freezegun import freeze_time
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .common import ConsumerPreferenceCommon
@@ -160,6 +160,25 @@ class TestConsumerPreferenceAffinity(ConsumerPreferenceCommon):
         )
         prospect.invalidate_recordset()
         self.assertEqual(prospect.consumer_suggested_product_ids, self.filters)
+
+    def test_archived_product_no_longer_suggested(self):
+        """A product archived after the night's run is suggested no more, and
+        a suggestion still on screen cannot specify it."""
+        self._recompute()
+        [suggestion] = self.c2.consumer_suggestion_ids
+        self.filters.active = False
+        self.c2.invalidate_recordset()
+        self.assertFalse(self.c2.consumer_suggested_product_ids)
+        # nor in the archived customers' list, which reads without active_test
+        self.c2.invalidate_recordset()
+        self.assertFalse(
+            self.c2.with_context(active_test=False).consumer_suggested_product_ids
+        )
+        with self.assertRaisesRegex(UserError, "no longer sold"):
+            suggestion.with_user(self.salesperson).with_context(
+                consumer_partner_id=self.c2.id
+            ).action_add_to_specifications()
+        self.assertFalse(self.c2.consumer_specification_ids)
 
     def test_add_and_bill(self):
         self._recompute()
