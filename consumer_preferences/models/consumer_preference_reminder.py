@@ -80,6 +80,13 @@ class ConsumerPreferenceReminder(models.Model):
         ondelete="set null",
         help="The To-Do activity of the customer's salesperson.",
     )
+    done_message_id = fields.Many2one(
+        comodel_name="mail.message",
+        readonly=True,
+        ondelete="set null",
+        help="The message the To-Do activity left on the customer once done: "
+        "it lists the due products, and goes with the customer's erasure.",
+    )
     email_sent = fields.Boolean(
         readonly=True, help="The customer was emailed the due products."
     )
@@ -246,8 +253,9 @@ class ConsumerPreferenceReminder(models.Model):
     @api.model
     def _erase(self, partners, companies):
         """Delete the reminders of ``partners`` (commercial partners) in
-        ``companies``, with their To-Do activities and the emails not sent
-        yet: the due products they list come from the erased history."""
+        ``companies``, with their To-Do activities, the messages those left
+        once done, and their emails: the due products they list come from
+        the erased history."""
         # sudo: users only read reminders, and the activities are their
         # salespeople's; erasing them is part of the erasure the caller's
         # Preferences group allows (checked by the caller). Limited to
@@ -261,6 +269,7 @@ class ConsumerPreferenceReminder(models.Model):
         if not reminders:
             return
         reminders.activity_id.unlink()
+        reminders.done_message_id.unlink()
         reminders._delete_emails()
         reminders.unlink()
         self.env["res.partner"].invalidate_model(
@@ -375,9 +384,13 @@ class ConsumerPreferenceReminder(models.Model):
         )
         if not with_link:
             return note
-        link = Markup('<a href="/odoo/res.partner/%s/action-%s">%s</a>') % (
+        # In the reminder's company (cids, which the web client switches
+        # to), whichever the salesperson works in when clicking: the due
+        # products, prices and taxes are that company's.
+        link = Markup('<a href="/odoo/res.partner/%s/action-%s?cids=%s">%s</a>') % (
             self.partner_id.id,
             BILL_DUE_ACTION_XMLID,
+            self.company_id.id,
             escape(self.env._("Bill the due products")),
         )
         return note + Markup("<p>%s</p>") % link

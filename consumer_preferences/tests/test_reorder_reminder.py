@@ -261,6 +261,39 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
                 )
         self.assertFalse(self._todo_activities(self.customer))
 
+    def test_erasure_deletes_the_message_of_a_done_reminder(self):
+        """A salesperson marks the reminder's To-Do done, with another To-Do
+        of the customer, as the activity view does: each leaves a message on
+        the customer, the reminder's listing the due products. Forgetting the
+        customer deletes that message, not the other's."""
+        self._run_cron("2026-04-01")
+        reminder = self.Reminder.search([("partner_id", "=", self.customer.id)])
+        call = self.customer.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary="Call about the fair",
+            user_id=self.salesperson.id,
+        )
+        messages_before = self.customer.message_ids
+        (reminder.activity_id | call).with_user(self.salesperson).action_feedback(
+            feedback="Called, ordered."
+        )
+        done_messages = self.customer.message_ids - messages_before
+        self.assertEqual(len(done_messages), 2)
+        self.assertEqual(
+            reminder.done_message_id,
+            done_messages.filtered(lambda message: "Coffee" in message.body),
+        )
+        call_message = done_messages - reminder.done_message_id
+        self.assertIn("Call about the fair", call_message.body)
+
+        self.customer.with_user(self.salesperson).action_consumer_preference_forget()
+        self.assertFalse(
+            self.customer.message_ids.filtered(
+                lambda message: "Coffee" in (message.body or "")
+            )
+        )
+        self.assertTrue(call_message.exists())
+
     def test_bill_due_products_needs_consent(self):
         """A customer who withdrew consent has no product due for reorder:
         its profile shows none, and neither the Bill Due Products action

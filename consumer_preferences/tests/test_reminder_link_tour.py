@@ -1,0 +1,51 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from odoo import Command
+from odoo.tests import HttpCase, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestReminderLinkTour(HttpCase):
+    """In Chromium: the link of a reorder reminder opens the Bill wizard in
+    the reminder's company, not in the company the salesperson works in."""
+
+    def test_link_opens_the_wizard_in_the_reminders_company(self):
+        admin = self.env.ref("base.user_admin")
+        main_company = admin.company_id
+        company = self.env["res.company"].create({"name": "Reminder Company"})
+        self.env["account.chart.template"].try_loading(
+            "generic_coa", company=company, install_demo=False
+        )
+        company.consumer_preference_billing = True
+        admin.write({"company_ids": [Command.link(company.id)]})
+        self.assertEqual(admin.company_id, main_company)
+        env = self.env(context={"allowed_company_ids": company.ids})
+        customer = env["res.partner"].create(
+            {"name": "Link Customer", "is_company": True, "user_id": admin.id}
+        )
+        tea = env["product.product"].create(
+            {"name": "Link Tea", "list_price": 10.0, "taxes_id": [Command.clear()]}
+        )
+        for invoice_date in ("2026-01-10", "2026-02-10"):
+            env["account.move"].create(
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": customer.id,
+                    "invoice_date": invoice_date,
+                    "invoice_line_ids": [
+                        Command.create(
+                            {"product_id": tea.id, "quantity": 3, "price_unit": 10.0}
+                        )
+                    ],
+                }
+            ).action_post()
+        self.env.ref(
+            "consumer_preferences.ir_cron_consumer_preference_reorder"
+        ).method_direct_trigger()
+        reminder = env["consumer.preference.reminder"].search(
+            [("partner_id", "=", customer.id)]
+        )
+        self.assertEqual(reminder.company_id, company)
+        [link] = reminder.activity_id.note.split('href="')[1:]
+        self.start_tour(
+            link.split('"')[0], "consumer_preferences_reminder_link", login="admin"
+        )
