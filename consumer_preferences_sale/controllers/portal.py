@@ -10,6 +10,9 @@ from odoo.tools import float_compare
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
 PORTAL_URL = "/my/preferences"
+# More than any reorder a customer types; far larger quantities (1e304 of a
+# product at 5,000) overflow the order's amounts into a server error.
+MAX_REORDER_QUANTITY = 1e9
 
 
 class ConsumerPreferencePortal(CustomerPortal):
@@ -203,11 +206,16 @@ class ConsumerPreferencePortal(CustomerPortal):
         # and the order found must be the customer's own.
         SaleOrder = request.env["sale.order"].sudo()
         customer = self._consumer_preference_customer()
-        existing = SaleOrder.search(
-            [("consumer_preference_reorder_token", "=", reorder_token)], limit=1
+        existing = SaleOrder.browse(
+            SaleOrder._consumer_preference_reorder_of_token(reorder_token)
         )
         if existing:
-            if existing.partner_id.commercial_partner_id != customer:
+            # one committed by a submission running at the same moment is
+            # not in this transaction's snapshot: the page it is shown on
+            # checks it is the customer's
+            if existing.exists() and (
+                existing.partner_id.commercial_partner_id != customer
+            ):
                 raise NotFound()
             return request.redirect(f"{PORTAL_URL}?reorder={existing.id}")
         if not customer.active:
@@ -252,7 +260,7 @@ class ConsumerPreferencePortal(CustomerPortal):
                 comparison = float_compare(quantity, 0, precision_digits=digits)
             except (ValueError, OverflowError):
                 return {}, "invalid_quantity"
-            if comparison < 0:
+            if comparison < 0 or quantity > MAX_REORDER_QUANTITY:
                 return {}, "invalid_quantity"
             if comparison > 0:
                 if not (preference.product_id.active and preference.product_id.sale_ok):
@@ -289,14 +297,25 @@ class ConsumerPreferencePortal(CustomerPortal):
         if not (preference_id or "").isdecimal():
             raise BadRequest()
         history = self._get_consumer_preference(int(preference_id), "history")
-        favourites = self._get_consumer_preferences().filtered(
-            lambda line: (
-                line.preference_type == "specification"
-                and line.product_id == history.product_id
-                and line.attribute_value_key == history.attribute_value_key
+        # sudo: as _get_consumer_preferences, on the customer's own lines;
+        # archived ones too: a favourite a salesperson archived is restored,
+        # as the customer asks for it again (a second one is refused).
+        favourites = (
+            request.env["consumer.preference"]
+            .sudo()
+            .with_context(active_test=False)
+            .search(
+                self._consumer_preferences_domain()
+                + [
+                    ("preference_type", "=", "specification"),
+                    ("product_id", "=", history.product_id.id),
+                    ("attribute_value_key", "=", history.attribute_value_key),
+                ]
             )
         )
-        if not favourites:
+        if favourites and not favourites.filtered("active"):
+            favourites[:1].active = True
+        elif not favourites:
             # sudo: portal users cannot write preferences; the favourite is
             # the customer's own, made from its own history line.
             request.env["consumer.preference"].sudo().create(

@@ -1,6 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 
 class SaleOrder(models.Model):
@@ -21,6 +22,29 @@ class SaleOrder(models.Model):
     consumer_preference_reorder_token = fields.Char(
         copy=False, readonly=True, index="btree_not_null"
     )
+
+    @api.model
+    def _consumer_preference_reorder_of_token(self, token):
+        """The id of the quotation the portal Reorder form of ``token``
+        created, or 0. The same form submitted twice at the same moment (a
+        double click): the first submission holds the token until its
+        transaction ends, the second waits for it, then looks in a new
+        transaction. Its own snapshot may predate the first's commit: it
+        would not see that quotation and would create a second one, which
+        the unique constraint refuses with an error page."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT pg_advisory_xact_lock("
+                "hashtextextended('consumer_preference_reorder:' || %s, 0))",
+                token,
+            )
+        )
+        with self.env.registry.cursor() as cr:
+            return (
+                self.with_env(self.env(cr=cr))
+                .search([("consumer_preference_reorder_token", "=", token)], limit=1)
+                .id
+            )
 
     def action_add_from_preferences(self):
         """Open the preferences wizard on this quotation's customer; its lines

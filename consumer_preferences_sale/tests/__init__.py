@@ -6,3 +6,4 @@ from . import test_history_invoice_based
 from . import test_portal
 from . import test_portal_tour
 from . import test_translation
+from . import test_portal_reorder_race

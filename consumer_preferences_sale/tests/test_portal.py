@@ -276,11 +276,13 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
         self.assertFalse(self._customer_orders())
 
     def test_reorder_refuses_numbers_that_are_no_quantity(self):
-        """Not a number, infinity, or a number too big to round (1e308, which
-        the browser's number field accepts): the page says the quantity is
+        """Not a number, infinity, a number too big to round (1e308, which
+        the browser's number field accepts), or one whose amount would
+        overflow (1e304 of tea at 5,000): the page says the quantity is
         wrong, no server error."""
+        self.tea.lst_price = 5000.0
         self.authenticate("cp_portal", "cp_portal")
-        for text in ("nan", "inf", "1e308"):
+        for text in ("nan", "inf", "1e308", "1e304"):
             response = self._reorder({self.tea_specification: text})
             self.assertEqual(response.status_code, 200, text)
             self.assertIn("Quantities must be positive", response.text)
@@ -392,6 +394,36 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
         )
         self.assertEqual(response.status_code, 404)
         self.assertTrue(self.coffee_history.exists())
+
+    def test_favourite_archived_by_a_salesperson_is_restored(self):
+        """The customer's favourite coffee was archived in the back office:
+        the heart on its coffee purchases restores it, instead of an error
+        page about a duplicate."""
+        favourite = self.env["consumer.preference"].create(
+            {"partner_id": self.customer.id, "product_id": self.coffee.id}
+        )
+        favourite.active = False
+        self.authenticate("cp_portal", "cp_portal")
+        csrf_token = self._tokens(self._page().text)["csrf_token"]
+        response = self.url_open(
+            "/my/preferences/favourite/add",
+            data={"csrf_token": csrf_token, "preference_id": self.coffee_history.id},
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("added to your favourites", response.text)
+        self.assertTrue(favourite.active)
+        self.assertEqual(
+            self.env["consumer.preference"]
+            .with_context(active_test=False)
+            .search_count(
+                [
+                    ("partner_id", "=", self.customer.id),
+                    ("preference_type", "=", "specification"),
+                    ("product_id", "=", self.coffee.id),
+                ]
+            ),
+            1,
+        )
 
     def test_consent_withdrawn_shows_favourites_only(self):
         self.customer.consumer_preference_consent = False

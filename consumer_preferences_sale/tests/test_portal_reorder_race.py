@@ -1,0 +1,122 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+"""The portal's Reorder form submitted twice at the same moment (a double
+click), in real, separate, committed transactions, each wrapped in
+``odoo.service.model.retrying`` as Odoo's server runs a request.
+
+This test commits: what it creates carries a unique tag and is removed at
+the end."""
+
+import threading
+import time
+import uuid
+
+from odoo import api
+from odoo.modules.registry import Registry
+from odoo.service.model import retrying
+from odoo.tests import BaseCase, tagged
+from odoo.tests.common import get_db_name
+
+WORKER_TIMEOUT = 60
+
+
+@tagged("post_install", "-at_install")
+class TestPortalReorderRace(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry = Registry(get_db_name())
+        cls.tag = uuid.uuid4().hex[:8]
+        cls.addClassCleanup(cls._remove_committed_data)
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            cls.customer_id = (
+                env["res.partner"]
+                .create({"name": f"Reorder Race {cls.tag}", "is_company": True})
+                .id
+            )
+
+    @classmethod
+    def _remove_committed_data(cls):
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            env["sale.order"].search([("partner_id", "=", cls.customer_id)]).unlink()
+            env["res.partner"].browse(cls.customer_id).unlink()
+
+    def _submit(self, token, results, name, before_lookup=None, after_create=None):
+        """What the Reorder route does with its token: find the quotation of
+        an earlier submission, else create one."""
+
+        def call(env):
+            # a request reads before it reaches the route: the snapshot
+            env["res.partner"].browse(self.customer_id).read(["name"])
+            if before_lookup:
+                before_lookup()
+            SaleOrder = env["sale.order"]
+            order_id = SaleOrder._consumer_preference_reorder_of_token(token)
+            if order_id:
+                return "found", order_id
+            order = SaleOrder.create(
+                {
+                    "partner_id": self.customer_id,
+                    "consumer_preference_reorder_token": token,
+                }
+            )
+            env.flush_all()
+            if after_create:
+                after_create()
+            return "created", order.id
+
+        try:
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, api.SUPERUSER_ID, {})
+                results[name] = retrying(lambda: call(env), env)
+        except Exception as error:  # reported by the main thread
+            results[name] = error
+
+    def test_second_submission_finds_the_first_quotation(self):
+        """The second submission's snapshot predates the first's commit: it
+        waits for the first, then opens its quotation, with no error and no
+        second quotation."""
+        token = f"race-{self.tag}"
+        first_created = threading.Event()
+        second_waiting = threading.Event()
+        results = {}
+
+        def hold_until_second_waits():
+            first_created.set()
+            if not second_waiting.wait(WORKER_TIMEOUT):
+                raise TimeoutError("the second submission never came")
+            # the second has taken its snapshot and reaches the token's lock
+            time.sleep(0.5)
+
+        def start_after_first_created():
+            if not first_created.wait(WORKER_TIMEOUT):
+                raise TimeoutError("the first submission created nothing")
+            second_waiting.set()
+
+        threads = [
+            threading.Thread(
+                target=self._submit,
+                args=(token, results, "first"),
+                kwargs={"after_create": hold_until_second_waits},
+            ),
+            threading.Thread(
+                target=self._submit,
+                args=(token, results, "second"),
+                kwargs={"before_lookup": start_after_first_created},
+            ),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(WORKER_TIMEOUT * 2)
+        self.assertEqual(results["first"][0], "created", results)
+        self.assertEqual(results["second"], ("found", results["first"][1]))
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            self.assertEqual(
+                env["sale.order"].search_count(
+                    [("consumer_preference_reorder_token", "=", token)]
+                ),
+                1,
+            )
