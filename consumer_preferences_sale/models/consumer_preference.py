@@ -1,5 +1,5 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
-from odoo import Command, api, models
+from odoo import Command, api, fields, models
 
 # Who sees every customer's preferences from the Sales menu; the others see
 # those of their own customers and of customers without salesperson, as the
@@ -14,6 +14,8 @@ ALL_CUSTOMERS_GROUPS = (
 
 class ConsumerPreference(models.Model):
     _inherit = "consumer.preference"
+
+    note = fields.Char(help="Shown to the customer with its favourite in its portal.")
 
     def _prepare_sale_order_line_vals(self, quantity):
         """A sales order line of this product and values: prices, taxes and

@@ -179,10 +179,16 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
             "Products that cannot be sold are left out: Coffee",
             wizard.unavailable_product_note,
         )
-        # From the customer's form a salesperson quotes: the same filter.
+        # From the customer's form a salesperson quotes: the same filter, and
+        # the note saved with the wizard (the web client saves it before Fill
+        # Suggested Quantities, and reopens it).
         wizard = self._wizard_form().save()
         self.assertEqual(wizard.document_type, "quotation")
         self.assertEqual(wizard.line_ids.product_id, self.shirt_s)
+        self.assertIn(
+            "Products that cannot be sold are left out: Coffee",
+            wizard.unavailable_product_note,
+        )
         # An accountant billing still sees every line (the invoice path is
         # the main addon's: it refuses these products if given a quantity).
         wizard = self._wizard_form(user=self.accountant).save()

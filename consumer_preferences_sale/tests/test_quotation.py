@@ -197,6 +197,19 @@ class TestQuotationFromPreferences(ConsumerPreferenceSaleCommon):
         form.document_type = "invoice"
         self.assertEqual(form.document_type, "invoice")
 
+    def test_accountant_without_sales_rights_invoices(self):
+        """The company quotes by default, but an accountant who may not
+        create quotations gets Invoice, and bills."""
+        self.company.consumer_preference_document_type = "quotation"
+        self.assertFalse(
+            self.env["sale.order"].with_user(self.accountant).has_access("create")
+        )
+        form = self._wizard_form(user=self.accountant)
+        self.assertEqual(form.document_type, "invoice")
+        self._set_quantities(form, {self.tea_specification: 2})
+        invoice = self.env["account.move"].browse(form.save().action_bill()["res_id"])
+        self.assertEqual(invoice.invoice_line_ids.product_id, self.tea)
+
     def test_taxes_of_the_income_account_on_invoices_only(self):
         """A product without customer taxes: an invoice line gets the sales
         taxes of its income account, a quotation line none; the wizard shows

@@ -43,8 +43,13 @@ class ConsumerPreferenceBill(models.TransientModel):
 
     @api.model
     def _default_document_type(self):
+        """The company's choice, unless the user may create only one of the
+        two documents: salespeople without invoicing rights quote, and
+        accountants without sales rights invoice."""
         if self._get_context_sale_order() or not self._can_create_invoices():
             return "quotation"
+        if not self.env["sale.order"].has_access("create"):
+            return "invoice"
         return self.env.company.consumer_preference_document_type
 
     @api.model
