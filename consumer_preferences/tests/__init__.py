@@ -13,6 +13,7 @@ from . import test_rpc
 from . import test_access_rights
 from . import test_segment
 from . import test_reorder_reminder
+from . import test_reminder_link_tour
 from . import test_affinity
 from . import test_sales_month
 from . import test_billing_rows
