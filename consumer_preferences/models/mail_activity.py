@@ -18,9 +18,12 @@ class MailActivity(models.Model):
         )
         if not reminders:
             return super()._action_done(feedback, attachment_ids)
-        messages, next_activities = super(
-            MailActivity, self - reminders.activity_id
-        )._action_done(feedback, attachment_ids)
+        others = self - reminders.activity_id
+        messages, next_activities = (
+            super(MailActivity, others)._action_done(feedback, attachment_ids)
+            if others
+            else (self.env["mail.message"], self.browse())
+        )
         # One at a time: Odoo returns the messages, not which activity
         # posted each.
         for reminder in reminders:

@@ -262,34 +262,49 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         self.assertFalse(self._todo_activities(self.customer))
 
     def test_erasure_deletes_the_message_of_a_done_reminder(self):
-        """A salesperson marks the reminder's To-Do done, with another To-Do
-        of the customer, as the activity view does: each leaves a message on
-        the customer, the reminder's listing the due products. Forgetting the
-        customer deletes that message, not the other's."""
+        """A salesperson marks reminders' To-Dos done: Azure Shop's with
+        another To-Do of it, as the activity view does, and Deco Store's
+        alone. Each leaves a message on its customer, a reminder's listing the
+        due products. Erasing the customers deletes those messages, not the
+        other To-Do's."""
+        self.other_customer.user_id = self.salesperson
         self._run_cron("2026-04-01")
-        reminder = self.Reminder.search([("partner_id", "=", self.customer.id)])
+        reminders = self.Reminder.search(
+            [("partner_id", "in", (self.customer | self.other_customer).ids)]
+        )
+        azure, deco = (
+            reminders.filtered(
+                lambda reminder, partner=partner: reminder.partner_id == partner
+            )
+            for partner in (self.customer, self.other_customer)
+        )
         call = self.customer.activity_schedule(
             "mail.mail_activity_data_todo",
             summary="Call about the fair",
             user_id=self.salesperson.id,
         )
-        messages_before = self.customer.message_ids
-        (reminder.activity_id | call).with_user(self.salesperson).action_feedback(
+        messages_before = (self.customer | self.other_customer).message_ids
+        (azure.activity_id | call).with_user(self.salesperson).action_feedback(
             feedback="Called, ordered."
         )
-        done_messages = self.customer.message_ids - messages_before
-        self.assertEqual(len(done_messages), 2)
-        self.assertEqual(
-            reminder.done_message_id,
-            done_messages.filtered(lambda message: "Coffee" in message.body),
-        )
-        call_message = done_messages - reminder.done_message_id
+        deco.activity_id.with_user(self.salesperson).action_done()
+        done_messages = (
+            self.customer | self.other_customer
+        ).message_ids - messages_before
+        self.assertEqual(len(done_messages), 3)
+        call_message = done_messages - reminders.done_message_id
         self.assertIn("Call about the fair", call_message.body)
+        for reminder in azure | deco:
+            self.assertEqual(reminder.done_message_id.res_id, reminder.partner_id.id)
+            self.assertIn("Coffee: expected on", reminder.done_message_id.body)
 
         self.customer.with_user(self.salesperson).action_consumer_preference_forget()
+        self.other_customer.with_user(
+            self.salesperson
+        ).action_consumer_preference_erase_history()
         self.assertFalse(
-            self.customer.message_ids.filtered(
-                lambda message: "Coffee" in (message.body or "")
+            (self.customer | self.other_customer).message_ids.filtered(
+                lambda message: "Coffee: expected on" in (message.body or "")
             )
         )
         self.assertTrue(call_message.exists())
