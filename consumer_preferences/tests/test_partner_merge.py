@@ -128,3 +128,32 @@ class TestConsumerPreferencePartnerMerge(ConsumerPreferenceCommon):
                         [("partner_id", "=", kept.id)]
                     )
                 )
+
+    def test_withdrawn_person_merged_into_a_contact_withdraws_its_company(self):
+        """A private customer who asked to be forgotten turns out to be a
+        contact of Azure Shop: merged into that contact, its purchases belong
+        to Azure Shop, whose consent is withdrawn, so they are not recorded;
+        Azure Shop's own history stays as it was."""
+        person = self.env["res.partner"].create({"name": "Jane Azure (private)"})
+        self._post_customer_invoice(
+            person, [(self.tea, 4, 5.0)], invoice_date="2026-01-10"
+        )
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-01-12"
+        )
+        history_before = self._history(self.customer).read(
+            ["product_id", "invoice_count", "quantity"]
+        )
+        person.with_user(self.salesperson).action_consumer_preference_erase_history()
+
+        self._merge(person | self.customer_contact, self.customer_contact)
+
+        self.assertFalse(self.customer.consumer_preference_consent)
+        self.assertFalse(self.customer_contact.consumer_preference_consent)
+        self.assertFalse(self._history(self.customer, self.tea))
+        self.assertEqual(
+            self._history(self.customer).read(
+                ["product_id", "invoice_count", "quantity"]
+            ),
+            history_before,
+        )

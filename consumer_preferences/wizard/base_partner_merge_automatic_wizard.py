@@ -29,10 +29,15 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         they are one customer, and the others' ticked box is only the
         default. Withdrawn on all of them before the kept customer's history
         is recomputed, and before Odoo's merge of values, which would keep
-        the box ticked on any of them."""
+        the box ticked on any of them. Withdrawn on the kept customer too:
+        merged into a contact, the records become a contact of its company,
+        whose consent the history reads (and Odoo resets the contact's box
+        from it)."""
         partners = src_partners | dst_partner
         if not all(partners.mapped("consumer_preference_consent")):
-            partners._withdraw_consumer_preference_consent()
+            (
+                partners | dst_partner.commercial_partner_id
+            )._withdraw_consumer_preference_consent()
 
     def _consumer_preference_history(self):
         """The history service as a merge needs it: merging takes contact
