@@ -139,8 +139,11 @@ class ConsumerPreferenceAffinity(models.Model):
         return action
 
     def _context_partner(self):
+        partner_id = self.env.context.get("consumer_partner_id")
+        # an id, as the tab sends it; anything else (a script's text or list)
+        # is no customer, not a database error
         partner = self.env["res.partner"].browse(
-            self.env.context.get("consumer_partner_id")
+            partner_id if type(partner_id) is int else ()
         )
         if not partner.exists():
             raise UserError(_("Open a customer to add a suggested product to it."))

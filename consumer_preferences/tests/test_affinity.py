@@ -180,6 +180,21 @@ class TestConsumerPreferenceAffinity(ConsumerPreferenceCommon):
             ).action_add_to_specifications()
         self.assertFalse(self.c2.consumer_specification_ids)
 
+    def test_add_without_a_customer_id_is_refused(self):
+        """Called by a script without the customer's id in the context, or
+        with something else than an id: a clear error, nothing added."""
+        self._recompute()
+        suggestion = self.c2.consumer_suggestion_ids[0].with_user(self.salesperson)
+        for partner_id in (None, "abc", [self.c2.id], True, 0):
+            with (
+                self.subTest(partner_id=partner_id),
+                self.assertRaisesRegex(UserError, "Open a customer"),
+            ):
+                suggestion.with_context(
+                    consumer_partner_id=partner_id
+                ).action_add_to_specifications()
+        self.assertFalse(self.c2.consumer_specification_ids)
+
     def test_add_and_bill(self):
         self._recompute()
         self.company.consumer_preference_billing = True
