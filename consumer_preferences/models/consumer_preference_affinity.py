@@ -10,7 +10,7 @@ while the Python process holds no row."""
 
 import threading
 
-from odoo import Command, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
@@ -115,12 +115,10 @@ class ConsumerPreferenceAffinity(models.Model):
             ]
         )
         if not specifications:
-            partner.write(
-                {
-                    "consumer_specification_ids": [
-                        Command.create({"product_id": self.related_product_id.id})
-                    ]
-                }
+            # Created as a preference, with the Preferences user's right: a
+            # salesperson without Contact Creation may not edit the customer.
+            self.env["consumer.preference"].create(
+                {"partner_id": partner.id, "product_id": product.id}
             )
         return True
 

@@ -180,6 +180,22 @@ class TestConsumerPreferenceAffinity(ConsumerPreferenceCommon):
             ).action_add_to_specifications()
         self.assertFalse(self.c2.consumer_specification_ids)
 
+    def test_salesperson_without_contact_creation_specifies(self):
+        """A salesperson whose administrator took Contact Creation away may
+        not edit customers, but may still add a suggestion to a customer's
+        specifications (a Preferences user's right)."""
+        self._recompute()
+        seller = self._new_company_user(
+            "cp_seller_no_contacts", "base.group_user,sales_team.group_sale_salesman"
+        )
+        self.assertFalse(seller.has_group("base.group_partner_manager"))
+        self.c2.with_user(seller).consumer_suggestion_ids[0].with_context(
+            consumer_partner_id=self.c2.id
+        ).action_add_to_specifications()
+        self.assertEqual(
+            self.c2.consumer_specification_ids.mapped("product_id"), self.filters
+        )
+
     def test_add_without_a_customer_id_is_refused(self):
         """Called by a script without the customer's id in the context, or
         with something else than an id: a clear error, nothing added."""
