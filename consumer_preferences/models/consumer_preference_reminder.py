@@ -384,12 +384,11 @@ class ConsumerPreferenceReminder(models.Model):
         )
         if not with_link:
             return note
-        # In the reminder's company (cids, which the web client switches
-        # to), whichever the salesperson works in when clicking: the due
-        # products, prices and taxes are that company's.
-        link = Markup('<a href="/odoo/res.partner/%s/action-%s?cids=%s">%s</a>') % (
+        # In the reminder's company, whichever the salesperson works in when
+        # clicking: the due products, prices and taxes are that company's
+        # (the route loads the page with that company selected).
+        link = Markup('<a href="/consumer_preferences/bill_due/%s/%s">%s</a>') % (
             self.partner_id.id,
-            BILL_DUE_ACTION_XMLID,
             self.company_id.id,
             escape(self.env._("Bill the due products")),
         )

@@ -147,10 +147,7 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         due products without a link that would answer with an access error."""
         self.other_customer.user_id = self.accountant
         self._run_cron("2026-04-01")
-        link = (
-            "/odoo/res.partner/{}/action-consumer_preferences."
-            "action_consumer_preference_bill_due"
-        )
+        link = f"/consumer_preferences/bill_due/{{}}/{self.company.id}"
         accountant_note = self._todo_activities(self.other_customer).note
         self.assertIn("Coffee: expected on 02/14/2026", accountant_note)
         self.assertIn(link.format(self.other_customer.id), accountant_note)
