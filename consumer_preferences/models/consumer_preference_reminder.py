@@ -77,12 +77,17 @@ class ConsumerPreferenceReminder(models.Model):
     activity_id = fields.Many2one(
         comodel_name="mail.activity",
         readonly=True,
+        # looked up by every activity marked done, and by the deletion of
+        # any activity (ON DELETE SET NULL)
+        index="btree_not_null",
         ondelete="set null",
         help="The To-Do activity of the customer's salesperson.",
     )
     done_message_id = fields.Many2one(
         comodel_name="mail.message",
         readonly=True,
+        # the deletion of any message looks it up (ON DELETE SET NULL)
+        index="btree_not_null",
         ondelete="set null",
         help="The message the To-Do activity left on the customer once done: "
         "it lists the due products, and goes with the customer's erasure.",

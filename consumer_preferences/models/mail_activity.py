@@ -1,5 +1,9 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+import logging
+
 from odoo import models
+
+_logger = logging.getLogger(__name__)
 
 
 class MailActivity(models.Model):
@@ -18,19 +22,26 @@ class MailActivity(models.Model):
         )
         if not reminders:
             return super()._action_done(feedback, attachment_ids)
-        others = self - reminders.activity_id
-        messages, next_activities = (
-            super(MailActivity, others)._action_done(feedback, attachment_ids)
-            if others
-            else (self.env["mail.message"], self.browse())
-        )
-        # One at a time: Odoo returns the messages, not which activity
-        # posted each.
-        for reminder in reminders:
-            message, next_activity = super(
-                MailActivity, reminder.activity_id.with_env(self.env)
-            )._action_done(feedback, attachment_ids)
-            reminder.done_message_id = message
-            messages |= message
-            next_activities |= next_activity
+        # Odoo posts one message per activity, model by model in this order,
+        # and returns them in it; the activities are gone afterwards.
+        activity_by_reminder = {
+            reminder: reminder.activity_id.id for reminder in reminders
+        }
+        posting_order = [
+            activity.id
+            for data in self._classify_by_model().values()
+            for activity in data["activities"]
+        ]
+        messages, next_activities = super()._action_done(feedback, attachment_ids)
+        if len(posting_order) != len(messages):
+            _logger.warning(
+                "Cannot tell which message each done activity posted: the "
+                "customers' erasure will not delete those of reorder reminders "
+                "%s.",
+                reminders.ids,
+            )
+            return messages, next_activities
+        message_by_activity = dict(zip(posting_order, messages, strict=True))
+        for reminder, activity_id in activity_by_reminder.items():
+            reminder.done_message_id = message_by_activity[activity_id]
         return messages, next_activities

@@ -281,8 +281,10 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
             user_id=self.salesperson.id,
         )
         messages_before = (self.customer | self.other_customer).message_ids
-        (azure.activity_id | call).with_user(self.salesperson).action_feedback(
-            feedback="Called, ordered."
+        first_message_id = (
+            (azure.activity_id | call)
+            .with_user(self.salesperson)
+            .action_feedback(feedback="Called, ordered.")
         )
         deco.activity_id.with_user(self.salesperson).action_done()
         done_messages = (
@@ -291,6 +293,8 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         self.assertEqual(len(done_messages), 3)
         call_message = done_messages - reminders.done_message_id
         self.assertIn("Call about the fair", call_message.body)
+        # Odoo's order kept: the message of the first activity done comes first
+        self.assertEqual(first_message_id, azure.done_message_id.id)
         for reminder in azure | deco:
             self.assertEqual(reminder.done_message_id.res_id, reminder.partner_id.id)
             self.assertIn("Coffee: expected on", reminder.done_message_id.body)
