@@ -487,7 +487,17 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             return
         # The scheduled action is this addon's own, run as superuser:
         # waking it up is no right the posting user needs.
-        cron.sudo()._trigger()
+        cron = cron.sudo()
+        if not cron.active:
+            # Deactivated by an administrator, or by Odoo after repeated
+            # failures: Odoo neither triggers nor runs it.
+            _logger.warning(
+                "Scheduled action %s is inactive: history keys stay queued "
+                "until it is active again",
+                QUEUE_CRON_XMLID,
+            )
+            return
+        cron._trigger()
 
     def _dequeue(self, partners=None, companies=None):
         self.env.cr.execute(

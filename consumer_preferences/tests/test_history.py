@@ -621,6 +621,29 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
         self.assertEqual(invoice.state, "posted")
         self.assertTrue(self.customer.consumer_preference_history_pending)
 
+    def test_an_inactive_scheduled_action_is_reported(self):
+        """The queue's scheduled action was deactivated (by an administrator,
+        or by Odoo after repeated failures): Odoo would neither trigger nor
+        run it; a posting whose key waits says so in the log, and posts."""
+        self.env.ref(QUEUE_CRON_XMLID).active = False
+        invoice = self._create_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        history_class = type(self.env["consumer.preference.history"])
+        with (
+            patch.object(
+                history_class,
+                "_increment",
+                side_effect=errors.LockNotAvailable("held elsewhere"),
+            ),
+            self.assertLogs(
+                "odoo.addons.consumer_preferences.models.consumer_preference_history",
+                "WARNING",
+            ) as logs,
+        ):
+            invoice.with_user(self.accountant).action_post()
+        self.assertIn("is inactive: history keys stay queued", logs.output[0])
+        self.assertEqual(invoice.state, "posted")
+        self.assertTrue(self.customer.consumer_preference_history_pending)
+
     def test_a_write_that_posts_and_changes_the_invoice_counts_the_change(self):
         """The history is added to before Odoo writes an invoice posted, from
         what the invoice is then. A write that posts it and changes it at once
