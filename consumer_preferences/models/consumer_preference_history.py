@@ -22,8 +22,7 @@ How it is kept, and why:
   is replayed once by Odoo (``_lock_consent``), rather than count the invoice
   from a consent that is no longer the customer's (losing it from the history
   of a customer giving consent back, or bringing back a line of a customer
-  whose history was just erased); and when the posting (or reset, or
-  cancellation) commits first, the consent change is replayed instead.
+  whose history was just erased).
 * **Posting makes no one wait longer.** Odoo numbers an invoice when it
   writes it posted, and keeps the journal's next number locked until the
   transaction ends: every other posting in the journal waits until then. The
@@ -287,15 +286,11 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         their consent from its snapshot and adds to the history, or not,
         without writing the partner; but it queues their segment (a foreign
         key, checked with a key share lock, which a key update conflicts
-        with): a posting that did not see the change, still running or
-        locking the partner after it, fails with a serialization failure
-        and is replayed on a fresh snapshot. A posting, reset to draft or
-        cancellation of their invoices that committed after this
-        transaction's snapshot but before the lock conflicts with nothing:
-        this transaction is then replayed instead (``_check_snapshot``), so
-        that the rebuild of a customer giving consent back counts it, and
-        the erasure of a customer withdrawing it deletes the line it
-        added."""
+        with): a posting that did not see the change, whether running or
+        committed meanwhile, fails with a serialization failure and is
+        replayed on a fresh snapshot, instead of adding an invoice of an
+        erased customer or missing one the rebuild of a customer giving
+        consent back did not see."""
         if partners:
             self.env.cr.execute(
                 SQL(
@@ -304,49 +299,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                     partners.ids,
                 )
             )
-            self._check_snapshot(partners)
         return True
-
-    def _check_snapshot(self, partners):
-        """Raise a serialization failure, which Odoo's request loop replays
-        on a fresh snapshot, when an invoice of ``partners`` was posted,
-        reset or cancelled by a transaction that committed after this one's
-        snapshot (the invoices' states, read in a new transaction, differ
-        from this one's; invoices moved between customers in this
-        transaction compare alike). Consent changes are rare; the new
-        transaction is opened only for them."""
-        self.env["account.move"].flush_model(["state"])
-        with self.env.registry.cursor() as cr:
-            cr.execute(
-                SQL(
-                    "SELECT id, state FROM account_move "
-                    "WHERE commercial_partner_id = ANY(%s) AND move_type IN %s",
-                    partners.ids,
-                    HISTORY_MOVE_TYPES,
-                )
-            )
-            latest = dict(cr.fetchall())
-        if not latest:
-            return
-        self.env.cr.execute(
-            SQL(
-                "SELECT id, state FROM account_move WHERE id = ANY(%s)",
-                list(latest),
-            )
-        )
-        if dict(self.env.cr.fetchall()) != latest:
-            self.env.cr.execute(
-                SQL(
-                    """
-                    DO $$ BEGIN
-                        RAISE EXCEPTION 'consumer preferences: invoices of a customer '
-                            'whose consent changes changed since this transaction began'
-                        USING ERRCODE = 'serialization_failure';
-                    END $$
-                    """
-                ),
-                log_exceptions=False,
-            )
 
     @api.model
     def _process_queue(self, batch_size=QUEUE_BATCH_SIZE):
