@@ -597,35 +597,11 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             self.assertEqual(lock_consent.call_count, 1)
             self.assertEqual(lock_consent.call_args.args[1], self.customer)
 
-    def test_posting_survives_a_deleted_scheduled_action(self):
-        """An administrator deleted the queue's scheduled action: a posting
-        whose key another transaction holds still posts (the key waits, the
-        form says so, and the action comes back at the next update of the
-        module)."""
-        self.env.ref(QUEUE_CRON_XMLID).unlink()
-        invoice = self._create_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
-        history_class = type(self.env["consumer.preference.history"])
-        with (
-            # the key held elsewhere, as under concurrent postings
-            patch.object(
-                history_class,
-                "_increment",
-                side_effect=errors.LockNotAvailable("held elsewhere"),
-            ),
-            self.assertLogs(
-                "odoo.addons.consumer_preferences.models.consumer_preference_history",
-                "WARNING",
-            ),
-        ):
-            invoice.with_user(self.accountant).action_post()
-        self.assertEqual(invoice.state, "posted")
-        self.assertTrue(self.customer.consumer_preference_history_pending)
-
-    def test_an_inactive_scheduled_action_is_reported(self):
-        """The queue's scheduled action was deactivated (by an administrator,
-        or by Odoo after repeated failures): Odoo would neither trigger nor
-        run it; a posting whose key waits says so in the log, and posts."""
-        self.env.ref(QUEUE_CRON_XMLID).active = False
+    def _post_with_its_key_held_elsewhere(self):
+        """Post an invoice of the customer whose key another transaction
+        holds, as under concurrent postings: the key is queued. Returns the
+        warnings the history service logged; checks the invoice posted and
+        the customer's form says a refresh is pending."""
         invoice = self._create_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
         history_class = type(self.env["consumer.preference.history"])
         with (
@@ -640,9 +616,26 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             ) as logs,
         ):
             invoice.with_user(self.accountant).action_post()
-        self.assertIn("is inactive: history keys stay queued", logs.output[0])
         self.assertEqual(invoice.state, "posted")
         self.assertTrue(self.customer.consumer_preference_history_pending)
+        return logs.output
+
+    def test_posting_survives_a_deleted_scheduled_action(self):
+        """An administrator deleted the queue's scheduled action: a posting
+        whose key another transaction holds still posts (the key waits, the
+        form says so, and the action comes back at the next update of the
+        module)."""
+        self.env.ref(QUEUE_CRON_XMLID).unlink()
+        [warning] = self._post_with_its_key_held_elsewhere()
+        self.assertIn("not found: history keys stay queued", warning)
+
+    def test_an_inactive_scheduled_action_is_reported(self):
+        """The queue's scheduled action was deactivated (by an administrator,
+        or by Odoo after repeated failures): Odoo would neither trigger nor
+        run it; a posting whose key waits says so in the log, and posts."""
+        self.env.ref(QUEUE_CRON_XMLID).active = False
+        [warning] = self._post_with_its_key_held_elsewhere()
+        self.assertIn("is inactive: history keys stay queued", warning)
 
     def test_a_write_that_posts_and_changes_the_invoice_counts_the_change(self):
         """The history is added to before Odoo writes an invoice posted, from
