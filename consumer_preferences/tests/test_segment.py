@@ -313,19 +313,27 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
         )
         self.assertFalse(self._segment(self.occasional))
 
-    def test_consent_given_back_brings_segment_back(self):
-        """Checking the consent box again queues the customer's segments, in
-        every company where it has posted invoices, as a posting does: they
-        come back with the queue's next run, not at the nightly run."""
+    def _segment_in_other_company(self, partner):
+        """A second company, where ``partner`` bought coffee once (70.00, on
+        2026-06-01), its segments computed there; returns the company."""
         other_company = self.setup_other_company()["company"]
+        self.env.user.company_ids |= other_company
+        # posted by the test's superuser: the accountant works in one company
         self._create_customer_invoice(
-            self.occasional,
+            partner,
             [(self.coffee, 1, 70.0)],
             invoice_date="2026-06-01",
             company_id=other_company.id,
         ).action_post()
         with freeze_time(TODAY):
             self.Segment._recompute(other_company)
+        return other_company
+
+    def test_consent_given_back_brings_segment_back(self):
+        """Checking the consent box again queues the customer's segments, in
+        every company where it has posted invoices, as a posting does: they
+        come back with the queue's next run, not at the nightly run."""
+        other_company = self._segment_in_other_company(self.occasional)
         self._recompute()
         occasional = self.occasional.with_user(self.salesperson)
         occasional.consumer_preference_consent = False
@@ -373,17 +381,7 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
 
     def test_multi_company(self):
         self._recompute()
-        other_company = self.setup_other_company()["company"]
-        self.env.user.company_ids |= other_company
-        # posted by the test's superuser: the accountant works in one company
-        self._create_customer_invoice(
-            self.regular,
-            [(self.coffee, 1, 70.0)],
-            invoice_date="2026-06-01",
-            company_id=other_company.id,
-        ).action_post()
-        with freeze_time(TODAY):
-            self.Segment._recompute(other_company)
+        other_company = self._segment_in_other_company(self.regular)
         # One customer alone is the middle of its company: R, F, M = 3.
         self.assertRecordValues(
             self._segment(self.regular, other_company),
