@@ -576,6 +576,26 @@ class TestHistoryConcurrency(BaseCase):
             retrying(lambda: call(env), env)
         return len(attempts)
 
+    def _change_consent_around(self, change, meanwhile):
+        """Run ``change(env)`` (a change of consent) as an RPC call does
+        (replayed on a serialization failure), ``meanwhile`` being committed
+        in another transaction after the call has read (taken its snapshot)
+        and before it changes anything."""
+        attempts = []
+
+        def call(env):
+            env["res.partner"].search([], limit=1).read(["name"])
+            if not attempts:
+                self._commit(meanwhile)
+            attempts.append(True)
+            change(env)
+            env.flush_all()
+
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.user_id, {})
+            retrying(lambda: call(env), env)
+        return len(attempts)
+
     def _customer_history(self, customer_id):
         with self.registry.cursor() as cr:
             cr.execute(
@@ -587,6 +607,17 @@ class TestHistoryConcurrency(BaseCase):
                 (product_id, count, float(quantity))
                 for product_id, count, quantity in cr.fetchall()
             ]
+
+    def _customer_pending(self, customer_id):
+        """Whether the customer's form says a refresh is pending, read in a
+        new transaction."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.user_id, {})
+            return (
+                env["res.partner"]
+                .browse(customer_id)
+                .consumer_preference_history_pending
+            )
 
     def _customer_invoice(self, customer_id, product_id, quantity):
         def create(env):
@@ -660,3 +691,64 @@ class TestHistoryConcurrency(BaseCase):
         self.assertEqual(attempts, 2)
         self._drain()
         self.assertEqual(self._customer_history(customer_id), [])
+
+    def test_consent_given_back_while_an_invoice_is_reset(self):
+        """An invoice posted while the customer did not consent is reset to
+        draft, and committed, after the consent's change back read the
+        database but before it locked the customer: the reset conflicts with
+        nothing (it writes no history for a customer who does not consent),
+        and the change's rebuild, from its snapshot, counts the invoice. The
+        change queues the customer whole: once the queue has run, from a
+        snapshot taken after both committed, the invoice does not count."""
+        customer_id = self._new_customer("Returning reset", consent=False)
+        invoice = self._customer_invoice(customer_id, self.tea_id, 2.0)
+        self._commit(lambda env: env["account.move"].browse(invoice).action_post())
+        attempts = self._change_consent_around(
+            lambda env: (
+                env["res.partner"]
+                .browse(customer_id)
+                .write({"consumer_preference_consent": True})
+            ),
+            lambda env: env["account.move"].browse(invoice).button_draft(),
+        )
+        self.assertEqual(self._states([invoice]), ["draft"])
+        # Nothing replayed: the customer waits in the queue, whole.
+        self.assertEqual(attempts, 1)
+        self.assertTrue(self._customer_pending(customer_id))
+        self._drain()
+        self.assertEqual(self._customer_history(customer_id), [])
+        self.assertFalse(self._customer_pending(customer_id))
+
+    def test_history_erased_while_an_invoice_is_posted_and_committed(self):
+        """A first purchase is posted, and committed, after the erasure read
+        the database but before it locked the customer, while a third
+        transaction held the customer's row (Odoo then skips raising the
+        customer's rank, the posting's only write of it): the posting
+        conflicts with nothing, and its line is not in the erasure's
+        snapshot. The erasure queues the customer whole: once the queue has
+        run, the line is gone too."""
+        customer_id = self._new_customer("Erased committed", consent=True)
+        draft = self._customer_invoice(customer_id, self.coffee_id, 3.0)
+
+        def post_while_the_customer_is_held(env):
+            with self.registry.cursor() as holder:
+                holder.execute(
+                    "SELECT id FROM res_partner WHERE id = %s FOR NO KEY UPDATE",
+                    [customer_id],
+                )
+                env["account.move"].browse(draft).action_post()
+                env.flush_all()
+
+        attempts = self._change_consent_around(
+            lambda env: (
+                env["res.partner"]
+                .browse(customer_id)
+                .action_consumer_preference_erase_history()
+            ),
+            post_while_the_customer_is_held,
+        )
+        self.assertEqual(self._states([draft]), ["posted"])
+        self.assertEqual(attempts, 1)
+        self._drain()
+        self.assertEqual(self._customer_history(customer_id), [])
+        self.assertFalse(self._customer_pending(customer_id))

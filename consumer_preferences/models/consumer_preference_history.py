@@ -22,7 +22,11 @@ How it is kept, and why:
   is replayed once by Odoo (``_lock_consent``), rather than count the invoice
   from a consent that is no longer the customer's (losing it from the history
   of a customer giving consent back, or bringing back a line of a customer
-  whose history was just erased).
+  whose history was just erased). An invoice change that committed before
+  the consent change locked the customer, but after its snapshot, conflicts
+  with nothing: giving consent back and erasing therefore also queue the
+  customer whole, and the scheduled action recomputes (or erases) it again,
+  from a snapshot that sees both (``_process_queued_customers``).
 * **Posting makes no one wait longer.** Odoo numbers an invoice when it
   writes it posted, and keeps the journal's next number locked until the
   transaction ends: every other posting in the journal waits until then. The
@@ -262,8 +266,11 @@ class ConsumerPreferenceHistory(models.AbstractModel):
 
     @api.model
     def _erase(self, partners):
-        """Delete the history lines of ``partners`` in the user's companies,
-        whatever their consent; return how many were deleted."""
+        """Delete the history lines of ``partners`` (who no longer consent)
+        in the user's companies; return how many were deleted. They are
+        queued whole, to be erased again once this transaction commits: a
+        first purchase committed meanwhile, after this transaction's
+        snapshot, added a line this one cannot see."""
         companies = self.env.companies
         self.env["consumer.preference"].flush_model()
         self.env.cr.execute(
@@ -275,8 +282,32 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
         erased_count = self.env.cr.rowcount
         self._dequeue(partners=partners, companies=companies)
+        self._enqueue_customers(partners, companies, erase=True)
         self._invalidate_caches()
         return erased_count
+
+    @api.model
+    def _refresh_after_consent(self, partners):
+        """Queue ``partners``, who give consent back (their history was just
+        rebuilt), whole in every company: an invoice reset or posted
+        meanwhile, committed after this transaction's snapshot, wrote no
+        history (the customer did not consent in its own), and this
+        rebuild did not see it. The queue recomputes them once this
+        transaction commits, from a snapshot that sees both."""
+        # Their erasures queued (_erase) are over: erasing would now delete
+        # the history they consent to.
+        self.env.cr.execute(
+            SQL(
+                "DELETE FROM consumer_preference_history_queue "
+                "WHERE erase AND partner_id = ANY(%s)",
+                partners.ids,
+            )
+        )
+        # sudo: the consent is the customer's, not a company's; the queue
+        # runs as superuser in every company.
+        companies = self.env["res.company"].sudo().search([])
+        self._enqueue_customers(partners, companies)
+        return True
 
     @api.model
     def _lock_consent(self, partners):
@@ -311,7 +342,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         # The scheduled action commits each batch (a fresh snapshot for the
         # next one); a test's transaction must not be committed.
         auto_commit = not getattr(threading.current_thread(), "testing", False)
-        done = 0
+        done = self._process_queued_customers()
+        if auto_commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
         skipped_ids = []
         while batch := self._lock_queued_keys(batch_size, skipped_ids):
             locked = [(key, ids) for key, ids, is_locked in batch if is_locked]
@@ -395,7 +428,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                   FROM (SELECT company_id, partner_id, product_id,
                                ARRAY_AGG(id) AS queue_ids
                           FROM consumer_preference_history_queue
-                         WHERE NOT id = ANY(%s)
+                         WHERE NOT id = ANY(%s) AND product_id IS NOT NULL
                          GROUP BY company_id, partner_id, product_id
                          ORDER BY MIN(id)
                          LIMIT %s) queued_keys
@@ -472,6 +505,107 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
         self._wake_scheduled_action()
 
+    def _enqueue_customers(self, partners, companies, erase=False):
+        """Queue the whole history of ``partners`` in ``companies``: to be
+        recomputed, or with ``erase``, erased (unless they consent again
+        by then), by the scheduled action, once this transaction commits."""
+        if not partners or not companies:
+            return
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO consumer_preference_history_queue
+                       (company_id, partner_id, erase, queued_at)
+                SELECT company.id, partner.id, %s, NOW() AT TIME ZONE 'UTC'
+                  FROM unnest(%s::int[]) AS company(id)
+                 CROSS JOIN unnest(%s::int[]) AS partner(id)
+                """,
+                erase,
+                companies.ids,
+                partners.ids,
+            )
+        )
+        self.env["res.partner"].invalidate_model(
+            ["consumer_preference_history_pending"]
+        )
+        self._wake_scheduled_action()
+
+    def _process_queued_customers(self):
+        """Recompute, or erase, the customers queued whole
+        (``_enqueue_customers``), as they are now: a customer who consents
+        is recomputed, one queued by an erasure who still does not consent
+        is erased again, any other is left as it is. Their consent is
+        locked until this transaction ends: a change of it waits for the
+        batch, or is replayed after it. Returns the number of customers
+        done: none when one of their lines is held by another transaction,
+        until the next run."""
+        self.env.cr.execute(
+            "SELECT id, company_id, partner_id, erase "
+            "FROM consumer_preference_history_queue "
+            "WHERE product_id IS NULL ORDER BY id"
+        )
+        rows = self.env.cr.fetchall()
+        if not rows:
+            return 0
+        self._flush_sources()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM res_partner WHERE id = ANY(%s) "
+                        "AND consumer_preference_consent IS NOT FALSE "
+                        "ORDER BY id FOR SHARE",
+                        list({partner_id for _id, _company, partner_id, _e in rows}),
+                    ),
+                    log_exceptions=False,
+                )
+                consenting = {partner_id for (partner_id,) in self.env.cr.fetchall()}
+                to_erase = [
+                    (company_id, partner_id)
+                    for _id, company_id, partner_id, erase in rows
+                    if erase and partner_id not in consenting
+                ]
+                if to_erase:
+                    self.env.cr.execute(
+                        SQL(
+                            """
+                            DELETE FROM consumer_preference preference
+                             WHERE preference.preference_type = 'history'
+                               AND (preference.company_id, preference.partner_id)
+                                   IN (SELECT * FROM unnest(%s::int[], %s::int[]))
+                            """,
+                            *(list(column) for column in zip(*to_erase, strict=True)),
+                        ),
+                        log_exceptions=False,
+                    )
+                to_refresh = [
+                    (company_id, partner_id)
+                    for _id, company_id, partner_id, _erase in rows
+                    if partner_id in consenting
+                ]
+                if to_refresh:
+                    # Every pair of their companies and customers: a few
+                    # more than queued, as exact.
+                    company_ids, partner_ids = zip(*to_refresh, strict=True)
+                    self._rebuild(
+                        self.env["res.partner"].browse(set(partner_ids)),
+                        self.env["res.company"].browse(set(company_ids)),
+                    )
+                self.env.cr.execute(
+                    SQL(
+                        "DELETE FROM consumer_preference_history_queue "
+                        "WHERE id = ANY(%s)",
+                        [row[0] for row in rows],
+                    ),
+                    log_exceptions=False,
+                )
+        except CONTENTION_ERRORS as error:
+            _logger.debug("Queued customers left after %s", type(error).__name__)
+            return 0
+        finally:
+            self._invalidate_caches()
+        return len({row[1:3] for row in rows})
+
     def _wake_scheduled_action(self):
         """Have the queue's scheduled action run as soon as this transaction
         commits: a trigger, which Odoo's cron workers are notified of."""
@@ -500,9 +634,14 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         cron._trigger()
 
     def _dequeue(self, partners=None, companies=None):
+        """Take ``partners`` in ``companies`` out of the queue: their history
+        was just recomputed. An erasure stays queued: a rebuild does not
+        erase what a racing posting added for a customer who no longer
+        consents (``_erase``)."""
         self.env.cr.execute(
             SQL(
-                "DELETE FROM consumer_preference_history_queue queue WHERE %s",
+                "DELETE FROM consumer_preference_history_queue queue "
+                "WHERE queue.erase IS NOT TRUE AND %s",
                 self._scope_filter("queue", partners, companies),
             )
         )

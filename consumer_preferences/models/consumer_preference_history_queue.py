@@ -3,14 +3,15 @@ from odoo import fields, models
 
 
 class ConsumerPreferenceHistoryQueue(models.Model):
-    """Keys whose history line waits for an exact recomputation.
+    """Keys whose history line waits for an exact recomputation, and
+    customers whose whole history in a company does (no product).
 
     Written by ``consumer.preference.history`` in the transaction that
     changed the key (so a queued key is committed with its invoice, or not
-    at all), emptied by the scheduled action
+    at all), or the customer's consent, emptied by the scheduled action
     ``ir_cron_consumer_preference_history_queue``. A key may be queued more
-    than once: rows are only ever inserted by posting transactions, so that
-    two of them can never collide here."""
+    than once: rows are only ever inserted, so that two transactions can
+    never collide here."""
 
     _name = "consumer.preference.history.queue"
     _description = "Consumer Preference History Queue"
@@ -23,7 +24,9 @@ class ConsumerPreferenceHistoryQueue(models.Model):
     partner_id = fields.Many2one(
         comodel_name="res.partner", required=True, index=True, ondelete="cascade"
     )
-    product_id = fields.Many2one(
-        comodel_name="product.product", required=True, ondelete="cascade"
-    )
+    # Empty: the customer's whole history in the company.
+    product_id = fields.Many2one(comodel_name="product.product", ondelete="cascade")
+    # A customer queued whole by an erasure: erased again, unless the
+    # customer consents by then (else recomputed).
+    erase = fields.Boolean()
     queued_at = fields.Datetime(required=True, default=fields.Datetime.now)

@@ -230,6 +230,8 @@ class ResPartner(models.Model):
             segments._enqueue(moved_invoices)
         if to_rebuild:
             self.env["consumer.preference.history"]._rebuild(to_rebuild)
+        if given_back:
+            self.env["consumer.preference.history"]._refresh_after_consent(given_back)
         withdrawn = consent_changed.filtered(
             lambda partner: not partner.consumer_preference_consent
         )

@@ -1,6 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import Command
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from .common import ConsumerPreferenceCommon
 
@@ -147,3 +148,66 @@ class TestConsumerPreferenceErasure(ConsumerPreferenceCommon):
             self.preference_manager
         ).action_consumer_preference_rebuild()
         self.assertFalse(self._history(self.customer))
+
+    # Erasures racing a posting --------------------------------------------
+    def _process_queue(self):
+        self.env["consumer.preference.history"]._process_queue()
+        self.customer.invalidate_recordset(["consumer_preference_history_pending"])
+
+    def _copy_history_line(self, line, company):
+        """Copy ``line`` into ``company`` below the ORM, as the history
+        service writes (lines cannot be created by hand)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'consumer_preference' "
+            "AND column_name NOT IN ('id', 'company_id')"
+        )
+        columns = SQL(", ").join(
+            SQL.identifier(column) for (column,) in self.env.cr.fetchall()
+        )
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO consumer_preference (company_id, %s) "
+                "SELECT %s, %s FROM consumer_preference WHERE id = %s",
+                columns,
+                company.id,
+                columns,
+                line.id,
+            )
+        )
+
+    def test_erasure_is_done_again_once_committed(self):
+        """The erased customer waits in the queue, whole, in the user's
+        companies: the scheduled action erases again what a posting
+        committed meanwhile added (here copied in, as it would have been),
+        and nothing of the other companies."""
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+        self._post_other_company_invoice(self.customer, self.tea)
+
+        self.customer.with_user(
+            self.salesperson
+        ).action_consumer_preference_erase_history()
+
+        self.assertTrue(self.customer.consumer_preference_history_pending)
+        other_line = self._history(self.customer)
+        self._copy_history_line(other_line, self.env.company)
+        self._process_queue()
+        self.assertEqual(self._history(self.customer), other_line)
+        self.assertFalse(self.customer.consumer_preference_history_pending)
+
+    def test_consent_given_back_after_an_erasure_ends_it(self):
+        """Consent given back before the queue ran: the history is rebuilt
+        and the queued erasure does not take it away, even if consent is
+        withdrawn again (a withdrawal keeps the history)."""
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+        self.customer.action_consumer_preference_erase_history()
+        self.customer.consumer_preference_consent = True
+        self.assertEqual(self._history(self.customer).product_id, self.coffee)
+        self.assertTrue(self.customer.consumer_preference_history_pending)
+
+        self.customer.consumer_preference_consent = False
+        self._process_queue()
+
+        self.assertEqual(self._history(self.customer).product_id, self.coffee)
+        self.assertFalse(self.customer.consumer_preference_history_pending)
