@@ -619,6 +619,62 @@ class TestHistoryConcurrency(BaseCase):
                 .consumer_preference_history_pending
             )
 
+    def _rank(self, customer_id):
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT customer_rank FROM res_partner WHERE id = %s", [customer_id]
+            )
+            return cr.fetchone()[0]
+
+    def _in_thread(self, function):
+        """Run ``function()`` in a thread; return the thread and a dict that
+        gets its ``error``, if any."""
+        result = {}
+
+        def target():
+            try:
+                function()
+            except Exception as error:  # noqa: BLE001 (reported by the test)
+                result["error"] = repr(error)
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        return thread, result
+
+    def _post_as_a_call(self, move_id):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.user_id, {})
+
+            def call():
+                env["account.move"].browse(move_id).action_post()
+                env.flush_all()
+
+            retrying(call, env)
+
+    def _give_back_while_posted(self, customer_id, move_id):
+        """Give the customer's consent back while ``move_id`` is posted and
+        committed in the window where they conflict with nothing (a third
+        transaction holds the customer's row): the give-back's rebuild
+        misses the invoice, and the customer is queued whole."""
+
+        def post_while_the_customer_is_held(env):
+            with self.registry.cursor() as holder:
+                holder.execute(
+                    "SELECT id FROM res_partner WHERE id = %s FOR NO KEY UPDATE",
+                    [customer_id],
+                )
+                env["account.move"].browse(move_id).action_post()
+                env.flush_all()
+
+        return self._change_consent_around(
+            lambda env: (
+                env["res.partner"]
+                .browse(customer_id)
+                .write({"consumer_preference_consent": True})
+            ),
+            post_while_the_customer_is_held,
+        )
+
     def _customer_invoice(self, customer_id, product_id, quantity):
         def create(env):
             return (
@@ -749,6 +805,106 @@ class TestHistoryConcurrency(BaseCase):
         )
         self.assertEqual(self._states([draft]), ["posted"])
         self.assertEqual(attempts, 1)
+        self._drain()
+        self.assertEqual(self._customer_history(customer_id), [])
+        self.assertFalse(self._customer_pending(customer_id))
+
+    def test_posting_does_not_wait_for_a_customer_queued_whole(self):
+        """The scheduled action turns a customer queued whole (consent given
+        back while a first purchase committed) into its keys and recomputes
+        them: a posting of the same product meanwhile, with the action's
+        transaction still open, neither waits for it nor fails, and raises
+        the customer's rank as usual; once both have committed and the
+        queue has run, both invoices count."""
+        customer_id = self._new_customer("Whole wait", consent=False)
+        first = self._customer_invoice(customer_id, self.tea_id, 2.0)
+        second = self._customer_invoice(customer_id, self.tea_id, 1.0)
+        self.assertEqual(self._give_back_while_posted(customer_id, first), 1)
+        rank = self._rank(customer_id)
+        with self.registry.cursor() as cron_cr:
+            # The action's work, in one transaction left open (a test's
+            # thread does not commit its batches).
+            env = api.Environment(cron_cr, api.SUPERUSER_ID, {})
+            env["consumer.preference.history"]._process_queue()
+            thread, result = self._in_thread(lambda: self._post_as_a_call(second))
+            thread.join(WORKER_TIMEOUT / 4)
+            self.assertFalse(thread.is_alive(), "the posting waited")
+        self.assertEqual(result, {})
+        self.assertEqual(self._states([first, second]), ["posted", "posted"])
+        self.assertEqual(self._rank(customer_id), rank + 1)
+        self._drain()
+        self.assertEqual(self._customer_history(customer_id), [(self.tea_id, 2, 3.0)])
+
+    def test_queue_does_not_wait_for_a_posting_of_a_customer_queued_whole(self):
+        """A posting for a customer queued whole (consent given back) is
+        left open: the scheduled action does not wait for it, and recomputes
+        the other queued keys meanwhile; once it has committed and the queue
+        has run again, its invoice counts."""
+        customer_id = self._new_customer("Whole stall", consent=False)
+        draft = self._customer_invoice(customer_id, self.milk_id, 1.0)
+        self._commit(
+            lambda env: (
+                env["res.partner"]
+                .browse(customer_id)
+                .write({"consumer_preference_consent": True})
+            )
+        )
+        self._create_invoices(self.sugar_id, [(1.0, "2026-05-01")], post=[0])
+        self._commit(
+            lambda env: env["consumer.preference.history"]._enqueue(
+                [(self.company_id, self.customer_id, self.sugar_id)]
+            )
+        )
+        with self.registry.cursor() as posting_cr:
+            env = api.Environment(posting_cr, self.user_id, {})
+            env["account.move"].browse(draft).action_post()
+            env.flush_all()
+            thread, result = self._in_thread(self._run_scheduled_action)
+            thread.join(WORKER_TIMEOUT / 4)
+            self.assertFalse(thread.is_alive(), "the scheduled action waited")
+            self.assertEqual(result, {})
+            self.assertEqual(self._queued(), [])
+        self._drain()
+        self.assertEqual(self._customer_history(customer_id), [(self.milk_id, 1, 1.0)])
+
+    def test_queued_erasure_leaves_a_held_key_for_the_next_run(self):
+        """A queued erasure whose line's key another transaction holds does
+        not wait for it: the erasure stays queued, and the next run, once
+        the key is free, erases the line."""
+        customer_id = self._new_customer("Erased held", consent=True)
+        draft = self._customer_invoice(customer_id, self.juice_id, 3.0)
+
+        def post_while_the_customer_is_held(env):
+            with self.registry.cursor() as holder:
+                holder.execute(
+                    "SELECT id FROM res_partner WHERE id = %s FOR NO KEY UPDATE",
+                    [customer_id],
+                )
+                env["account.move"].browse(draft).action_post()
+                env.flush_all()
+
+        self._change_consent_around(
+            lambda env: (
+                env["res.partner"]
+                .browse(customer_id)
+                .action_consumer_preference_erase_history()
+            ),
+            post_while_the_customer_is_held,
+        )
+        with self.registry.cursor() as holder:
+            holder.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended("
+                "'consumer_preference_history:' || %s || ',' || %s || ',' || %s, 0))",
+                [self.company_id, customer_id, self.juice_id],
+            )
+            thread, result = self._in_thread(self._run_scheduled_action)
+            thread.join(WORKER_TIMEOUT / 4)
+            self.assertFalse(thread.is_alive(), "the scheduled action waited")
+            self.assertEqual(result, {})
+            self.assertEqual(
+                self._customer_history(customer_id), [(self.juice_id, 1, 3.0)]
+            )
+            self.assertTrue(self._customer_pending(customer_id))
         self._drain()
         self.assertEqual(self._customer_history(customer_id), [])
         self.assertFalse(self._customer_pending(customer_id))

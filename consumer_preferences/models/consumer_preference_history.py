@@ -26,7 +26,7 @@ How it is kept, and why:
   the consent change locked the customer, but after its snapshot, conflicts
   with nothing: giving consent back and erasing therefore also queue the
   customer whole, and the scheduled action recomputes (or erases) it again,
-  from a snapshot that sees both (``_process_queued_customers``).
+  from a snapshot that sees both (``_expand_queued_customers``).
 * **Posting makes no one wait longer.** Odoo numbers an invoice when it
   writes it posted, and keeps the journal's next number locked until the
   transaction ends: every other posting in the journal waits until then. The
@@ -266,11 +266,22 @@ class ConsumerPreferenceHistory(models.AbstractModel):
 
     @api.model
     def _erase(self, partners):
-        """Delete the history lines of ``partners`` (who no longer consent)
-        in the user's companies; return how many were deleted. They are
-        queued whole, to be erased again once this transaction commits: a
-        first purchase committed meanwhile, after this transaction's
-        snapshot, added a line this one cannot see."""
+        """Erase, at their request, the history of ``partners`` (who no
+        longer consent) in the user's companies; return how many lines were
+        deleted. They are queued whole, to be erased again once this
+        transaction commits: a first purchase committed meanwhile, after
+        this transaction's snapshot, added a line this one cannot see."""
+        erased_count = self._delete_history(partners)
+        self._enqueue_customers(partners, self.env.companies, erase=True)
+        return erased_count
+
+    @api.model
+    def _delete_history(self, partners):
+        """Delete the history lines of ``partners`` in the user's companies,
+        whatever their consent, and take them out of the queue, erasures
+        included (a merge moves the queue's rows to the kept customer,
+        whose history an erasure of the merged-away one must not delete);
+        return how many were deleted."""
         companies = self.env.companies
         self.env["consumer.preference"].flush_model()
         self.env.cr.execute(
@@ -280,11 +291,10 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 self._scope_filter("preference", partners, companies),
             )
         )
-        erased_count = self.env.cr.rowcount
-        self._dequeue(partners=partners, companies=companies)
-        self._enqueue_customers(partners, companies, erase=True)
+        deleted_count = self.env.cr.rowcount
+        self._dequeue(partners=partners, companies=companies, erasures=True)
         self._invalidate_caches()
-        return erased_count
+        return deleted_count
 
     @api.model
     def _refresh_after_consent(self, partners):
@@ -334,18 +344,24 @@ class ConsumerPreferenceHistory(models.AbstractModel):
 
     @api.model
     def _process_queue(self, batch_size=QUEUE_BATCH_SIZE):
-        """Recompute the queued keys, one batch per transaction, and report
-        progress to the scheduled action. A key another transaction holds,
-        or queued meanwhile, is left for the next run, which a trigger makes
-        immediate; half a second later when no key could be recomputed.
-        Returns the number of keys recomputed."""
+        """Turn the customers queued whole into their keys
+        (``_expand_queued_customers``), then recompute the queued keys, one
+        batch per transaction each, and report progress to the scheduled
+        action. A key another transaction holds, or queued meanwhile, is
+        left for the next run, which a trigger makes immediate; half a
+        second later when nothing could be done. Returns the number of
+        customers and keys done."""
         # The scheduled action commits each batch (a fresh snapshot for the
         # next one); a test's transaction must not be committed.
         auto_commit = not getattr(threading.current_thread(), "testing", False)
-        done = self._process_queued_customers()
-        if auto_commit:
-            self.env.cr.commit()  # pylint: disable=invalid-commit
+        done = 0
         skipped_ids = []
+        while batch := self._queued_customers(batch_size, skipped_ids):
+            done_ids = set(self._expand_queued_customers(batch))
+            skipped_ids += [row[0] for row in batch if row[0] not in done_ids]
+            done += len(done_ids)
+            if auto_commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         while batch := self._lock_queued_keys(batch_size, skipped_ids):
             locked = [(key, ids) for key, ids, is_locked in batch if is_locked]
             skipped_ids += [
@@ -530,81 +546,145 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
         self._wake_scheduled_action()
 
-    def _process_queued_customers(self):
-        """Recompute, or erase, the customers queued whole
-        (``_enqueue_customers``), as they are now: a customer who consents
-        is recomputed, one queued by an erasure who still does not consent
-        is erased again, any other is left as it is. Their consent is
-        locked until this transaction ends: a change of it waits for the
-        batch, or is replayed after it. Returns the number of customers
-        done: none when one of their lines is held by another transaction,
-        until the next run."""
+    def _queued_customers(self, batch_size, skipped_ids):
+        """A batch of the queue's customers queued whole:
+        ``(id, company_id, partner_id, erase)`` each."""
         self.env.cr.execute(
-            "SELECT id, company_id, partner_id, erase "
-            "FROM consumer_preference_history_queue "
-            "WHERE product_id IS NULL ORDER BY id"
+            SQL(
+                """
+                SELECT id, company_id, partner_id, erase
+                  FROM consumer_preference_history_queue
+                 WHERE product_id IS NULL AND NOT id = ANY(%s)
+                 ORDER BY id
+                 LIMIT %s
+                """,
+                skipped_ids,
+                batch_size,
+            )
         )
-        rows = self.env.cr.fetchall()
-        if not rows:
-            return 0
+        return self.env.cr.fetchall()
+
+    def _expand_queued_customers(self, rows):
+        """Do what the customers queued whole (``_enqueue_customers``,
+        ``rows`` of ``_queued_customers``) need, as they are now: a
+        customer who consents has every key of its posted lines and history
+        lines queued, which the keys' batches then recompute (never waiting
+        for a posting, which never waits for them: each key's lock is
+        tried); one queued by an erasure who still does not consent is
+        erased again, but for lines whose key another transaction holds
+        (left queued, for the next run); any other is left as it is.
+        Returns the ids of the rows done."""
         self._flush_sources()
+        partner_ids = list({partner_id for _id, _company, partner_id, _e in rows})
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM res_partner WHERE id = ANY(%s) "
+                "AND consumer_preference_consent IS NOT FALSE",
+                partner_ids,
+            )
+        )
+        consenting = {partner_id for (partner_id,) in self.env.cr.fetchall()}
+        to_erase = {
+            (company_id, partner_id)
+            for _id, company_id, partner_id, erase in rows
+            if erase and partner_id not in consenting
+        }
+        to_refresh = {
+            (company_id, partner_id)
+            for _id, company_id, partner_id, _erase in rows
+            if partner_id in consenting
+        }
         try:
             with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(
-                    SQL(
-                        "SELECT id FROM res_partner WHERE id = ANY(%s) "
-                        "AND consumer_preference_consent IS NOT FALSE "
-                        "ORDER BY id FOR SHARE",
-                        list({partner_id for _id, _company, partner_id, _e in rows}),
-                    ),
-                    log_exceptions=False,
-                )
-                consenting = {partner_id for (partner_id,) in self.env.cr.fetchall()}
-                to_erase = [
-                    (company_id, partner_id)
-                    for _id, company_id, partner_id, erase in rows
-                    if erase and partner_id not in consenting
-                ]
-                if to_erase:
-                    self.env.cr.execute(
-                        SQL(
-                            """
-                            DELETE FROM consumer_preference preference
-                             WHERE preference.preference_type = 'history'
-                               AND (preference.company_id, preference.partner_id)
-                                   IN (SELECT * FROM unnest(%s::int[], %s::int[]))
-                            """,
-                            *(list(column) for column in zip(*to_erase, strict=True)),
-                        ),
-                        log_exceptions=False,
-                    )
-                to_refresh = [
-                    (company_id, partner_id)
-                    for _id, company_id, partner_id, _erase in rows
-                    if partner_id in consenting
-                ]
+                held = self._erase_again(to_erase) if to_erase else set()
                 if to_refresh:
-                    # Every pair of their companies and customers: a few
-                    # more than queued, as exact.
-                    company_ids, partner_ids = zip(*to_refresh, strict=True)
-                    self._rebuild(
-                        self.env["res.partner"].browse(set(partner_ids)),
-                        self.env["res.company"].browse(set(company_ids)),
-                    )
+                    self._enqueue_customer_keys(to_refresh)
+                done_ids = [row[0] for row in rows if row[1:3] not in held]
                 self.env.cr.execute(
                     SQL(
                         "DELETE FROM consumer_preference_history_queue "
                         "WHERE id = ANY(%s)",
-                        [row[0] for row in rows],
+                        done_ids,
                     ),
                     log_exceptions=False,
                 )
         except CONTENTION_ERRORS as error:
             _logger.debug("Queued customers left after %s", type(error).__name__)
-            return 0
+            return []
         finally:
             self._invalidate_caches()
-        return len({row[1:3] for row in rows})
+        return done_ids
+
+    def _erase_again(self, customers):
+        """Delete the history lines of ``customers`` (``(company_id,
+        partner_id)`` pairs) whose key no other transaction holds; return
+        the customers left with lines."""
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH erased AS (
+                    SELECT preference.id FROM consumer_preference preference
+                     WHERE preference.preference_type = 'history'
+                       AND (preference.company_id, preference.partner_id)
+                           IN (SELECT * FROM unnest(%s::int[], %s::int[]))
+                       AND pg_try_advisory_xact_lock(%s)
+                       FOR UPDATE NOWAIT
+                ),
+                deleted AS (
+                    DELETE FROM consumer_preference preference
+                     USING erased WHERE preference.id = erased.id
+                )
+                SELECT DISTINCT preference.company_id, preference.partner_id
+                  FROM consumer_preference preference
+                 WHERE preference.preference_type = 'history'
+                   AND (preference.company_id, preference.partner_id)
+                       IN (SELECT * FROM unnest(%s::int[], %s::int[]))
+                   AND NOT preference.id IN (SELECT id FROM erased)
+                """,
+                *self._pair_columns(customers),
+                self._lock_key_sql(),
+                *self._pair_columns(customers),
+            ),
+            log_exceptions=False,
+        )
+        return {tuple(row) for row in self.env.cr.fetchall()}
+
+    def _enqueue_customer_keys(self, customers):
+        """Queue every key of ``customers`` (``(company_id, partner_id)``
+        pairs): those of their posted lines, and those of their history
+        lines (which a recomputation may delete)."""
+        company_ids, partner_ids = self._pair_columns(customers)
+        scope = SQL(
+            "(line.company_id, line.partner_id) "
+            "IN (SELECT * FROM unnest(%s::int[], %s::int[]))",
+            company_ids,
+            partner_ids,
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO consumer_preference_history_queue
+                       (company_id, partner_id, product_id, queued_at)
+                SELECT company_id, partner_id, product_id,
+                       NOW() AT TIME ZONE 'UTC'
+                  FROM (SELECT line.company_id, line.partner_id, line.product_id
+                          %s AND line.product_id IS NOT NULL
+                         UNION
+                        SELECT line.company_id, line.partner_id, line.product_id
+                          FROM consumer_preference line
+                         WHERE line.preference_type = 'history' AND %s
+                       ) customer_keys
+                """,
+                self._posted_lines_sql(scope),
+                scope,
+            ),
+            log_exceptions=False,
+        )
+
+    @staticmethod
+    def _pair_columns(pairs):
+        """``pairs`` as two lists, for ``unnest``."""
+        return [list(column) for column in zip(*pairs, strict=True)]
 
     def _wake_scheduled_action(self):
         """Have the queue's scheduled action run as soon as this transaction
@@ -633,15 +713,15 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             return
         cron._trigger()
 
-    def _dequeue(self, partners=None, companies=None):
+    def _dequeue(self, partners=None, companies=None, erasures=False):
         """Take ``partners`` in ``companies`` out of the queue: their history
-        was just recomputed. An erasure stays queued: a rebuild does not
-        erase what a racing posting added for a customer who no longer
-        consents (``_erase``)."""
+        was just recomputed, or deleted. Their queued erasures (``_erase``)
+        stay unless ``erasures``: a rebuild does not erase what a racing
+        posting added for a customer who no longer consents."""
         self.env.cr.execute(
             SQL(
-                "DELETE FROM consumer_preference_history_queue queue "
-                "WHERE queue.erase IS NOT TRUE AND %s",
+                "DELETE FROM consumer_preference_history_queue queue WHERE %s AND %s",
+                SQL("TRUE") if erasures else SQL("queue.erase IS NOT TRUE"),
                 self._scope_filter("queue", partners, companies),
             )
         )

@@ -129,6 +129,24 @@ class TestConsumerPreferencePartnerMerge(ConsumerPreferenceCommon):
                     )
                 )
 
+    def test_merge_of_an_erased_duplicate_keeps_the_kept_history(self):
+        """A duplicate whose history was just erased (its erasure still
+        queued) is merged into a consenting customer: the merge withdraws the
+        kept customer's consent, which keeps its history as it is; the
+        queue does not erase it."""
+        duplicate = self.env["res.partner"].create(
+            {"name": "Erased Duplicate", "is_company": True}
+        )
+        self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        self._post_customer_invoice(duplicate, [(self.tea, 1, 5.0)])
+        duplicate.with_user(self.salesperson).action_consumer_preference_erase_history()
+
+        self._merge(self.customer | duplicate, self.customer)
+        self.env["consumer.preference.history"]._process_queue()
+
+        self.assertFalse(self.customer.consumer_preference_consent)
+        self.assertEqual(self._history(self.customer).product_id, self.coffee)
+
     def test_withdrawn_person_merged_into_a_contact_withdraws_its_company(self):
         """A private customer who asked to be forgotten turns out to be a
         contact of Azure Shop: merged into that contact, its purchases belong

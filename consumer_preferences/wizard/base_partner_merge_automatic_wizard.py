@@ -57,7 +57,7 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         history lines, which the rebuild recomputes on the kept customer."""
         # The history service owns history lines (the ORM refuses to delete
         # them); the kept customer's rebuild recomputes them.
-        self._consumer_preference_history()._erase(src_partners)
+        self._consumer_preference_history()._delete_history(src_partners)
         # sudo and every company, for the same reasons as the history.
         Preference = (
             self.env["consumer.preference"].sudo().with_context(active_test=False)
