@@ -867,10 +867,10 @@ class TestHistoryConcurrency(BaseCase):
         self._drain()
         self.assertEqual(self._customer_history(customer_id), [(self.milk_id, 1, 1.0)])
 
-    def test_queued_erasure_leaves_a_held_key_for_the_next_run(self):
-        """A queued erasure whose line's key another transaction holds does
-        not wait for it: the erasure stays queued, and the next run, once
-        the key is free, erases the line."""
+    def test_queued_erasure_leaves_a_held_line_for_the_next_run(self):
+        """A queued erasure whose line another transaction holds does not
+        wait for it: the erasure stays queued, and the next run, once the
+        line is free, erases it."""
         customer_id = self._new_customer("Erased held", consent=True)
         draft = self._customer_invoice(customer_id, self.juice_id, 3.0)
 
@@ -893,9 +893,9 @@ class TestHistoryConcurrency(BaseCase):
         )
         with self.registry.cursor() as holder:
             holder.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended("
-                "'consumer_preference_history:' || %s || ',' || %s || ',' || %s, 0))",
-                [self.company_id, customer_id, self.juice_id],
+                "SELECT id FROM consumer_preference WHERE partner_id = %s "
+                "AND preference_type = 'history' FOR UPDATE",
+                [customer_id],
             )
             thread, result = self._in_thread(self._run_scheduled_action)
             thread.join(WORKER_TIMEOUT / 4)

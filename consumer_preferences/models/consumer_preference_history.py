@@ -571,9 +571,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         lines queued, which the keys' batches then recompute (never waiting
         for a posting, which never waits for them: each key's lock is
         tried); one queued by an erasure who still does not consent is
-        erased again, but for lines whose key another transaction holds
-        (left queued, for the next run); any other is left as it is.
-        Returns the ids of the rows done."""
+        erased again; any other is left as it is. Returns the ids of the
+        rows done: none when another transaction holds one of the lines to
+        erase (left queued, for the next run)."""
         self._flush_sources()
         partner_ids = list({partner_id for _id, _company, partner_id, _e in rows})
         self.env.cr.execute(
@@ -596,10 +596,11 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         }
         try:
             with self.env.cr.savepoint(flush=False):
-                held = self._erase_again(to_erase) if to_erase else set()
+                if to_erase:
+                    self._erase_again(to_erase)
                 if to_refresh:
                     self._enqueue_customer_keys(to_refresh)
-                done_ids = [row[0] for row in rows if row[1:3] not in held]
+                done_ids = [row[0] for row in rows]
                 self.env.cr.execute(
                     SQL(
                         "DELETE FROM consumer_preference_history_queue "
@@ -617,8 +618,11 @@ class ConsumerPreferenceHistory(models.AbstractModel):
 
     def _erase_again(self, customers):
         """Delete the history lines of ``customers`` (``(company_id,
-        partner_id)`` pairs) whose key no other transaction holds; return
-        the customers left with lines."""
+        partner_id)`` pairs, who do not consent), unless another transaction
+        holds one of them (``NOWAIT``: the caller leaves them queued). No
+        posting writes the lines of a customer who does not consent, nor
+        waits for them; nor are their keys' advisory locks taken: tried on
+        every line a scan reads, they would fill PostgreSQL's lock table."""
         self.env.cr.execute(
             SQL(
                 """
@@ -627,27 +631,15 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                      WHERE preference.preference_type = 'history'
                        AND (preference.company_id, preference.partner_id)
                            IN (SELECT * FROM unnest(%s::int[], %s::int[]))
-                       AND pg_try_advisory_xact_lock(%s)
                        FOR UPDATE NOWAIT
-                ),
-                deleted AS (
-                    DELETE FROM consumer_preference preference
-                     USING erased WHERE preference.id = erased.id
                 )
-                SELECT DISTINCT preference.company_id, preference.partner_id
-                  FROM consumer_preference preference
-                 WHERE preference.preference_type = 'history'
-                   AND (preference.company_id, preference.partner_id)
-                       IN (SELECT * FROM unnest(%s::int[], %s::int[]))
-                   AND NOT preference.id IN (SELECT id FROM erased)
+                DELETE FROM consumer_preference preference
+                 USING erased WHERE preference.id = erased.id
                 """,
-                *self._pair_columns(customers),
-                self._lock_key_sql(),
                 *self._pair_columns(customers),
             ),
             log_exceptions=False,
         )
-        return {tuple(row) for row in self.env.cr.fetchall()}
 
     def _enqueue_customer_keys(self, customers):
         """Queue every key of ``customers`` (``(company_id, partner_id)``

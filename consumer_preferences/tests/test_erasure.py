@@ -211,3 +211,30 @@ class TestConsumerPreferenceErasure(ConsumerPreferenceCommon):
 
         self.assertEqual(self._history(self.customer).product_id, self.coffee)
         self.assertFalse(self.customer.consumer_preference_history_pending)
+
+    def test_erasing_again_tries_no_lock_of_other_customers(self):
+        """The queue erases again without trying the lines' key locks: read
+        by a scan of every history line (as PostgreSQL plans it for many
+        erasures at once), trying them would lock every customer's keys,
+        and could fill PostgreSQL's lock table."""
+        other_customer = self.env["res.partner"].create({"name": "Other Shop"})
+        self._post_customer_invoice(other_customer, [(self.tea, 1, 5.0)])
+        # A line whose key no posting of this transaction locked.
+        self._copy_history_line(self._history(other_customer), self.other_company)
+        self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
+        self.customer.action_consumer_preference_erase_history()
+        self.env.cr.execute("SET LOCAL enable_indexscan = off")
+        self.env.cr.execute("SET LOCAL enable_bitmapscan = off")
+        locks_query = (
+            "SELECT COUNT(*) FROM pg_locks "
+            "WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+        )
+        self.env.cr.execute(locks_query)
+        locks_before = self.env.cr.fetchone()[0]
+
+        self._process_queue()
+
+        self.env.cr.execute(locks_query)
+        self.assertEqual(self.env.cr.fetchone()[0], locks_before)
+        self.assertEqual(len(self._history(other_customer)), 2)
+        self.assertFalse(self.customer.consumer_preference_history_pending)
