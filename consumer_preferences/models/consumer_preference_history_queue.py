@@ -1,5 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import fields, models
+from odoo.tools.sql import create_index
 
 
 class ConsumerPreferenceHistoryQueue(models.Model):
@@ -30,3 +31,16 @@ class ConsumerPreferenceHistoryQueue(models.Model):
     # customer consents by then (else recomputed).
     erase = fields.Boolean()
     queued_at = fields.Datetime(required=True, default=fields.Datetime.now)
+
+    def init(self):
+        result = super().init()
+        # The scheduled action looks for customers queued whole at every run:
+        # rare rows, in a table whose rows come and go with the postings.
+        create_index(
+            self.env.cr,
+            "consumer_preference_history_queue_customer_index",
+            self._table,
+            ["id"],
+            where="product_id IS NULL",
+        )
+        return result
