@@ -651,13 +651,13 @@ class TestHistoryConcurrency(BaseCase):
 
             retrying(call, env)
 
-    def _give_back_while_posted(self, customer_id, move_id):
-        """Give the customer's consent back while ``move_id`` is posted and
-        committed in the window where they conflict with nothing (a third
-        transaction holds the customer's row): the give-back's rebuild
-        misses the invoice, and the customer is queued whole."""
+    def _post_while_held(self, customer_id, move_id):
+        """A function posting ``move_id`` while a third transaction holds the
+        customer's row: Odoo then skips raising the customer's rank, the
+        posting's only write of it, and it conflicts with no change of the
+        customer's consent."""
 
-        def post_while_the_customer_is_held(env):
+        def post(env):
             with self.registry.cursor() as holder:
                 holder.execute(
                     "SELECT id FROM res_partner WHERE id = %s FOR NO KEY UPDATE",
@@ -666,13 +666,33 @@ class TestHistoryConcurrency(BaseCase):
                 env["account.move"].browse(move_id).action_post()
                 env.flush_all()
 
+        return post
+
+    def _give_back_while_posted(self, customer_id, move_id):
+        """Give the customer's consent back while ``move_id`` is posted and
+        committed in the window where they conflict with nothing: the
+        give-back's rebuild misses the invoice, and the customer is queued
+        whole."""
         return self._change_consent_around(
             lambda env: (
                 env["res.partner"]
                 .browse(customer_id)
                 .write({"consumer_preference_consent": True})
             ),
-            post_while_the_customer_is_held,
+            self._post_while_held(customer_id, move_id),
+        )
+
+    def _erase_while_posted(self, customer_id, move_id):
+        """Erase the customer's history while ``move_id`` (a first purchase)
+        is posted and committed in the window where they conflict with
+        nothing: its line is not in the erasure's snapshot."""
+        return self._change_consent_around(
+            lambda env: (
+                env["res.partner"]
+                .browse(customer_id)
+                .action_consumer_preference_erase_history()
+            ),
+            self._post_while_held(customer_id, move_id),
         )
 
     def _customer_invoice(self, customer_id, product_id, quantity):
@@ -785,24 +805,7 @@ class TestHistoryConcurrency(BaseCase):
         run, the line is gone too."""
         customer_id = self._new_customer("Erased committed", consent=True)
         draft = self._customer_invoice(customer_id, self.coffee_id, 3.0)
-
-        def post_while_the_customer_is_held(env):
-            with self.registry.cursor() as holder:
-                holder.execute(
-                    "SELECT id FROM res_partner WHERE id = %s FOR NO KEY UPDATE",
-                    [customer_id],
-                )
-                env["account.move"].browse(draft).action_post()
-                env.flush_all()
-
-        attempts = self._change_consent_around(
-            lambda env: (
-                env["res.partner"]
-                .browse(customer_id)
-                .action_consumer_preference_erase_history()
-            ),
-            post_while_the_customer_is_held,
-        )
+        attempts = self._erase_while_posted(customer_id, draft)
         self.assertEqual(self._states([draft]), ["posted"])
         self.assertEqual(attempts, 1)
         self._drain()
@@ -873,24 +876,7 @@ class TestHistoryConcurrency(BaseCase):
         line is free, erases it."""
         customer_id = self._new_customer("Erased held", consent=True)
         draft = self._customer_invoice(customer_id, self.juice_id, 3.0)
-
-        def post_while_the_customer_is_held(env):
-            with self.registry.cursor() as holder:
-                holder.execute(
-                    "SELECT id FROM res_partner WHERE id = %s FOR NO KEY UPDATE",
-                    [customer_id],
-                )
-                env["account.move"].browse(draft).action_post()
-                env.flush_all()
-
-        self._change_consent_around(
-            lambda env: (
-                env["res.partner"]
-                .browse(customer_id)
-                .action_consumer_preference_erase_history()
-            ),
-            post_while_the_customer_is_held,
-        )
+        self._erase_while_posted(customer_id, draft)
         with self.registry.cursor() as holder:
             holder.execute(
                 "SELECT id FROM consumer_preference WHERE partner_id = %s "
