@@ -305,14 +305,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         rebuild did not see it. The queue recomputes them once this
         transaction commits, from a snapshot that sees both."""
         # Their erasures queued (_erase) are over: erasing would now delete
-        # the history they consent to.
-        self.env.cr.execute(
-            SQL(
-                "DELETE FROM consumer_preference_history_queue "
-                "WHERE erase AND partner_id = ANY(%s)",
-                partners.ids,
-            )
-        )
+        # the history they consent to (the rebuild dequeued the rest).
+        self._dequeue(partners=partners, erasures=True)
         # sudo: the consent is the customer's, not a company's; the queue
         # runs as superuser in every company.
         companies = self.env["res.company"].sudo().search([])
