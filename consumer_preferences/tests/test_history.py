@@ -1,14 +1,15 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from contextlib import closing
 from datetime import date
 from unittest.mock import patch
 
 from freezegun import freeze_time
-from psycopg2 import errors
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
+from odoo.sql_db import db_connect
 from odoo.tests import Form, tagged
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 from odoo.addons.account.models.account_move import AccountMove
 
@@ -603,18 +604,24 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
         warnings the history service logged; checks the invoice posted and
         the customer's form says a refresh is pending."""
         invoice = self._create_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
-        history_class = type(self.env["consumer.preference.history"])
         with (
-            patch.object(
-                history_class,
-                "_increment",
-                side_effect=errors.LockNotAvailable("held elsewhere"),
-            ),
+            closing(db_connect(self.env.cr.dbname).cursor()) as elsewhere,
             self.assertLogs(
                 "odoo.addons.consumer_preferences.models.consumer_preference_history",
                 "WARNING",
             ) as logs,
         ):
+            # the key's lock, as a posting of the same key holds it
+            history = self.env["consumer.preference.history"]
+            elsewhere.execute(
+                SQL(
+                    "SELECT pg_advisory_xact_lock(%s) FROM (%s) key",
+                    history._lock_key_sql(),
+                    history._keys_sql(
+                        [(invoice.company_id.id, self.customer.id, self.coffee.id)]
+                    ),
+                )
+            )
             invoice.with_user(self.accountant).action_post()
         self.assertEqual(invoice.state, "posted")
         self.assertTrue(self.customer.consumer_preference_history_pending)
