@@ -23,7 +23,9 @@ does). The script prints, side by side in the same run:
    Odoo commits each request (in one transaction, a posting would update
    history lines the same transaction wrote: their foreign keys are checked
    again and no update is HOT, which no user's posting pays), so this
-   section runs in scratch copies of both databases, dropped after;
+   section runs in scratch copies of both databases, dropped after; and on a
+   connection reset before each posting, as Odoo's pool resets it for each
+   request (no plan is kept from one posting to the next);
 3. the full rebuild against the raw ``GROUP BY`` (company, commercial
    partner, product) over the same posted lines, at about 100,000 and
    ``--large`` (1,000,000) lines: from existing lines and from none;
@@ -37,6 +39,8 @@ Everything else is rolled back at the end.
 import statistics
 import time
 from contextlib import contextmanager
+
+from psycopg2.extensions import ISOLATION_LEVEL_REPEATABLE_READ
 
 from odoo import Command, api
 from odoo.modules.registry import Registry
@@ -225,6 +229,7 @@ class HistoryBench:
                         # posted as a user posts: with the chatter's tracking
                         invoice = invoice.with_context(tracking_disable=False)
                     env.cr.commit()
+                    _reset_connection(env.cr)
                     count_before = env.cr.sql_log_count
                     post_seconds = self._timed_post(invoice, commit=True)
                     if run:  # the first run warms the caches up
@@ -496,6 +501,16 @@ def _print_explain_replay(cr, title, statements):
             plan = "\n".join(f"      {line}" for (line,) in cr.fetchall())
             print(f"   --- EXPLAIN ANALYZE: {title}\n{plan}")
         savepoint.rollback()
+
+
+def _reset_connection(cr):
+    """Reset ``cr``'s connection as Odoo's pool resets it for each request
+    (psycopg2's reset: ``DISCARD ALL``, which drops every plan a session
+    keeps), then set it up again as Odoo's cursor does: no posting runs on
+    what an earlier one left in the session."""
+    connection = cr._cnx
+    connection.reset()
+    connection.set_isolation_level(ISOLATION_LEVEL_REPEATABLE_READ)
 
 
 def _spread(seconds):
