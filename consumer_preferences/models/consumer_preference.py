@@ -1,6 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, float_is_zero
 
 from .consumer_preference_history import HISTORY_MOVE_TYPES
@@ -504,6 +504,16 @@ class ConsumerPreference(models.Model):
                 )
             self._normalize_partner(vals)
         company_id = self.default_get(["company_id"]).get("company_id")
+        # Odoo checks the company rule once the lines are written: a line in
+        # a company the user does not work in is refused before, since the
+        # uniqueness check below (and the database's constraint) would tell
+        # what that company's customers have.
+        companies = {vals.get("company_id", company_id) for vals in vals_list}
+        companies -= {False, None}
+        if not self.env.su and not companies <= set(self.env.companies.ids):
+            raise AccessError(
+                _("You can only add preferences in the companies you work in.")
+            )
         self._check_unique_preference(
             [
                 self.new(

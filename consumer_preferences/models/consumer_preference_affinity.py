@@ -24,6 +24,7 @@ AFFINITY_MIN_CUSTOMERS = 2
 AFFINITY_WORK_MEM = "64MB"
 # Suggestions shown on a customer's tab.
 SUGGESTION_COUNT = 5
+AFFINITY_CRON_XMLID = "consumer_preferences.ir_cron_consumer_preference_affinity"
 
 
 class ConsumerPreferenceAffinity(models.Model):
@@ -163,6 +164,19 @@ class ConsumerPreferenceAffinity(models.Model):
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         return pair_count
+
+    @api.model
+    def _recompute_soon(self):
+        """Have the nightly scheduled action run as soon as this transaction
+        commits: a customer withdrew consent (or was erased), whose purchases
+        the pairs shown to salespeople must stop counting now, not the next
+        night."""
+        # sudo: the scheduled action is this addon's own, run as superuser;
+        # waking it up is no right of the user withdrawing the consent.
+        cron = self.env.ref(AFFINITY_CRON_XMLID, raise_if_not_found=False)
+        if cron and cron.sudo().active:
+            cron.sudo()._trigger()
+        return True
 
     @api.model
     def _recompute(self, company):

@@ -284,13 +284,16 @@ class ConsumerPreferenceReminder(models.Model):
     @api.model
     def _withdraw(self, partners):
         """``partners`` (commercial partners) withdrew their consent: the
-        reminder emails not sent yet are dropped, in every company (the
-        consent is the customer's); the reminders stay, as the history does
-        until erased."""
-        # sudo: users only read reminders; the consent's write checked the
-        # right to withdraw it.
+        reminder emails not sent yet and the To-Do activities still open are
+        dropped, in every company (the consent is the customer's): marked
+        done, an activity would post its due products on the customer after
+        the withdrawal. The reminders stay, as the history does until
+        erased."""
+        # sudo: users only read reminders, and the activities are their
+        # salespeople's; the consent's write checked the right to withdraw it.
         reminders = self.sudo().search([("partner_id", "in", partners.ids)])
         reminders._delete_emails(unsent_only=True)
+        reminders.activity_id.unlink()
 
     def _delete_emails(self, unsent_only=False):
         """Delete the emails of these reminders (``unsent_only``: those still

@@ -246,6 +246,9 @@ class ResPartner(models.Model):
                 withdrawn, self.env["res.company"].sudo().search([])
             )
             self.env["consumer.preference.reminder"]._withdraw(withdrawn)
+            # ... and the products bought together, counted over every
+            # consenting customer, in the next minute.
+            self.env["consumer.preference.affinity"]._recompute_soon()
         if given_back:
             # Erased at the withdrawal, their segments come back with the
             # queue's next run, not at the nightly run.

@@ -1,6 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import Command
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
 from .common import ConsumerPreferenceCommon
@@ -248,6 +248,39 @@ class TestConsumerPreferenceAccessRights(ConsumerPreferenceCommon):
                 savepoint.rollback()
                 self.env.invalidate_all(flush=False)
                 self.assertEqual(self.specification.company_id, self.company)
+
+    def test_creating_in_another_company_tells_nothing(self):
+        """A line created in a company the user does not work in is refused
+        the same way whether that company's customer has the product or not:
+        the uniqueness check would otherwise name what it has. A user of both
+        companies is told of the duplicate."""
+        for name, product in (
+            ("salesperson_own_documents", self.coffee),
+            ("salesperson_own_documents", self.tea),
+            ("preference_manager", self.coffee),
+        ):
+            with self.subTest(user=name, product=product.name):
+                with self.assertRaisesRegex(
+                    AccessError, "only add preferences in the companies you work in"
+                ):
+                    self._as(self.env["consumer.preference"], self.users[name]).create(
+                        {
+                            "partner_id": self.customer.id,
+                            "product_id": product.id,
+                            "company_id": self.other_company.id,
+                        }
+                    )
+        with self.assertRaisesRegex(ValidationError, "already has this product"):
+            self._as(
+                self.env["consumer.preference"],
+                self.users["salesperson_of_two_companies"],
+            ).create(
+                {
+                    "partner_id": self.customer.id,
+                    "product_id": self.coffee.id,
+                    "company_id": self.other_company.id,
+                }
+            )
 
     def test_bill_line_of_other_company_preference(self):
         """The Bill wizard's lines show their preference's product, values,

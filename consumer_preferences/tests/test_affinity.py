@@ -122,6 +122,27 @@ class TestConsumerPreferenceAffinity(ConsumerPreferenceCommon):
         )
         self.assertEqual(beans_cups.customer_count, 4)
 
+    def test_withdrawn_customer_leaves_the_pairs_at_once(self):
+        """A customer who withdraws consent (or is erased, which withdraws
+        it) stops counting in the products bought together as soon as the
+        change commits: the scheduled action is triggered then, not left to
+        the next night. Without C4, Beans–Filters is bought by one customer
+        only: no longer a pair."""
+        self._recompute()
+        cron = self.env.ref("consumer_preferences.ir_cron_consumer_preference_affinity")
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+        self.c4.with_user(self.salesperson).consumer_preference_consent = False
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers
+        )
+        with freeze_time(TODAY):
+            cron.method_direct_trigger()
+        pairs = self.Affinity.search([("company_id", "=", self.company.id)])
+        self.assertEqual(
+            {(pair.product_id, pair.related_product_id) for pair in pairs},
+            {(self.beans, self.cups), (self.cups, self.beans)},
+        )
+
     def test_suggestions(self):
         self._recompute()
         # C2 bought beans and cups: filters, which C1 and C4 buy with beans.

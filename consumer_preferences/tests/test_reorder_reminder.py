@@ -384,18 +384,22 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
     def test_withdrawn_consent_stops_the_emails_not_sent(self):
         """A customer who withdraws consent (the box only, without erasing)
         receives no reminder email: one still waiting in the mail queue is
-        dropped; the reminder stays, as the history does until erased."""
+        dropped. Its salesperson's To-Do goes too: marked done, it would
+        post the due products on the customer after the withdrawal. The
+        reminder stays, as the history does until erased."""
         self.company.consumer_preference_reorder_email = True
         self.customer.email = "azure@example.com"
         self._run_cron("2026-04-01")
         reminders = self.Reminder.search([("partner_id", "=", self.customer.id)])
         mails = self._reminder_mails(reminders)
         self.assertTrue(mails)
+        self.assertTrue(self._todo_activities(self.customer))
         other_mails = self._reminder_mails(
             self.Reminder.search([("partner_id", "=", self.other_customer.id)])
         )
         self.customer.with_user(self.salesperson).consumer_preference_consent = False
         self.assertFalse(mails.exists())
+        self.assertFalse(self._todo_activities(self.customer))
         self.assertTrue(reminders.exists())
         self.assertEqual(other_mails, other_mails.exists())
 
