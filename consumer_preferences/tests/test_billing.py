@@ -312,6 +312,34 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
         # A draft does not count in the history.
         self.assertEqual(self.coffee_history.invoice_count, 1)
 
+    def test_erased_history_leaves_a_specification_billable(self):
+        """A specification's row also names the history line of its product
+        and values, for its suggestion: that line erased while the wizard is
+        open (or gone with its only invoice reset) leaves the row, without
+        suggestion, and it bills. The history's own row goes with it."""
+        coffee_specification = self.env["consumer.preference"].create(
+            {"partner_id": self.customer.id, "product_id": self.coffee.id}
+        )
+        wizard = self._bill_form().save()
+        row = wizard.line_ids.filtered(
+            lambda line: line.preference_id == coffee_specification
+        )
+        self.assertEqual(row.history_id, self.coffee_history)
+        self.customer.action_consumer_preference_erase_history()
+        # the user's next click: a new request, reading the database afresh
+        self.env.invalidate_all()
+        self.assertFalse(self.coffee_history.exists())
+        self.assertTrue(row.exists())
+        self.assertFalse(
+            wizard.line_ids.filtered(lambda line: line.preference_type == "history")
+        )
+        row.quantity = 2
+        invoice = self.env["account.move"].browse(wizard.action_bill()["res_id"])
+        self.assertRecordValues(
+            invoice.invoice_line_ids,
+            [{"product_id": self.coffee.id, "quantity": 2.0, "price_unit": 8.0}],
+        )
+
     @freeze_time("2026-02-15")
     def test_auto_post_updates_history(self):
         self.company.consumer_preference_auto_post = True

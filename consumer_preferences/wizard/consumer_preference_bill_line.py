@@ -21,11 +21,13 @@ class ConsumerPreferenceBillLine(models.TransientModel):
         ondelete="cascade",
     )
     # The line of the purchase history of this product and values, if any:
-    # the preference itself, or the one its specification names.
+    # the preference itself, or the one its specification names. Should it
+    # be erased while the wizard is open, a specification's row stays, and
+    # bills without suggestion (preference_id takes a history's row away).
     history_id = fields.Many2one(
         comodel_name="consumer.preference",
         string="Purchase History",
-        ondelete="cascade",
+        ondelete="set null",
     )
     preference_type = fields.Selection(related="preference_id.preference_type")
     product_id = fields.Many2one(related="preference_id.product_id")
