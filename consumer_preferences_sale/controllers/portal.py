@@ -68,6 +68,15 @@ class ConsumerPreferencePortal(CustomerPortal):
             .search(self._consumer_preferences_domain())
         )
 
+    @staticmethod
+    def _get_posted_id(value):
+        """A line id posted by a form, or 400: a string of digits only (a
+        crafted form may post a file instead)."""
+        # isdecimal, not isdigit: int() cannot read every digit ("²")
+        if not isinstance(value, str) or not value.isdecimal():
+            raise BadRequest()
+        return int(value)
+
     def _get_consumer_preference(self, preference_id, preference_type=None):
         """One of the customer's own lines, or 404."""
         preferences = self._get_consumer_preferences()
@@ -200,7 +209,8 @@ class ConsumerPreferencePortal(CustomerPortal):
         """One draft quotation of the quantities entered, for the customer's
         salesperson to confirm. The form's token makes a second submission of
         the same form open the first one's result."""
-        if not reorder_token:
+        if not reorder_token or not isinstance(reorder_token, str):
+            # a crafted form may post a file instead
             raise BadRequest()
         # sudo: portal users cannot read sales orders; the token is secret
         # and the order found must be the customer's own.
@@ -251,7 +261,10 @@ class ConsumerPreferencePortal(CustomerPortal):
             preference = preferences_by_id.get(name.removeprefix("quantity_"))
             if not preference:
                 raise NotFound()
-            if not (text or "").strip():
+            if not isinstance(text, str):
+                # a crafted form may post a file instead
+                return {}, "invalid_quantity"
+            if not text.strip():
                 continue
             try:
                 quantity = float(text.replace(",", "."))
@@ -294,40 +307,17 @@ class ConsumerPreferencePortal(CustomerPortal):
     def portal_consumer_preferences_favourite_add(self, preference_id=None, **post):
         """Keep a product of the purchase history, with its values, as a
         favourite (a specification)."""
-        if not (preference_id or "").isdecimal():
-            raise BadRequest()
-        history = self._get_consumer_preference(int(preference_id), "history")
-        # sudo: as _get_consumer_preferences, on the customer's own lines;
-        # archived ones too: a favourite a salesperson archived is restored,
-        # as the customer asks for it again (a second one is refused).
-        favourites = (
-            request.env["consumer.preference"]
-            .sudo()
-            .with_context(active_test=False)
-            .search(
-                self._consumer_preferences_domain()
-                + [
-                    ("preference_type", "=", "specification"),
-                    ("product_id", "=", history.product_id.id),
-                    ("attribute_value_key", "=", history.attribute_value_key),
-                ]
-            )
+        history = self._get_consumer_preference(
+            self._get_posted_id(preference_id), "history"
         )
-        if favourites and not favourites.filtered("active"):
-            favourites[:1].active = True
-        elif not favourites:
-            # sudo: portal users cannot write preferences; the favourite is
-            # the customer's own, made from its own history line.
-            request.env["consumer.preference"].sudo().create(
-                {
-                    "partner_id": history.partner_id.id,
-                    "company_id": history.company_id.id,
-                    "product_id": history.product_id.id,
-                    "attribute_value_ids": [
-                        Command.set(history.attribute_value_ids.ids)
-                    ],
-                }
-            )
+        # sudo: portal users cannot write preferences; the favourite is the
+        # customer's own, made from its own history line.
+        request.env["consumer.preference"].sudo()._add_favourite(
+            history.partner_id,
+            history.company_id,
+            history.product_id,
+            history.attribute_value_ids,
+        )
         return request.redirect(f"{PORTAL_URL}?message=favourite_added")
 
     @http.route(
@@ -339,9 +329,14 @@ class ConsumerPreferencePortal(CustomerPortal):
     )
     def portal_consumer_preferences_favourite_remove(self, preference_id=None, **post):
         """Remove one of the customer's favourites (specifications)."""
-        if not (preference_id or "").isdecimal():
-            raise BadRequest()
-        favourite = self._get_consumer_preference(int(preference_id), "specification")
+        preference_id = self._get_posted_id(preference_id)
+        # sudo: whether the line still exists, whoever's it was; another
+        # customer's is 404 below.
+        if not request.env["consumer.preference"].sudo().browse(preference_id).exists():
+            # removed already: the same form submitted again (a double
+            # click, the browser's Back button)
+            return request.redirect(f"{PORTAL_URL}?message=favourite_removed")
+        favourite = self._get_consumer_preference(preference_id, "specification")
         # sudo: portal users cannot delete preferences; the line was checked
         # to be one of the customer's own specifications.
         favourite.unlink()

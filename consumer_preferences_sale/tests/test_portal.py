@@ -339,6 +339,37 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
             )
             self.assertEqual(response.status_code, 400, url)
 
+    def test_forms_posting_a_file_instead_of_text(self):
+        """A crafted form posting a file where the page's forms post text (a
+        token, a line id, a quantity): a bad request or a quantity refused,
+        not a server error."""
+        self.authenticate("cp_portal", "cp_portal")
+        tokens = self._tokens(self._page().text)
+        upload = ("field.txt", b"1", "text/plain")
+        quantity_name = f"quantity_{self.tea_specification.id}"
+        response = self.url_open(
+            "/my/preferences/reorder",
+            data={"csrf_token": tokens["csrf_token"], quantity_name: "1"},
+            files={"reorder_token": upload},
+        )
+        self.assertEqual(response.status_code, 400)
+        response = self.url_open(
+            "/my/preferences/reorder", data=tokens, files={quantity_name: upload}
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("Quantities must be positive", response.text)
+        for url in (
+            "/my/preferences/favourite/add",
+            "/my/preferences/favourite/remove",
+        ):
+            response = self.url_open(
+                url,
+                data={"csrf_token": tokens["csrf_token"]},
+                files={"preference_id": upload},
+            )
+            self.assertEqual(response.status_code, 400, url)
+        self.assertFalse(self._customer_orders())
+
     def test_forms_need_the_csrf_token(self):
         self.authenticate("cp_portal", "cp_portal")
         tokens = self._tokens(self._page().text)
@@ -387,6 +418,13 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
         )
         self.assertIn("removed from your favourites", response.text)
         self.assertFalse(favourite.exists())
+        # the same form again (a double click, the browser's Back button)
+        response = self.url_open(
+            "/my/preferences/favourite/remove",
+            data={"csrf_token": csrf_token, "preference_id": favourite.id},
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("removed from your favourites", response.text)
         # a history line is not a favourite to remove
         response = self.url_open(
             "/my/preferences/favourite/remove",

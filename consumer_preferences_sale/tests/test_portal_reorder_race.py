@@ -1,7 +1,8 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
-"""The portal's Reorder form submitted twice at the same moment (a double
-click), in real, separate, committed transactions, each wrapped in
-``odoo.service.model.retrying`` as Odoo's server runs a request.
+"""The portal's Reorder form, and its heart on a purchase, submitted twice at
+the same moment (a double click), in real, separate, committed transactions,
+each wrapped in ``odoo.service.model.retrying`` as Odoo's server runs a
+request.
 
 This test commits: what it creates carries a unique tag and is removed at
 the end."""
@@ -34,12 +35,19 @@ class TestPortalReorderRace(BaseCase):
                 .create({"name": f"Reorder Race {cls.tag}", "is_company": True})
                 .id
             )
+            cls.product_id = (
+                env["product.product"].create({"name": f"Race {cls.tag}"}).id
+            )
 
     @classmethod
     def _remove_committed_data(cls):
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             env["sale.order"].search([("partner_id", "=", cls.customer_id)]).unlink()
+            env["consumer.preference"].with_context(active_test=False).search(
+                [("partner_id", "=", cls.customer_id)]
+            ).unlink()
+            env["product.product"].browse(cls.product_id).unlink()
             env["res.partner"].browse(cls.customer_id).unlink()
 
     def _submit(self, token, results, name, before_lookup=None, after_create=None):
@@ -66,6 +74,33 @@ class TestPortalReorderRace(BaseCase):
                 after_create()
             return "created", order.id
 
+        self._request(results, name, call)
+
+    def _add_favourite(self, results, name, before_lookup=None, after_create=None):
+        """What the heart's route does: keep the product as a favourite."""
+
+        def call(env):
+            # a request reads before it reaches the route: the snapshot
+            env["res.partner"].browse(self.customer_id).read(["name"])
+            if before_lookup:
+                before_lookup()
+            favourite = env["consumer.preference"]._add_favourite(
+                env["res.partner"].browse(self.customer_id),
+                env.company,
+                env["product.product"].browse(self.product_id),
+                env["product.attribute.value"],
+            )
+            env.flush_all()
+            if after_create:
+                after_create()
+            return favourite.id
+
+        self._request(results, name, call)
+
+    def _request(self, results, name, call):
+        """Run ``call(env)`` as Odoo's server runs a request: in a cursor of
+        its own, retried on serialization failures; its result (or error)
+        goes to ``results[name]``."""
         try:
             with self.registry.cursor() as cr:
                 env = api.Environment(cr, api.SUPERUSER_ID, {})
@@ -73,11 +108,11 @@ class TestPortalReorderRace(BaseCase):
         except Exception as error:  # reported by the main thread
             results[name] = error
 
-    def test_second_submission_finds_the_first_quotation(self):
-        """The second submission's snapshot predates the first's commit: it
-        waits for the first, then opens its quotation, with no error and no
-        second quotation."""
-        token = f"race-{self.tag}"
+    def _double_click(self, submit):
+        """Run ``submit(results, name, before_lookup=, after_create=)`` twice
+        at once: the second takes its snapshot once the first has created
+        its record, and looks it up while the first has not committed yet.
+        Return the results, by name (first, second)."""
         first_created = threading.Event()
         second_waiting = threading.Event()
         results = {}
@@ -86,7 +121,7 @@ class TestPortalReorderRace(BaseCase):
             first_created.set()
             if not second_waiting.wait(WORKER_TIMEOUT):
                 raise TimeoutError("the second submission never came")
-            # the second has taken its snapshot and reaches the token's lock
+            # the second has taken its snapshot and reaches the lock
             time.sleep(0.5)
 
         def start_after_first_created():
@@ -96,13 +131,13 @@ class TestPortalReorderRace(BaseCase):
 
         threads = [
             threading.Thread(
-                target=self._submit,
-                args=(token, results, "first"),
+                target=submit,
+                args=(results, "first"),
                 kwargs={"after_create": hold_until_second_waits},
             ),
             threading.Thread(
-                target=self._submit,
-                args=(token, results, "second"),
+                target=submit,
+                args=(results, "second"),
                 kwargs={"before_lookup": start_after_first_created},
             ),
         ]
@@ -110,6 +145,16 @@ class TestPortalReorderRace(BaseCase):
             thread.start()
         for thread in threads:
             thread.join(WORKER_TIMEOUT * 2)
+        return results
+
+    def test_second_submission_finds_the_first_quotation(self):
+        """The second submission's snapshot predates the first's commit: it
+        waits for the first, then opens its quotation, with no error and no
+        second quotation."""
+        token = f"race-{self.tag}"
+        results = self._double_click(
+            lambda results, name, **hooks: self._submit(token, results, name, **hooks)
+        )
         self.assertEqual(results["first"][0], "created", results)
         self.assertEqual(results["second"], ("found", results["first"][1]))
         with self.registry.cursor() as cr:
@@ -117,6 +162,22 @@ class TestPortalReorderRace(BaseCase):
             self.assertEqual(
                 env["sale.order"].search_count(
                     [("consumer_preference_reorder_token", "=", token)]
+                ),
+                1,
+            )
+
+    def test_second_heart_finds_the_first_favourite(self):
+        """The heart on a purchase clicked twice: the second's snapshot
+        predates the first's commit; it waits for the first, then finds its
+        favourite, with no error and no second one."""
+        results = self._double_click(self._add_favourite)
+        self.assertIsInstance(results["first"], int, results)
+        self.assertEqual(results["second"], results["first"], results)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            self.assertEqual(
+                env["consumer.preference"].search_count(
+                    [("partner_id", "=", self.customer_id)]
                 ),
                 1,
             )
