@@ -25,3 +25,17 @@ class ProductProduct(models.Model):
         if changed:
             self.env["consumer.preference.history"]._recompute_products(changed)
         return result
+
+    def _consumer_preference_sold_elsewhere(self, company):
+        """Those of these products that only another company sells: restricted
+        to a company other than ``company`` and its parents (a parent company
+        shares its products with its branches). A customer's preferences
+        keep a product restricted to another company after they were
+        recorded; it is then neither billed nor quoted in ``company``."""
+        # sudo: such a product is not readable by the users of ``company``;
+        # it is only named among the products refused.
+        return self.sudo().filtered(
+            lambda product: (
+                product.company_id and product.company_id not in company.parent_ids
+            )
+        )

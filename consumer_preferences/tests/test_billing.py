@@ -690,7 +690,8 @@ class TestConsumerPreferenceBillErrors(ConsumerPreferenceBillCommon):
 
     def test_preference_of_another_company(self):
         """A user of two companies selects, in the preferences list, a line of
-        the company he is not working in."""
+        the company he is not working in: the wizard, which bills in the
+        current company at its prices, says to switch company."""
         other_company = self.env["res.company"].create({"name": "Azure Branch Co"})
         self.accountant.company_ids |= other_company
         other_company_preference = self.env["consumer.preference"].create(
@@ -701,16 +702,46 @@ class TestConsumerPreferenceBillErrors(ConsumerPreferenceBillCommon):
             }
         )
         wizard = self.env["consumer.preference.bill"].with_user(self.accountant)
-        form = Form(
-            wizard.with_context(
-                allowed_company_ids=[self.company.id, other_company.id],
-                active_model="consumer.preference",
-                active_ids=other_company_preference.ids,
+        with self.assertRaisesRegex(
+            UserError,
+            "You are working in .*, and the selected preferences are of Azure "
+            "Branch Co: select preferences of one company, and switch to it",
+        ):
+            Form(
+                wizard.with_context(
+                    allowed_company_ids=[self.company.id, other_company.id],
+                    active_model="consumer.preference",
+                    active_ids=other_company_preference.ids,
+                )
             )
+
+    def test_only_fully_returned_lines_selected_refused(self):
+        """Lines of products the customer returned whole give the wizard no
+        line to bill: it says so, instead of asking for a quantity."""
+        mug = self._create_product(name="Mug", lst_price=4.0)
+        self._post_customer_invoice(self.customer, [(mug, 2, 4.0)])
+        self._post_customer_invoice(
+            self.customer, [(mug, 2, 4.0)], move_type="out_refund"
         )
-        self._set_quantities(form, {other_company_preference: 1})
+        mug_history = self._history(self.customer, mug)
+        self.assertTrue(mug_history.is_fully_returned)
+        wizard = self.env["consumer.preference.bill"].with_user(self.accountant)
+        with self.assertRaisesRegex(UserError, "returned all it bought .*Mug"):
+            Form(
+                wizard.with_context(
+                    active_model="consumer.preference", active_ids=mug_history.ids
+                )
+            )
+
+    def test_product_sold_by_another_company_only(self):
+        """A product restricted to another company after the customer's
+        preferences recorded it: the wizard names it, instead of an access
+        error on a product the user may not read."""
+        wizard = self._wizard_with_quantities({self.tea_specification: 2})
+        other_company = self.setup_other_company()["company"]
+        self.tea.product_tmpl_id.company_id = other_company
         self._assert_nothing_billed(
-            form.save(), "These lines are not preferences of Azure Shop in"
+            wizard, "These products are sold by another company only: Tea"
         )
 
     def test_posting_fails_rolls_back(self):

@@ -173,6 +173,28 @@ class ConsumerPreferenceBill(models.TransientModel):
                         customers=", ".join(preferences.partner_id.mapped("name")),
                     )
                 )
+            if preferences.company_id != self.env.company:
+                # the wizard bills in the current company, at its prices
+                raise UserError(
+                    _(
+                        "You are working in %(company)s, and the selected "
+                        "preferences are of %(companies)s: select preferences of "
+                        "one company, and switch to it to bill them.",
+                        company=self.env.company.name,
+                        companies=", ".join(preferences.company_id.mapped("name")),
+                    )
+                )
+            if not self._prepare_line_vals_list(preferences):
+                raise UserError(
+                    _(
+                        "The customer returned all it bought of the selected "
+                        "products (%(products)s): there is nothing of them to "
+                        "bill again. Select other preferences.",
+                        products=", ".join(
+                            preferences.product_id.mapped("display_name")
+                        ),
+                    )
+                )
             return preferences.partner_id, preferences
         return self.env["res.partner"], Preference
 
@@ -492,9 +514,21 @@ class ConsumerPreferenceBill(models.TransientModel):
 
     @api.model
     def _check_products_billable(self, products):
-        """Archived and unsaleable products are not billed: say which, and what
-        to do, for each reason."""
+        """Archived and unsaleable products, and those another company sells
+        only, are not billed: say which, and what to do, for each reason."""
+        company = self.env.company
+        # sudo: a product restricted to another company is not readable by
+        # this user; it is only named among the refused.
+        products = products.sudo()
         reasons = [
+            (
+                products._consumer_preference_sold_elsewhere(company),
+                _(
+                    "These products are sold by another company only: "
+                    "%(products)s. Set their quantity to 0, or share the products "
+                    "with %(company)s before billing."
+                ),
+            ),
             (
                 products.filtered(lambda product: not product.active),
                 _(
@@ -514,7 +548,10 @@ class ConsumerPreferenceBill(models.TransientModel):
             if refused_products:
                 raise UserError(
                     message
-                    % {"products": ", ".join(refused_products.mapped("display_name"))}
+                    % {
+                        "products": ", ".join(refused_products.mapped("display_name")),
+                        "company": company.name,
+                    }
                 )
 
     def _prepare_invoice_vals(self, lines):

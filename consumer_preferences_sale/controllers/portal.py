@@ -276,7 +276,14 @@ class ConsumerPreferencePortal(CustomerPortal):
             if comparison < 0 or quantity > MAX_REORDER_QUANTITY:
                 return {}, "invalid_quantity"
             if comparison > 0:
-                if not (preference.product_id.active and preference.product_id.sale_ok):
+                product = preference.product_id
+                if not (
+                    product.active
+                    and product.sale_ok
+                    and not product._consumer_preference_sold_elsewhere(
+                        request.env.company
+                    )
+                ):
                     return {}, "unavailable_product"
                 quantities[preference] = quantity
         if not quantities:

@@ -196,6 +196,18 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
         self.assertEqual(len(wizard.line_ids), 3)
         self.assertFalse(wizard.unavailable_product_note)
 
+    def test_product_sold_by_another_company_only_left_out_with_a_note(self):
+        """A product restricted to another company after the customer's
+        preferences recorded it is not quoted here: the note names it."""
+        other_company = self.setup_other_company()["company"]
+        self.tea.product_tmpl_id.company_id = other_company
+        wizard = self._wizard_form(order=self._create_quotation()).save()
+        self.assertNotIn(self.tea, wizard.line_ids.product_id)
+        self.assertIn(
+            "Products sold by another company only are left out: Tea",
+            wizard.unavailable_product_note,
+        )
+
     def test_quotation_of_a_customer_without_preferences(self):
         order = self._create_quotation()
         order.partner_id = self.other_customer

@@ -273,6 +273,11 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
         self.tea.sale_ok = False
         response = self._reorder({self.tea_specification: "1"})
         self.assertIn("no longer available", response.text)
+        # restricted to another company since it was recorded
+        self.tea.sale_ok = True
+        self.tea.product_tmpl_id.company_id = self.setup_other_company()["company"]
+        response = self._reorder({self.tea_specification: "1"})
+        self.assertIn("no longer available", response.text)
         self.assertFalse(self._customer_orders())
 
     def test_reorder_refuses_numbers_that_are_no_quantity(self):

@@ -122,7 +122,11 @@ class ConsumerPreferenceBill(models.TransientModel):
 
     @api.model
     def _is_sellable(self, product):
-        return product.active and product.sale_ok
+        return (
+            product.active
+            and product.sale_ok
+            and not product._consumer_preference_sold_elsewhere(self.env.company)
+        )
 
     @api.model
     def _get_unavailable_note(self, partner):
@@ -130,12 +134,24 @@ class ConsumerPreferenceBill(models.TransientModel):
         preferences = self.env["consumer.preference"].search(
             self._preferences_domain(partner)
         )
-        products = preferences.product_id.with_context(active_test=False)
-        archived = products.filtered(lambda product: not product.active)
-        unsellable = products.filtered(
+        # sudo: a product restricted to another company is not readable by
+        # this user; it is only named among the products left out.
+        products = preferences.product_id.with_context(active_test=False).sudo()
+        elsewhere = products._consumer_preference_sold_elsewhere(self.env.company)
+        archived = (products - elsewhere).filtered(lambda product: not product.active)
+        unsellable = (products - elsewhere).filtered(
             lambda product: product.active and not product.sale_ok
         )
         notes = []
+        if elsewhere:
+            notes.append(
+                _(
+                    "Products sold by another company only are left out: "
+                    "%(products)s. Share them with %(company)s to sell them here.",
+                    products=", ".join(elsewhere.mapped("display_name")),
+                    company=self.env.company.name,
+                )
+            )
         if archived:
             notes.append(
                 _(
