@@ -293,7 +293,8 @@ class ConsumerPreferenceReminder(models.Model):
         # salespeople's; the consent's write checked the right to withdraw it.
         reminders = self.sudo().search([("partner_id", "in", partners.ids)])
         reminders._delete_emails(unsent_only=True)
-        reminders.activity_id.unlink()
+        # open ones only: a done To-Do its type keeps (Keep Done) is archived
+        reminders.activity_id.filtered("active").unlink()
 
     def _delete_emails(self, unsent_only=False):
         """Delete the emails of these reminders (``unsent_only``: those still

@@ -31,7 +31,8 @@ class ProductProduct(models.Model):
         to a company other than ``company`` and its parents (a parent company
         shares its products with its branches). A customer's preferences
         keep a product restricted to another company after they were
-        recorded; it is then neither billed nor quoted in ``company``."""
+        recorded; it is then neither billed nor quoted in ``company``. The
+        products returned are sudo'ed: to test, or to name, only."""
         # sudo: such a product is not readable by the users of ``company``;
         # it is only named among the products refused.
         return self.sudo().filtered(

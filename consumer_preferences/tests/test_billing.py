@@ -743,6 +743,14 @@ class TestConsumerPreferenceBillErrors(ConsumerPreferenceBillCommon):
         self._assert_nothing_billed(
             wizard, "These products are sold by another company only: Tea"
         )
+        # Opened since (a new request: nothing read before), the wizard does
+        # not offer it, and the rest bills.
+        self.env.invalidate_all()
+        form = self._bill_form()
+        self.assertNotIn(self.tea_specification, form.save().line_ids.preference_id)
+        self._set_quantities(form, {self.coffee_history: 1})
+        invoice = self.env["account.move"].browse(form.save().action_bill()["res_id"])
+        self.assertEqual(invoice.invoice_line_ids.product_id, self.coffee)
 
     def test_posting_fails_rolls_back(self):
         """The draft is created, then posting refuses it: the draft goes too."""

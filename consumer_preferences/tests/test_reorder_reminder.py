@@ -403,6 +403,18 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         self.assertTrue(reminders.exists())
         self.assertEqual(other_mails, other_mails.exists())
 
+    def test_withdrawn_consent_keeps_the_todos_done(self):
+        """A To-Do marked done that its type keeps (Keep Done) is archived,
+        not deleted: the withdrawal removes the open ones only."""
+        self.env.ref("mail.mail_activity_data_todo").keep_done = True
+        self._run_cron("2026-04-01")
+        [reminder] = self.Reminder.search([("partner_id", "=", self.customer.id)])
+        done = reminder.activity_id
+        done.with_user(self.salesperson).action_done()
+        self.assertFalse(done.active)
+        self.customer.with_user(self.salesperson).consumer_preference_consent = False
+        self.assertTrue(done.exists())
+
     def test_archived_or_unsaleable_products_are_not_due(self):
         """A product the company archived, or no longer sells, is not due for
         reorder: the profile does not count it, no reminder lists it (its

@@ -108,7 +108,17 @@ class ConsumerPreferenceBill(models.TransientModel):
         """One line per product and values: a specification with the history
         line of what it specifies (the variant's values, at most the values
         specified), history lines nobody specified after them. Fully returned
-        history lines are not offered: the customer kept nothing of them."""
+        history lines are not offered: the customer kept nothing of them; nor
+        products another company sells only (the Bill button refuses them by
+        name, should one become so while the wizard is open)."""
+        # A product restricted to another company since it was recorded is
+        # neither billed here nor readable by this company's users.
+        elsewhere = preferences.product_id._consumer_preference_sold_elsewhere(
+            self.env.company
+        )
+        preferences = preferences.filtered(
+            lambda preference: preference.product_id.id not in elsewhere.ids
+        )
         specifications = preferences.filtered(
             lambda preference: preference.preference_type == "specification"
         )
@@ -184,14 +194,18 @@ class ConsumerPreferenceBill(models.TransientModel):
                         companies=", ".join(preferences.company_id.mapped("name")),
                     )
                 )
-            if not self._prepare_line_vals_list(preferences):
+            if all(
+                preference.preference_type == "history" and preference.is_fully_returned
+                for preference in preferences
+            ):
                 raise UserError(
                     _(
                         "The customer returned all it bought of the selected "
                         "products (%(products)s): there is nothing of them to "
                         "bill again. Select other preferences.",
+                        # sudo: the names only, of products the lines show
                         products=", ".join(
-                            preferences.product_id.mapped("display_name")
+                            preferences.product_id.sudo().mapped("display_name")
                         ),
                     )
                 )

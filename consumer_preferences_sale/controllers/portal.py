@@ -69,13 +69,21 @@ class ConsumerPreferencePortal(CustomerPortal):
         )
 
     @staticmethod
-    def _get_posted_id(value):
-        """A line id posted by a form, or 400: a string of digits only (a
-        crafted form may post a file instead)."""
+    def _parse_id(value):
+        """A record id given as text, or None: a string of digits only (a
+        crafted form may post a file instead), and of an id's length (Python
+        refuses to read more than 4,300 digits)."""
         # isdecimal, not isdigit: int() cannot read every digit ("²")
-        if not isinstance(value, str) or not value.isdecimal():
-            raise BadRequest()
+        if not isinstance(value, str) or not value.isdecimal() or len(value) > 18:
+            return None
         return int(value)
+
+    def _get_posted_id(self, value):
+        """A line id posted by a form, or 400."""
+        record_id = self._parse_id(value)
+        if record_id is None:
+            raise BadRequest()
+        return record_id
 
     def _get_consumer_preference(self, preference_id, preference_type=None):
         """One of the customer's own lines, or 404."""
@@ -177,12 +185,12 @@ class ConsumerPreferencePortal(CustomerPortal):
 
     def _get_reorder_confirmation(self, order_id):
         """The quotation a reorder just created, if it is the customer's."""
-        # isdecimal, not isdigit: int() cannot read every digit ("²")
-        if not order_id or not str(order_id).isdecimal():
+        order_id = self._parse_id(order_id)
+        if not order_id:
             return request.env["sale.order"]
         # sudo: the customer may not read its draft quotation; only its name
         # is shown, and only when the order is the customer's.
-        order = request.env["sale.order"].sudo().browse(int(order_id)).exists()
+        order = request.env["sale.order"].sudo().browse(order_id).exists()
         if order.partner_id.commercial_partner_id != (
             self._consumer_preference_customer()
         ):
@@ -337,14 +345,17 @@ class ConsumerPreferencePortal(CustomerPortal):
     def portal_consumer_preferences_favourite_remove(self, preference_id=None, **post):
         """Remove one of the customer's favourites (specifications)."""
         preference_id = self._get_posted_id(preference_id)
-        # sudo: whether the line still exists, whoever's it was; another
-        # customer's is 404 below.
-        if not request.env["consumer.preference"].sudo().browse(preference_id).exists():
-            # removed already: the same form submitted again (a double
-            # click, the browser's Back button)
-            return request.redirect(f"{PORTAL_URL}?message=favourite_removed")
-        favourite = self._get_consumer_preference(preference_id, "specification")
-        # sudo: portal users cannot delete preferences; the line was checked
-        # to be one of the customer's own specifications.
+        # Any line that is not one of the customer's favourites is answered
+        # the same, whether it was removed already (the same form submitted
+        # again: a double click, the browser's Back button), is anyone
+        # else's, or never was: it is not among its favourites. No answer
+        # tells which ids exist.
+        favourite = self._get_consumer_preferences().filtered(
+            lambda line: (
+                line.id == preference_id and line.preference_type == "specification"
+            )
+        )
+        # sudo (the lines'): portal users cannot delete preferences; the line
+        # is one of the customer's own specifications.
         favourite.unlink()
         return request.redirect(f"{PORTAL_URL}?message=favourite_removed")

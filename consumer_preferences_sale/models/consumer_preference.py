@@ -36,7 +36,9 @@ class ConsumerPreference(models.Model):
     def _add_favourite(self, partner, company, product, values):
         """Keep ``product`` with ``values`` as a favourite of the customer
         ``partner`` in ``company`` (a specification), as the portal's heart
-        does on a history line; restore one archived. Return the favourite.
+        does on a history line; restore one archived. Return the favourite:
+        one a concurrent submission committed is not visible to this
+        transaction (only its id is to be used).
 
         The same form submitted twice at the same moment (a double click):
         the first submission holds the favourite's key until its transaction

@@ -199,12 +199,46 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
     def test_product_sold_by_another_company_only_left_out_with_a_note(self):
         """A product restricted to another company after the customer's
         preferences recorded it is not quoted here: the note names it."""
+        order = self._create_quotation()
         other_company = self.setup_other_company()["company"]
         self.tea.product_tmpl_id.company_id = other_company
-        wizard = self._wizard_form(order=self._create_quotation()).save()
+        # a new request: nothing of the product read before
+        self.env.invalidate_all()
+        wizard = self._wizard_form(order=order).save()
         self.assertNotIn(self.tea, wizard.line_ids.product_id)
         self.assertIn(
             "Products sold by another company only are left out: Tea",
+            wizard.unavailable_product_note,
+        )
+        # its line selected in the preferences list: nothing offered either
+        self.env.invalidate_all()
+        wizard = Form(
+            self.env["consumer.preference.bill"]
+            .with_user(self.salesperson)
+            .with_context(
+                active_model="consumer.preference",
+                active_ids=self.tea_specification.ids,
+            )
+        ).save()
+        self.assertFalse(wizard.line_ids)
+
+    def test_unsellable_line_selected_is_not_said_returned(self):
+        """A quotation offers no product that cannot be sold: its line selected
+        alone opens a wizard with nothing to quote and the note, not the
+        message about products returned whole."""
+        self.coffee.sale_ok = False
+        wizard = Form(
+            self.env["consumer.preference.bill"]
+            .with_user(self.salesperson)
+            .with_context(
+                active_model="consumer.preference",
+                active_ids=self.coffee_history.ids,
+            )
+        ).save()
+        self.assertEqual(wizard.document_type, "quotation")
+        self.assertFalse(wizard.line_ids)
+        self.assertIn(
+            "Products that cannot be sold are left out: Coffee",
             wizard.unavailable_product_note,
         )
 

@@ -313,14 +313,21 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
         response = self._reorder({self.other_specification: "1"})
         self.assertEqual(response.status_code, 404)
         csrf_token = self._tokens(self._page().text)["csrf_token"]
-        for url, line in (
-            ("/my/preferences/favourite/remove", self.other_specification),
-            ("/my/preferences/favourite/add", self.other_history),
-        ):
+        response = self.url_open(
+            "/my/preferences/favourite/add",
+            data={"csrf_token": csrf_token, "preference_id": self.other_history.id},
+        )
+        self.assertEqual(response.status_code, 404)
+        # Removing is answered as for an id that is no favourite of the
+        # customer's, removed already or never one: no answer tells which
+        # ids exist.
+        for preference_id in (self.other_specification.id, 999_999_999):
             response = self.url_open(
-                url, data={"csrf_token": csrf_token, "preference_id": line.id}
+                "/my/preferences/favourite/remove",
+                data={"csrf_token": csrf_token, "preference_id": preference_id},
             )
-            self.assertEqual(response.status_code, 404)
+            self.assertEqual(response.status_code, 200)
+            self.assertIn("removed from your favourites", response.text)
         self.assertTrue(self.other_specification.exists())
         self.assertFalse(
             self.env["sale.order"].search(
@@ -332,17 +339,19 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
         """An id Python's isdigit() accepts but int() does not read (a
         superscript two) is a bad request, not a server error."""
         self.authenticate("cp_portal", "cp_portal")
-        response = self._page("/my/preferences?reorder=\u00b2")
-        self.assertNotIn("o_consumer_preference_reordered", response.text)
-        csrf_token = self._tokens(self._page().text)["csrf_token"]
-        for url in (
-            "/my/preferences/favourite/add",
-            "/my/preferences/favourite/remove",
-        ):
-            response = self.url_open(
-                url, data={"csrf_token": csrf_token, "preference_id": "\u00b2"}
-            )
-            self.assertEqual(response.status_code, 400, url)
+        # ... nor one of more digits than Python reads (4,300)
+        for text in ("\u00b2", "1" * 5000):
+            response = self._page(f"/my/preferences?reorder={text}")
+            self.assertNotIn("o_consumer_preference_reordered", response.text)
+            csrf_token = self._tokens(self._page().text)["csrf_token"]
+            for url in (
+                "/my/preferences/favourite/add",
+                "/my/preferences/favourite/remove",
+            ):
+                response = self.url_open(
+                    url, data={"csrf_token": csrf_token, "preference_id": text}
+                )
+                self.assertEqual(response.status_code, 400, url)
 
     def test_forms_posting_a_file_instead_of_text(self):
         """A crafted form posting a file where the page's forms post text (a
@@ -435,7 +444,7 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
             "/my/preferences/favourite/remove",
             data={"csrf_token": csrf_token, "preference_id": self.coffee_history.id},
         )
-        self.assertEqual(response.status_code, 404)
+        self.assertIn("removed from your favourites", response.text)
         self.assertTrue(self.coffee_history.exists())
 
     def test_favourite_archived_by_a_salesperson_is_restored(self):

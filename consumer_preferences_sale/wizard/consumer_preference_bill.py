@@ -122,10 +122,11 @@ class ConsumerPreferenceBill(models.TransientModel):
 
     @api.model
     def _is_sellable(self, product):
+        # another company's first: this user may not read such a product
         return (
-            product.active
+            not product._consumer_preference_sold_elsewhere(self.env.company)
+            and product.active
             and product.sale_ok
-            and not product._consumer_preference_sold_elsewhere(self.env.company)
         )
 
     @api.model
