@@ -113,11 +113,13 @@ class ConsumerPreferenceBill(models.TransientModel):
         name, should one become so while the wizard is open)."""
         # A product restricted to another company since it was recorded is
         # neither billed here nor readable by this company's users.
-        elsewhere = preferences.product_id._consumer_preference_sold_elsewhere(
-            self.env.company
+        elsewhere_ids = set(
+            preferences.product_id._consumer_preference_sold_elsewhere(
+                self.env.company
+            ).ids
         )
         preferences = preferences.filtered(
-            lambda preference: preference.product_id.id not in elsewhere.ids
+            lambda preference: preference.product_id.id not in elsewhere_ids
         )
         specifications = preferences.filtered(
             lambda preference: preference.preference_type == "specification"

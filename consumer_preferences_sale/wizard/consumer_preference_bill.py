@@ -115,19 +115,19 @@ class ConsumerPreferenceBill(models.TransientModel):
         """A quotation offers only what can be sold; the wizard says which
         preferred products it left out (``_get_unavailable_note``)."""
         if self._default_document_type() == "quotation":
+            sellable_ids = set(self._sellable_products(preferences.product_id).ids)
             preferences = preferences.filtered(
-                lambda preference: self._is_sellable(preference.product_id)
+                lambda preference: preference.product_id.id in sellable_ids
             )
         return super()._prepare_line_vals_list(preferences)
 
     @api.model
-    def _is_sellable(self, product):
-        # another company's first: this user may not read such a product
-        return (
-            not product._consumer_preference_sold_elsewhere(self.env.company)
-            and product.active
-            and product.sale_ok
-        )
+    def _sellable_products(self, products):
+        """Those of ``products`` a quotation of the current company may
+        offer."""
+        # another company's first, all at once: this user may not read them
+        products -= products._consumer_preference_sold_elsewhere(self.env.company)
+        return products.filtered(lambda product: product.active and product.sale_ok)
 
     @api.model
     def _get_unavailable_note(self, partner):
