@@ -175,3 +175,71 @@ class TestConsumerPreferencePartnerMerge(ConsumerPreferenceCommon):
             ),
             history_before,
         )
+
+    def test_erased_person_kept_as_a_contact_stays_erased(self):
+        """The same private customer, kept this time: Odoo's merge gives it
+        the contact's company, so it becomes a contact of Azure Shop. Azure
+        Shop's consent is withdrawn, the erased purchases are not recorded,
+        and the person's specification goes to Azure Shop."""
+        person = self.env["res.partner"].create({"name": "Jane Azure (private)"})
+        self._post_customer_invoice(person, [(self.tea, 4, 5.0)])
+        self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        specification = self.env["consumer.preference"].create(
+            {"partner_id": person.id, "product_id": self.shirt_m.id}
+        )
+        history_before = self._history(self.customer).read(
+            ["product_id", "invoice_count", "quantity"]
+        )
+        person.with_user(self.salesperson).action_consumer_preference_erase_history()
+
+        self._merge(person | self.customer_contact, person)
+
+        self.assertEqual(person.commercial_partner_id, self.customer)
+        self.assertFalse(self.customer.consumer_preference_consent)
+        self.assertFalse(self._history(self.customer, self.tea))
+        self.assertFalse(self._history(person))
+        self.assertEqual(
+            self._history(self.customer).read(
+                ["product_id", "invoice_count", "quantity"]
+            ),
+            history_before,
+        )
+        self.assertEqual(specification.partner_id, self.customer)
+
+    def test_company_merged_into_a_contact_kept_makes_it_the_customer(self):
+        """A company merged into another company's contact, keeping the
+        contact: Odoo's merge makes it a company, its own customer. Its
+        history is the merged company's purchases, right after the merge,
+        with the merged company's specification; the contact's former
+        company keeps its own history."""
+        duplicate = self.env["res.partner"].create(
+            {"name": "Azure Shop Branch (old)", "is_company": True}
+        )
+        self._post_customer_invoice(
+            duplicate, [(self.tea, 3, 5.0)], invoice_date="2026-02-10"
+        )
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-02-12"
+        )
+        specification = self.env["consumer.preference"].create(
+            {"partner_id": duplicate.id, "product_id": self.shirt_m.id}
+        )
+        kept = self.customer_contact
+        history_before = self._history(self.customer).read(
+            ["product_id", "invoice_count", "quantity"]
+        )
+
+        self._merge(duplicate | kept, kept)
+
+        self.assertEqual(kept.commercial_partner_id, kept)
+        self.assertRecordValues(
+            self._history(kept),
+            [{"product_id": self.tea.id, "invoice_count": 1, "quantity": 3.0}],
+        )
+        self.assertEqual(specification.partner_id, kept)
+        self.assertEqual(
+            self._history(self.customer).read(
+                ["product_id", "invoice_count", "quantity"]
+            ),
+            history_before,
+        )
