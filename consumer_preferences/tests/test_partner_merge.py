@@ -243,3 +243,49 @@ class TestConsumerPreferencePartnerMerge(ConsumerPreferenceCommon):
             ),
             history_before,
         )
+
+    def test_two_companies_merged_into_a_contact_kept_fold_their_specifications(
+        self,
+    ):
+        """Two companies with the same specification merged into a kept
+        contact, which the merge makes a company: one specification, with
+        both notes, and the others kept; the contact's former company keeps
+        its consent when one of the merged companies withdrew its own."""
+        first, second = self.env["res.partner"].create(
+            [
+                {"name": "Azure Old One", "is_company": True},
+                {
+                    "name": "Azure Old Two",
+                    "is_company": True,
+                    "consumer_preference_consent": False,
+                },
+            ]
+        )
+        Preference = self.env["consumer.preference"]
+        Preference.create(
+            [
+                {"partner_id": first.id, "product_id": self.tea.id, "note": "One"},
+                {"partner_id": second.id, "product_id": self.tea.id, "note": "Two"},
+                {"partner_id": first.id, "product_id": self.coffee.id},
+            ]
+        )
+        kept = self.customer_contact
+
+        self._merge(first | second | kept, kept)
+
+        self.assertEqual(kept.commercial_partner_id, kept)
+        self.assertRecordValues(
+            Preference.search(
+                [
+                    ("partner_id", "=", kept.id),
+                    ("preference_type", "=", "specification"),
+                ],
+                order="product_id",
+            ).sorted(lambda line: line.product_id.name),
+            [
+                {"product_id": self.coffee.id, "note": False},
+                {"product_id": self.tea.id, "note": "One / Two"},
+            ],
+        )
+        self.assertFalse(kept.consumer_preference_consent)
+        self.assertTrue(self.customer.consumer_preference_consent)

@@ -60,9 +60,7 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         contact's box from it)."""
         partners = src_partners | dst_partner
         if not all(partners.mapped("consumer_preference_consent")):
-            (
-                partners | dst_partner.commercial_partner_id | customer
-            )._withdraw_consumer_preference_consent()
+            (partners | customer)._withdraw_consumer_preference_consent()
 
     def _consumer_preference_history(self):
         """The history service as a merge needs it: merging takes contact
@@ -87,12 +85,6 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         # The history service owns history lines (the ORM refuses to delete
         # them); the kept customer's rebuild recomputes them.
         self._consumer_preference_history()._delete_history(moved)
-        if customer.commercial_partner_id != customer:
-            # A contact that Odoo's merge of values makes a company: it has
-            # no specification of its own yet (a contact's are its
-            # company's), and Odoo's repointing of the foreign keys gives it
-            # the merged ones, none of them a duplicate.
-            return
         # sudo and every company, for the same reasons as the history.
         Preference = (
             self.env["consumer.preference"].sudo().with_context(active_test=False)
@@ -105,15 +97,23 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         )
         if not specifications:
             return
-        existing = {
-            self._consumer_preference_merge_key(specification): specification
-            for specification in Preference.search(
-                [
-                    ("partner_id", "=", customer.id),
-                    ("preference_type", "=", "specification"),
-                ]
-            )
-        }
+        # A contact that Odoo's merge of values makes a company has no
+        # specification of its own yet (a contact's are its company's):
+        # Odoo's repointing of the foreign keys gives it the merged ones,
+        # once their duplicates are folded (the ORM would move them to the
+        # contact's company).
+        becomes_company = customer.commercial_partner_id != customer
+        existing = {}
+        if not becomes_company:
+            existing = {
+                self._consumer_preference_merge_key(specification): specification
+                for specification in Preference.search(
+                    [
+                        ("partner_id", "=", customer.id),
+                        ("preference_type", "=", "specification"),
+                    ]
+                )
+            }
         duplicates = Preference
         for specification in specifications:
             key = self._consumer_preference_merge_key(specification)
@@ -126,7 +126,8 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
                 self._prepare_consumer_preference_merge_vals(kept, specification)
             )
         duplicates.unlink()
-        (specifications - duplicates).write({"partner_id": customer.id})
+        if not becomes_company:
+            (specifications - duplicates).write({"partner_id": customer.id})
 
     @staticmethod
     def _consumer_preference_merge_key(preference):
