@@ -196,6 +196,17 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
         self.assertEqual(len(wizard.line_ids), 3)
         self.assertFalse(wizard.unavailable_product_note)
 
+    def _selected_lines_wizard(self, preferences):
+        """The wizard of Actions › Bill from Preferences on the selected
+        lines, opened by the salesperson (who quotes)."""
+        return Form(
+            self.env["consumer.preference.bill"]
+            .with_user(self.salesperson)
+            .with_context(
+                active_model="consumer.preference", active_ids=preferences.ids
+            )
+        ).save()
+
     def test_product_sold_by_another_company_only_left_out_with_a_note(self):
         """A product restricted to another company after the customer's
         preferences recorded it is not quoted here: the note names it."""
@@ -212,14 +223,7 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
         )
         # its line selected in the preferences list: nothing offered either
         self.env.invalidate_all()
-        wizard = Form(
-            self.env["consumer.preference.bill"]
-            .with_user(self.salesperson)
-            .with_context(
-                active_model="consumer.preference",
-                active_ids=self.tea_specification.ids,
-            )
-        ).save()
+        wizard = self._selected_lines_wizard(self.tea_specification)
         self.assertFalse(wizard.line_ids)
 
     def test_unsellable_line_selected_is_not_said_returned(self):
@@ -227,14 +231,7 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
         alone opens a wizard with nothing to quote and the note, not the
         message about products returned whole."""
         self.coffee.sale_ok = False
-        wizard = Form(
-            self.env["consumer.preference.bill"]
-            .with_user(self.salesperson)
-            .with_context(
-                active_model="consumer.preference",
-                active_ids=self.coffee_history.ids,
-            )
-        ).save()
+        wizard = self._selected_lines_wizard(self.coffee_history)
         self.assertEqual(wizard.document_type, "quotation")
         self.assertFalse(wizard.line_ids)
         self.assertIn(
