@@ -247,7 +247,7 @@ class ResPartner(models.Model):
             )
             self.env["consumer.preference.reminder"]._withdraw(withdrawn)
             # ... and the products bought together, counted over every
-            # consenting customer, in the next minute.
+            # consenting customer, as soon as this change commits.
             self.env["consumer.preference.affinity"]._recompute_soon()
         if given_back:
             # Erased at the withdrawal, their segments come back with the
