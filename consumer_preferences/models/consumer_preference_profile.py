@@ -82,14 +82,20 @@ class ConsumerPreferenceProfile(models.AbstractModel):
     def _due_domain(self):
         """History lines due for reorder: expected before today, still
         bought (a product the customer fully returned is not reordered), and
-        still sold (neither archived nor unsaleable: the Bill wizard refuses
-        those)."""
+        still sold here (neither archived, nor unsaleable, nor restricted to
+        another company: the Bill wizard refuses those)."""
         return [
             ("preference_type", "=", "history"),
             ("next_expected_date", "<", fields.Date.context_today(self)),
             ("is_fully_returned", "=", False),
             ("product_id.active", "=", True),
             ("product_id.sale_ok", "=", True),
+            # a parent company shares its products with its branches
+            (
+                "product_id.company_id",
+                "in",
+                [False, *self.env.company.parent_ids.ids],
+            ),
         ]
 
     @api.model

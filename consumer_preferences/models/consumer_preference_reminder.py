@@ -191,6 +191,10 @@ class ConsumerPreferenceReminder(models.Model):
                AND preference.quantity >= %(threshold)s
                AND product.active
                AND template.sale_ok
+               -- not restricted to another company (a parent company shares
+               -- its products with its branches)
+               AND (template.company_id IS NULL
+                    OR template.company_id = ANY(%(company_ids)s))
                AND partner.active
                AND partner.consumer_preference_consent IS NOT FALSE
              GROUP BY preference.partner_id
@@ -244,6 +248,7 @@ class ConsumerPreferenceReminder(models.Model):
           FROM span
                 """,
                 company_id=company.id,
+                company_ids=company.parent_ids.ids,
                 today=fields.Date.context_today(self),
                 threshold=0.5 * 10**-quantity_digits,
                 uid=self.env.uid,
@@ -344,8 +349,11 @@ class ConsumerPreferenceReminder(models.Model):
                     "user_id": salesperson.id,
                     "date_deadline": fields.Date.context_today(self),
                     "summary": reminder_lang._activity_summary(),
+                    # the link, as the Bill Due Products button: shown while
+                    # billing is on, to those who may bill
                     "note": reminder_lang._activity_note(
-                        with_link=Bill._user_may_bill(salesperson)
+                        with_link=reminder.company_id.consumer_preference_billing
+                        and Bill._user_may_bill(salesperson)
                     ),
                 }
             )

@@ -2,6 +2,10 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+# A century: a longer period reaches dates before the year 1, which Python
+# refuses, and the products-bought-together action would fail every night.
+MAX_AFFINITY_MONTHS = 1200
+
 
 class ResCompany(models.Model):
     _inherit = "res.company"
@@ -30,7 +34,13 @@ class ResCompany(models.Model):
 
     @api.constrains("consumer_preference_affinity_months")
     def _check_consumer_preference_affinity_months(self):
-        if any(company.consumer_preference_affinity_months < 1 for company in self):
+        if any(
+            not 1 <= company.consumer_preference_affinity_months <= MAX_AFFINITY_MONTHS
+            for company in self
+        ):
             raise ValidationError(
-                _("Count products bought together over one month or more.")
+                _(
+                    "Count products bought together over 1 to %(months)s months.",
+                    months=MAX_AFFINITY_MONTHS,
+                )
             )

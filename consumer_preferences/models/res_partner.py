@@ -457,7 +457,7 @@ class ResPartner(models.Model):
     )
 
     @api.depends("commercial_partner_id.consumer_preference_consent")
-    @api.depends_context("company")
+    @api.depends_context("company", "uid")
     def _compute_consumer_profile(self):
         values = self.env["consumer.preference.profile"]._get_partner_values(self)
         for partner in self:

@@ -1,7 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from freezegun import freeze_time
 
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
 from .common import ConsumerPreferenceCommon
@@ -142,6 +142,18 @@ class TestConsumerPreferenceAffinity(ConsumerPreferenceCommon):
             {(pair.product_id, pair.related_product_id) for pair in pairs},
             {(self.beans, self.cups), (self.cups, self.beans)},
         )
+
+    def test_period_of_more_than_a_century_refused(self):
+        """A period reaching before the year 1 would make the scheduled action
+        fail every night (and at every consent withdrawal): refused."""
+        for months in (0, 1201, 30000):
+            with (
+                self.subTest(months=months),
+                self.assertRaisesRegex(ValidationError, "over 1 to 1200 months"),
+            ):
+                self.company.consumer_preference_affinity_months = months
+        self.company.consumer_preference_affinity_months = 1200
+        self.assertEqual(self._recompute(), 4)
 
     def test_suggestions(self):
         self._recompute()

@@ -403,6 +403,16 @@ class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
                 self.assertRecordValues(
                     self.customer_contact.with_user(user), [expected]
                 )
+        # In one transaction (one cache), a user who may see the amounts,
+        # then one who may not: each gets its own figures.
+        self.customer.user_id = other_salesperson
+        self.env.invalidate_all()
+        self.assertRecordValues(
+            self.customer_contact.with_user(self.accountant), [with_amounts]
+        )
+        self.assertRecordValues(
+            self.customer_contact.with_user(self.salesperson), [without_amounts]
+        )
         # The invoice analysis the profile reads stays closed (with Sales
         # installed, a salesperson reads its own invoices, never this report).
         with self.assertRaises(AccessError):

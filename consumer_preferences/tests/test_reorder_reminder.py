@@ -145,6 +145,7 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         and, with the Sales addon (consumer_preferences_sale), salespeople,
         who quote. Without it, a salesperson without invoicing rights gets the
         due products without a link that would answer with an access error."""
+        self.company.consumer_preference_billing = True
         self.other_customer.user_id = self.accountant
         self._run_cron("2026-04-01")
         link = f"/consumer_preferences/bill_due/{{}}/{self.company.id}"
@@ -158,6 +159,31 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         else:
             self.assertNotIn(link.format(self.customer.id), salesperson_note)
             self.assertNotIn("Bill the due products", salesperson_note)
+
+    def test_no_activity_link_while_billing_is_off(self):
+        """As the Bill Due Products button, the To-Do's link shows while the
+        company bills from preferences only: it would open an error."""
+        self.other_customer.user_id = self.accountant
+        self._run_cron("2026-04-01")
+        note = self._todo_activities(self.other_customer).note
+        self.assertIn("Coffee: expected on 02/14/2026", note)
+        self.assertNotIn("/consumer_preferences/bill_due/", note)
+
+    def test_product_restricted_to_another_company_is_not_due(self):
+        """A product restricted to another company since the customer bought
+        it is neither due in the profile (whichever companies the user has
+        selected) nor reminded: the Bill wizard would not offer it."""
+        other_company = self.setup_other_company()["company"]
+        self.coffee.product_tmpl_id.company_id = other_company
+        self.accountant.company_ids |= other_company
+        with freeze_time("2026-04-01"):
+            self.assertFalse(
+                self.other_customer.with_user(self.accountant)
+                .with_context(allowed_company_ids=[self.company.id, other_company.id])
+                .consumer_profile_due_count
+            )
+        self._run_cron("2026-04-01")
+        self.assertNotIn(self.coffee, self._reminders().product_ids)
 
     def test_email_customers(self):
         self.company.consumer_preference_reorder_email = True
