@@ -311,9 +311,16 @@ class ConsumerPreferenceAffinity(models.Model):
                     ("related_product_id", "not in", own.product_id.ids),
                     # still sold: neither archived since the night (said
                     # outright: the archived customers' list reads without
-                    # active_test), nor taken off sale
+                    # active_test), nor taken off sale, nor restricted to
+                    # another company (a parent company shares its products
+                    # with its branches)
                     ("related_product_id.active", "=", True),
                     ("related_product_id.sale_ok", "=", True),
+                    (
+                        "related_product_id.company_id",
+                        "in",
+                        [False, *self.env.company.parent_ids.ids],
+                    ),
                 ],
                 order="customer_count desc, lift desc, rank, id",
             )

@@ -213,6 +213,21 @@ class TestConsumerPreferenceAffinity(ConsumerPreferenceCommon):
             ).action_add_to_specifications()
         self.assertFalse(self.c2.consumer_specification_ids)
 
+    def test_product_restricted_to_another_company_no_longer_suggested(self):
+        """A product restricted to another company after the night's run is
+        suggested no more, even to a user who has both companies selected."""
+        self._recompute()
+        self.assertEqual(self.c2.consumer_suggested_product_ids, self.filters)
+        other_company = self.setup_other_company()["company"]
+        self.filters.product_tmpl_id.company_id = other_company
+        self.salesperson.company_ids |= other_company
+        self.c2.invalidate_recordset()
+        self.assertFalse(
+            self.c2.with_user(self.salesperson)
+            .with_context(allowed_company_ids=[self.company.id, other_company.id])
+            .consumer_suggested_product_ids
+        )
+
     def test_salesperson_without_contact_creation_specifies(self):
         """A salesperson whose administrator took Contact Creation away may
         not edit customers, but may still add a suggestion to a customer's
