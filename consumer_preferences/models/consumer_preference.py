@@ -150,14 +150,6 @@ class ConsumerPreference(models.Model):
         "invoiced was returned. Kept as it happened, but left out of reorder "
         "suggestions and billing.",
     )
-    is_product_sold_here = fields.Boolean(
-        string="Product Sold Here",
-        compute="_compute_is_product_sold_here",
-        search="_search_is_product_sold_here",
-        help="The product is not restricted to another company than the "
-        "line's: one restricted since it was recorded is neither due for "
-        "reorder, nor billed, quoted or suggested here.",
-    )
     is_specified_and_bought = fields.Boolean(
         string="Specified and Bought",
         compute="_compute_is_specified_and_bought",
@@ -226,40 +218,6 @@ class ConsumerPreference(models.Model):
                 preference.quantity < 0
                 or float_is_zero(preference.quantity, precision_digits=digits)
             )
-
-    @api.depends("product_id.company_id", "company_id")
-    def _compute_is_product_sold_here(self):
-        for preference in self:
-            preference.is_product_sold_here = not (
-                preference.product_id._consumer_preference_sold_elsewhere(
-                    preference.company_id
-                )
-            )
-
-    def _search_is_product_sold_here(self, operator, value):
-        if operator not in ("=", "!=") or not isinstance(value, bool):
-            raise UserError(
-                _("Filter on “Product Sold Here” with “is set” or “is not set”.")
-            )
-        # The lines whose product is restricted to a company other than the
-        # line's and its parents (which share their products with their
-        # branches): read from the few restricted products.
-        sold_elsewhere = SQL(
-            """
-            (SELECT preference.id
-              FROM product_template template
-              JOIN product_product product ON product.product_tmpl_id = template.id
-              JOIN consumer_preference preference
-                ON preference.product_id = product.id
-              JOIN res_company company ON company.id = preference.company_id
-             WHERE template.company_id IS NOT NULL
-               AND NOT template.company_id::text = ANY(string_to_array(
-                       COALESCE(company.parent_path, company.id || '/'), '/')))
-            """
-        )
-        if (operator == "=") == value:
-            return [("id", "not in", sold_elsewhere)]
-        return [("id", "in", sold_elsewhere)]
 
     def _search_is_fully_returned(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):

@@ -90,7 +90,12 @@ class ConsumerPreferenceProfile(models.AbstractModel):
             ("is_fully_returned", "=", False),
             ("product_id.active", "=", True),
             ("product_id.sale_ok", "=", True),
-            ("is_product_sold_here", "=", True),
+            # a parent company shares its products with its branches
+            (
+                "product_id.company_id",
+                "in",
+                [False, *self.env.company.parent_ids.ids],
+            ),
         ]
 
     @api.model
