@@ -189,6 +189,8 @@ class ConsumerPreferenceAffinity(models.Model):
             )
         self.env["consumer.preference"].flush_model()
         self.env["res.partner"].flush_model(["consumer_preference_consent"])
+        self.env["product.product"].flush_model(["active", "product_tmpl_id"])
+        self.env["product.template"].flush_model(["sale_ok", "company_id"])
         service = self.env["consumer.preference.history"]
         previous_work_mem = service._set_work_mem(AFFINITY_WORK_MEM)
         self.env.cr.execute(
@@ -231,6 +233,18 @@ class ConsumerPreferenceAffinity(models.Model):
               JOIN bought other
                 ON other.partner_id = bought.partner_id
                AND other.product_id != bought.product_id
+              -- only what the company still sells is suggested: a product
+              -- archived, taken off sale or restricted to another company
+              -- would take one of the product's places (its customers still
+              -- count, for the lift)
+              JOIN product_product related_product
+                ON related_product.id = other.product_id
+               AND related_product.active
+              JOIN product_template related_template
+                ON related_template.id = related_product.product_tmpl_id
+               AND related_template.sale_ok
+               AND (related_template.company_id IS NULL
+                    OR related_template.company_id = ANY(%(sharing_company_ids)s))
              GROUP BY bought.product_id, other.product_id
             HAVING COUNT(*) >= %(min_customers)s
         ),
@@ -264,6 +278,8 @@ class ConsumerPreferenceAffinity(models.Model):
          WHERE rank <= %(top_count)s
                 """,
                 company_id=company.id,
+                # a parent company shares its products with its branches
+                sharing_company_ids=company.parent_ids.ids,
                 since=since,
                 threshold=0.5 * 10**-quantity_digits,
                 min_customers=AFFINITY_MIN_CUSTOMERS,

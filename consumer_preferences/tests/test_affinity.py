@@ -228,6 +228,24 @@ class TestConsumerPreferenceAffinity(ConsumerPreferenceCommon):
             .consumer_suggested_product_ids
         )
 
+    def test_pairs_count_only_what_the_company_sells(self):
+        """The night's pairs leave out a related product that the company no
+        longer sells (restricted to another company, taken off sale,
+        archived): it would take one of the product's places."""
+        other_company = self.setup_other_company()["company"]
+        self.filters.product_tmpl_id.company_id = other_company
+        self.cups.sale_ok = False
+        self.assertEqual(self._recompute(), 2)
+        pairs = self.Affinity.search([("company_id", "=", self.company.id)])
+        self.assertEqual(
+            {(pair.product_id, pair.related_product_id) for pair in pairs},
+            {(self.cups, self.beans), (self.filters, self.beans)},
+        )
+        # the lift still counts every customer who bought the product
+        self.assertEqual(pairs.mapped("lift"), [1.05, 1.4])
+        self.beans.active = False
+        self.assertEqual(self._recompute(), 0)
+
     def test_salesperson_without_contact_creation_specifies(self):
         """A salesperson whose administrator took Contact Creation away may
         not edit customers, but may still add a suggestion to a customer's
