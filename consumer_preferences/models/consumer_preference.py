@@ -1,6 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.osv import expression
 from odoo.tools import SQL, float_is_zero
 
 from .consumer_preference_history import HISTORY_MOVE_TYPES
@@ -150,6 +151,14 @@ class ConsumerPreference(models.Model):
         "invoiced was returned. Kept as it happened, but left out of reorder "
         "suggestions and billing.",
     )
+    is_due_for_reorder = fields.Boolean(
+        string="Due for Reorder",
+        compute="_compute_is_due_for_reorder",
+        search="_search_is_due_for_reorder",
+        help="A history line expected before today, of a customer who "
+        "consents, that the customer did not fully return, and whose product "
+        "its company still sells: what the profile counts as due.",
+    )
     is_specified_and_bought = fields.Boolean(
         string="Specified and Bought",
         compute="_compute_is_specified_and_bought",
@@ -237,6 +246,52 @@ class ConsumerPreference(models.Model):
     @api.model
     def _quantity_digits(self):
         return self.env["decimal.precision"].precision_get("Product Unit of Measure")
+
+    @api.depends_context("uid")
+    @api.depends(
+        "preference_type",
+        "next_expected_date",
+        "quantity",
+        "company_id",
+        "partner_id.consumer_preference_consent",
+        "product_id.active",
+        "product_id.sale_ok",
+        "product_id.company_id",
+    )
+    def _compute_is_due_for_reorder(self):
+        Profile = self.env["consumer.preference.profile"]
+        due = self.browse()
+        for company in self.company_id:
+            due |= self.filtered(
+                lambda line, company=company: line.company_id == company
+            ).filtered_domain(Profile._due_domain(company))
+        for preference in self:
+            preference.is_due_for_reorder = (
+                preference in due and preference.partner_id.consumer_preference_consent
+            )
+
+    def _search_is_due_for_reorder(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(
+                _("Filter on “Due for Reorder” with “is set” or “is not set”.")
+            )
+        # Each line is due by its own company's products: one branch per
+        # company the user works in (the lines of the others are not read).
+        Profile = self.env["consumer.preference.profile"]
+        domain = expression.AND(
+            [
+                [("partner_id.consumer_preference_consent", "=", True)],
+                expression.OR(
+                    [
+                        [("company_id", "=", company.id), *Profile._due_domain(company)]
+                        for company in self.env.companies
+                    ]
+                ),
+            ]
+        )
+        if (operator == "=") == value:
+            return domain
+        return ["!", *expression.normalize_domain(domain)]
 
     @api.depends("company_id", "partner_id", "product_id", "preference_type")
     def _compute_is_specified_and_bought(self):

@@ -79,11 +79,13 @@ class ConsumerPreferenceProfile(models.AbstractModel):
         ]
 
     @api.model
-    def _due_domain(self):
+    def _due_domain(self, company=None):
         """History lines due for reorder: expected before today, still
         bought (a product the customer fully returned is not reordered), and
-        still sold here (neither archived, nor unsaleable, nor restricted to
-        another company: the Bill wizard refuses those)."""
+        still sold in ``company`` (the current one by default: neither
+        archived, nor unsaleable, nor restricted to another company: the Bill
+        wizard refuses those)."""
+        company = company or self.env.company
         return [
             ("preference_type", "=", "history"),
             ("next_expected_date", "<", fields.Date.context_today(self)),
@@ -94,7 +96,7 @@ class ConsumerPreferenceProfile(models.AbstractModel):
             (
                 "product_id.company_id",
                 "in",
-                [False, *self.env.company.parent_ids.ids],
+                [False, *company.parent_ids.ids],
             ),
         ]
 

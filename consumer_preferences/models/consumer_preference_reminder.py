@@ -142,7 +142,7 @@ class ConsumerPreferenceReminder(models.Model):
         self.flush_model()
         self.env["res.partner"].flush_model(["active", "consumer_preference_consent"])
         self.env["product.product"].flush_model(["active"])
-        self.env["product.template"].flush_model(["sale_ok"])
+        self.env["product.template"].flush_model(["sale_ok", "company_id"])
         quantity_digits = self.env["consumer.preference"]._quantity_digits()
         self.env.cr.execute(
             SQL(

@@ -176,12 +176,51 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         other_company = self.setup_other_company()["company"]
         self.coffee.product_tmpl_id.company_id = other_company
         self.accountant.company_ids |= other_company
+        both_companies = {"allowed_company_ids": [self.company.id, other_company.id]}
         with freeze_time("2026-04-01"):
             self.assertFalse(
                 self.other_customer.with_user(self.accountant)
-                .with_context(allowed_company_ids=[self.company.id, other_company.id])
+                .with_context(**both_companies)
                 .consumer_profile_due_count
             )
+            # nor in the preferences list's Due for Reorder filter, where
+            # each line is due by its own company's products
+            Preference = (
+                self.env["consumer.preference"]
+                .with_user(self.accountant)
+                .with_context(**both_companies)
+            )
+            due = Preference.search(
+                [("partner_id", "=", self.other_customer.id)]
+                + self._filter_domain("due_for_reorder")
+            )
+            self.assertFalse(due)
+            self.assertFalse(
+                Preference.search(
+                    [
+                        ("partner_id", "=", self.other_customer.id),
+                        ("product_id", "=", self.coffee.id),
+                    ]
+                ).is_due_for_reorder
+            )
+            # the same line is due again once the product is shared
+            self.coffee.product_tmpl_id.company_id = False
+            due = Preference.search(
+                [("partner_id", "=", self.other_customer.id)]
+                + self._filter_domain("due_for_reorder")
+            )
+            self.assertEqual(due.product_id, self.coffee)
+            self.assertTrue(due.is_due_for_reorder)
+            self.assertEqual(
+                Preference.search(
+                    [
+                        ("partner_id", "=", self.other_customer.id),
+                        ("is_due_for_reorder", "=", False),
+                    ]
+                ),
+                Preference.search([("partner_id", "=", self.other_customer.id)]) - due,
+            )
+            self.coffee.product_tmpl_id.company_id = other_company
         self._run_cron("2026-04-01")
         self.assertNotIn(self.coffee, self._reminders().product_ids)
 
