@@ -525,7 +525,8 @@ class ConsumerPreferenceBill(models.TransientModel):
                     "Quantities."
                 )
             )
-        self._check_products_billable(lines.product_id)
+        # in the wizard's company (a quotation's), whichever the user selected
+        self.with_company(self.company_id)._check_products_billable(lines.product_id)
         return lines
 
     @api.model

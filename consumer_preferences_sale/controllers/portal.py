@@ -24,7 +24,8 @@ class ConsumerPreferencePortal(CustomerPortal):
     read and write below goes through ``sudo()`` on records first limited to
     the user's commercial partner in the current company
     (``_consumer_preferences_domain``); a line id of anyone else is answered
-    with 404."""
+    as one that does not exist: 404, or the Reorder form's "no longer
+    available"."""
 
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
@@ -156,6 +157,13 @@ class ConsumerPreferencePortal(CustomerPortal):
                     (line.product_id, line.attribute_value_key)
                     for line in specifications
                 },
+                # what the Reorder form takes a quantity of, and the heart
+                # adds to favourites
+                "quotable_product_ids": set(
+                    preferences.product_id._consumer_preference_quotable(
+                        request.env.company
+                    ).ids
+                ),
                 "prices": prices,
                 "currency": currency,
                 "today": today,
@@ -256,24 +264,31 @@ class ConsumerPreferencePortal(CustomerPortal):
 
     def _get_reorder_quantities(self, post):
         """``({preference: quantity}, message code)`` from the form's
-        ``quantity_<line id>`` fields; a line of anyone else is 404."""
+        ``quantity_<line id>`` fields."""
         preferences = self._get_consumer_preferences()
         digits = request.env["decimal.precision"].precision_get(
             "Product Unit of Measure"
         )
         preferences_by_id = {str(line.id): line for line in preferences}
+        quotable = preferences.product_id._consumer_preference_quotable(
+            request.env.company
+        )
         quantities = {}
         for name, text in post.items():
             if not name.startswith("quantity_"):
                 continue
-            preference = preferences_by_id.get(name.removeprefix("quantity_"))
-            if not preference:
-                raise NotFound()
             if not isinstance(text, str):
                 # a crafted form may post a file instead
                 return {}, "invalid_quantity"
             if not text.strip():
+                # left empty, even on a line gone since the page was shown
+                # (removed in another tab, returned in full, erased)
                 continue
+            preference = preferences_by_id.get(name.removeprefix("quantity_"))
+            if not preference:
+                # gone since the page was shown, or never the customer's: the
+                # same answer for any id, which tells no other customer's
+                return {}, "unavailable_product"
             try:
                 quantity = float(text.replace(",", "."))
                 # float() also reads "nan" and "inf", and the browser's number
@@ -284,14 +299,7 @@ class ConsumerPreferencePortal(CustomerPortal):
             if comparison < 0 or quantity > MAX_REORDER_QUANTITY:
                 return {}, "invalid_quantity"
             if comparison > 0:
-                product = preference.product_id
-                if not (
-                    product.active
-                    and product.sale_ok
-                    and not product._consumer_preference_sold_elsewhere(
-                        request.env.company
-                    )
-                ):
+                if preference.product_id not in quotable:
                     return {}, "unavailable_product"
                 quantities[preference] = quantity
         if not quantities:
@@ -325,6 +333,10 @@ class ConsumerPreferencePortal(CustomerPortal):
         history = self._get_consumer_preference(
             self._get_posted_id(preference_id), "history"
         )
+        if not history.product_id._consumer_preference_quotable(request.env.company):
+            # the page offers no heart for it (a form shown before the
+            # product was archived, or restricted to another company)
+            return request.redirect(f"{PORTAL_URL}?message=unavailable_favourite")
         # sudo: portal users cannot write preferences; the favourite is the
         # customer's own, made from its own history line.
         request.env["consumer.preference"].sudo()._add_favourite(

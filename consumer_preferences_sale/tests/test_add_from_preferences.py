@@ -226,6 +226,82 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
         wizard = self._selected_lines_wizard(self.tea_specification)
         self.assertFalse(wizard.line_ids)
 
+    def _combo_menu(self):
+        """A combo product, Breakfast Menu (12.00, coffee or tea), that the
+        customer specified."""
+        drinks = self.env["product.combo"].create(
+            {
+                "name": "Drinks",
+                "combo_item_ids": [
+                    Command.create({"product_id": self.coffee.id}),
+                    Command.create({"product_id": self.tea.id}),
+                ],
+            }
+        )
+        menu = self.env["product.product"].create(
+            {
+                "name": "Breakfast Menu",
+                "type": "combo",
+                "list_price": 12.0,
+                "combo_ids": [Command.link(drinks.id)],
+            }
+        )
+        self.env["consumer.preference"].create(
+            {"partner_id": self.customer.id, "product_id": menu.id}
+        )
+        return menu
+
+    def test_combo_product_left_out_with_a_note(self):
+        """A combo is not quoted from preferences: Odoo prices its line at
+        zero and its items at their price, and the items are chosen on the
+        quotation (added alone, the menu was quoted at 0.00)."""
+        menu = self._combo_menu()
+        order = self._create_quotation()
+        wizard = self._wizard_form(order=order).save()
+        self.assertNotIn(menu, wizard.line_ids.product_id)
+        self.assertIn(
+            "Combo products are left out: Breakfast Menu. Add them on the "
+            "quotation, where their items are chosen.",
+            wizard.unavailable_product_note,
+        )
+        # from the customer's form, quoting: the same
+        wizard = self._wizard_form().save()
+        self.assertEqual(wizard.document_type, "quotation")
+        self.assertNotIn(menu, wizard.line_ids.product_id)
+
+    def test_quotation_of_another_company_than_the_first_selected(self):
+        """A salesperson working in two companies, the first one selected
+        first, adds to a quotation of the second a product only the second
+        sells: it is the quotation's company that sells it, not the one
+        selected first (refused before, as sold by another company only)."""
+        other_company = self.setup_other_company()["company"]
+        salesperson = self._new_company_user(
+            "cp_two_companies_salesperson",
+            "base.group_user,sales_team.group_sale_salesman_all_leads",
+        )
+        salesperson.company_ids = [Command.set((self.company | other_company).ids)]
+        beans = self._create_product(name="Other Beans", lst_price=7.0)
+        beans.product_tmpl_id.company_id = other_company
+        specification = self.env["consumer.preference"].create(
+            {
+                "partner_id": self.customer.id,
+                "product_id": beans.id,
+                "company_id": other_company.id,
+            }
+        )
+        order = (
+            self.env["sale.order"]
+            .with_user(salesperson)
+            .with_context(allowed_company_ids=[self.company.id, other_company.id])
+            .create({"partner_id": self.customer.id, "company_id": other_company.id})
+        )
+        form = self._wizard_form(user=salesperson, order=order)
+        self.assertEqual(form.company_id, other_company)
+        self._set_quantities(form, {specification: 3})
+        form.save().action_quote()
+        self.assertEqual(order.order_line.product_id, beans)
+        self.assertEqual(order.order_line.product_uom_qty, 3)
+
     def test_unsellable_line_selected_is_not_said_returned(self):
         """A quotation offers no product that cannot be sold: its line selected
         alone opens a wizard with nothing to quote and the note, not the

@@ -125,9 +125,7 @@ class ConsumerPreferenceBill(models.TransientModel):
     def _sellable_products(self, products):
         """Those of ``products`` a quotation of the current company may
         offer."""
-        # another company's first, all at once: this user may not read them
-        products -= products._consumer_preference_sold_elsewhere(self.env.company)
-        return products.filtered(lambda product: product.active and product.sale_ok)
+        return products._consumer_preference_quotable(self.env.company)
 
     @api.model
     def _get_unavailable_note(self, partner):
@@ -142,6 +140,11 @@ class ConsumerPreferenceBill(models.TransientModel):
         archived = (products - elsewhere).filtered(lambda product: not product.active)
         unsellable = (products - elsewhere).filtered(
             lambda product: product.active and not product.sale_ok
+        )
+        combos = (products - elsewhere).filtered(
+            lambda product: (
+                product.active and product.sale_ok and product.type == "combo"
+            )
         )
         notes = []
         if elsewhere:
@@ -167,6 +170,14 @@ class ConsumerPreferenceBill(models.TransientModel):
                     "Products that cannot be sold are left out: %(products)s. "
                     "Tick Sales on a product to offer it again.",
                     products=", ".join(unsellable.mapped("display_name")),
+                )
+            )
+        if combos:
+            notes.append(
+                _(
+                    "Combo products are left out: %(products)s. Add them on the "
+                    "quotation, where their items are chosen.",
+                    products=", ".join(combos.mapped("display_name")),
                 )
             )
         return "\n".join(notes) or False
