@@ -8,6 +8,20 @@ from .consumer_preference_history import HISTORY_MOVE_TYPES
 
 # How many history lines an error refusing to change them names.
 HISTORY_LINES_NAMED = 5
+# A history line's figures: written by consumer.preference.history only (in
+# SQL), from the posted invoices.
+STATISTICS_FIELDS = (
+    "invoice_count",
+    "refund_count",
+    "quantity",
+    "amount",
+    "first_invoice_date",
+    "last_invoice_date",
+    "last_price_unit",
+    "last_invoice_line_id",
+    "average_quantity",
+    "next_expected_date",
+)
 
 
 class ConsumerPreference(models.Model):
@@ -558,6 +572,7 @@ class ConsumerPreference(models.Model):
                     )
                 )
             self._normalize_partner(vals)
+        self._check_no_statistics(vals_list)
         company_id = self.default_get(["company_id"]).get("company_id")
         # Odoo checks the company rule once the lines are written: a line in
         # a company the user does not work in is refused before, since the
@@ -584,6 +599,7 @@ class ConsumerPreference(models.Model):
         if vals.get("preference_type", "specification") != "specification":
             raise UserError(_("A preference cannot be turned into history by hand."))
         self._normalize_partner(vals)
+        self._check_no_statistics([vals])
         result = super().write(vals)
         if "company_id" in vals:
             # Odoo checks the company rule on the lines as they were: moving
@@ -598,6 +614,19 @@ class ConsumerPreference(models.Model):
         ):
             self._check_unique_preference(list(self))
         return result
+
+    @api.model
+    def _check_no_statistics(self, vals_list):
+        """Refuse purchase figures given by hand (a client writes read-only
+        fields as it likes): they count posted invoices. A copied
+        specification carries its empty ones."""
+        if any(vals.get(name) for vals in vals_list for name in STATISTICS_FIELDS):
+            raise UserError(
+                _(
+                    "Purchase figures (invoices, quantities, amounts, dates) are "
+                    "recorded from posted invoices and cannot be set by hand."
+                )
+            )
 
     @api.model
     def _check_unique_preference(self, preferences):

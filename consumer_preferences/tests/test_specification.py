@@ -346,6 +346,39 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
         with self.assertRaisesRegex(UserError, "cannot be turned into history"):
             specification.write({"preference_type": "history"})
 
+    def test_purchase_figures_refused_by_hand(self):
+        """A client writing the read-only figures on a specification (over
+        RPC, read-only is the web client's only) is refused: they count
+        posted invoices, and the lists and pivots add them up."""
+        Preference = self.env["consumer.preference"].with_user(self.salesperson)
+        with self.assertRaisesRegex(UserError, "cannot be set by hand"):
+            Preference.create(
+                {
+                    "partner_id": self.customer.id,
+                    "product_id": self.coffee.id,
+                    "invoice_count": 42,
+                    "amount": 9.99e11,
+                }
+            )
+        specification = self._specify(self.customer, self.tea)
+        for name, value in (
+            ("quantity", 5.0),
+            ("last_invoice_date", "2026-01-01"),
+            ("next_expected_date", "2026-02-01"),
+        ):
+            with self.assertRaisesRegex(UserError, "cannot be set by hand"):
+                specification.with_user(self.salesperson).write({name: value})
+        self.assertRecordValues(
+            specification,
+            [{"quantity": 0.0, "last_invoice_date": False, "amount": 0.0}],
+        )
+        # a copy carries its empty figures, and the note
+        specification.note = "Loose leaf"
+        copy = specification.with_user(self.salesperson).copy(
+            {"attribute_value_ids": [], "partner_id": self.other_customer.id}
+        )
+        self.assertEqual(copy.note, "Loose leaf")
+
     def test_history_lines_refused_are_named(self):
         """Deleting or archiving a selection of the preferences list: the
         message says which selected lines are history lines."""

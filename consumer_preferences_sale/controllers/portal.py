@@ -1,4 +1,5 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+import re
 import secrets
 
 from werkzeug.exceptions import BadRequest, NotFound
@@ -13,6 +14,9 @@ PORTAL_URL = "/my/preferences"
 # More than any reorder a customer types; far larger quantities (1e304 of a
 # product at 5,000) overflow the order's amounts into a server error.
 MAX_REORDER_QUANTITY = 1e9
+# The Reorder form's token, as the page makes it (secrets.token_urlsafe): a
+# crafted one of 8,000 characters overflowed the index of the tokens.
+REORDER_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 class ConsumerPreferencePortal(CustomerPortal):
@@ -225,8 +229,10 @@ class ConsumerPreferencePortal(CustomerPortal):
         """One draft quotation of the quantities entered, for the customer's
         salesperson to confirm. The form's token makes a second submission of
         the same form open the first one's result."""
-        if not reorder_token or not isinstance(reorder_token, str):
-            # a crafted form may post a file instead
+        if not isinstance(reorder_token, str) or not REORDER_TOKEN.fullmatch(
+            reorder_token
+        ):
+            # a crafted form may post a file instead, or any text
             raise BadRequest()
         # sudo: portal users cannot read sales orders; the token is secret
         # and the order found must be the customer's own.

@@ -302,6 +302,34 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
         self.assertEqual(order.order_line.product_id, beans)
         self.assertEqual(order.order_line.product_uom_qty, 3)
 
+    def test_quotation_wizard_never_invoices(self):
+        """A client choosing Invoice on a quotation's wizard (the form hides
+        the choice), or sending a quotation's context to a wizard of its own,
+        issues no invoice while the company does not bill from preferences:
+        the first adds to the quotation, the second is refused."""
+        self.company.consumer_preference_billing = False
+        order = self._create_quotation()
+        wizard = self._wizard_form(user=self.salesperson_all, order=order).save()
+        wizard.document_type = "invoice"
+        wizard.line_ids.filtered(
+            lambda line: line.preference_id == self.tea_specification
+        ).quantity = 2
+        context = {"active_model": "sale.order", "active_id": order.id}
+        invoices_before = self.env["account.move"].search_count([])
+        wizard.with_context(**context).action_bill()
+        self.assertIn(self.tea, order.order_line.product_id)
+        self.assertEqual(self.env["account.move"].search_count([]), invoices_before)
+        # an administrator's client, without the quotation
+        crafted = (
+            self.env["consumer.preference.bill"]
+            .with_context(**context)
+            .create({"sale_order_id": False, "document_type": "invoice"})
+        )
+        crafted.line_ids[:1].quantity = 1
+        with self.assertRaisesRegex(UserError, "disabled"):
+            crafted.action_bill()
+        self.assertEqual(self.env["account.move"].search_count([]), invoices_before)
+
     def test_unsellable_line_selected_is_not_said_returned(self):
         """A quotation offers no product that cannot be sold: its line selected
         alone opens a wizard with nothing to quote and the note, not the

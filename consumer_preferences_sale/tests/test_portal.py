@@ -363,6 +363,20 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
                 )
                 self.assertEqual(response.status_code, 400, url)
 
+    def test_reorder_token_not_made_by_the_page(self):
+        """A crafted token of 8,000 characters (a server error before: too
+        long for the index of the tokens) or of a single one: a bad request,
+        no quotation."""
+        self.authenticate("cp_portal", "cp_portal")
+        tokens = self._tokens(self._page().text)
+        self.assertRegex(tokens["reorder_token"], r"^[A-Za-z0-9_-]{32}$")
+        for token in ("x" * 8000, "x", "a b c d e f g h i j"):
+            response = self._reorder(
+                {self.tea_specification: "1"}, dict(tokens, reorder_token=token)
+            )
+            self.assertEqual(response.status_code, 400)
+        self.assertFalse(self._customer_orders())
+
     def test_forms_posting_a_file_instead_of_text(self):
         """A crafted form posting a file where the page's forms post text (a
         token, a line id, a quantity): a bad request or a quantity refused,

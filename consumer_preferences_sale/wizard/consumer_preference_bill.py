@@ -106,7 +106,8 @@ class ConsumerPreferenceBill(models.TransientModel):
     def _check_billing_enabled(self, company):
         # Adding lines to a quotation is Sales work: the Billing from
         # Preferences setting governs the customer form's Bill button only.
-        if self._get_context_sale_order():
+        # A wizard's own quotation decides, not a context a client may send.
+        if self.sale_order_id if self else self._get_context_sale_order():
             return True
         return super()._check_billing_enabled(company)
 
@@ -229,9 +230,10 @@ class ConsumerPreferenceBill(models.TransientModel):
         return _("Quote from Preferences")
 
     def action_bill(self):
-        """With Quotation chosen, quote instead of billing."""
+        """With Quotation chosen, or opened from a quotation, quote instead
+        of billing."""
         self.ensure_one()
-        if self.document_type == "quotation":
+        if self.document_type == "quotation" or self.sale_order_id:
             return self.action_quote()
         return super().action_bill()
 
