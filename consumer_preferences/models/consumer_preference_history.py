@@ -175,6 +175,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             return [], []
         posted &= moves
         self._flush_sources(line_states=False)
+        self._flush_earlier_line_states(moves)
         try:
             with self.env.cr.savepoint(flush=False):
                 keys, no_line = self._increment(posted, moves - posted)
@@ -1441,6 +1442,21 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         self.env["product.template"].flush_model(["uom_id", "categ_id"])
         self.env["res.partner"].flush_model(["consumer_preference_consent"])
         self.env["consumer.preference"].flush_model()
+
+    def _flush_earlier_line_states(self, moves):
+        """Push the posted state of the lines of invoices other than
+        ``moves`` that this transaction posted or reset before (a script
+        posting invoices one by one): Odoo writes it at the next flush, and
+        the first purchases' check reads it (a credit note posted just before
+        a first invoice would not count). Nothing is pending when each
+        posting is a request of its own."""
+        Line = self.env["account.move.line"]
+        field = Line._fields["parent_state"]
+        pending = self.env.records_to_compute(field) | (
+            self.env.cache.get_dirty_records(Line, field)
+        )
+        if pending and pending - moves.line_ids:
+            Line.flush_model(["parent_state"])
 
     def _invalidate_caches(self):
         """The statements wrote below the ORM: forget what it cached of the

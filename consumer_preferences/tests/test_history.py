@@ -178,6 +178,23 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             [{"invoice_count": 1, "refund_count": 1, "quantity": 2.0, "amount": 10.0}],
         )
 
+    def test_credit_note_then_first_invoice_posted_one_by_one(self):
+        """The same, posted one after the other in one transaction (a script
+        posting in a loop): the credit note's posted state, which Odoo has
+        not written yet when the invoice posts, still counts (the line
+        counted the invoice alone, and nothing corrected it)."""
+        refund = self._create_customer_invoice(
+            self.customer, [(self.tea, 1, 5.0)], move_type="out_refund"
+        )
+        invoice = self._create_customer_invoice(self.customer, [(self.tea, 3, 5.0)])
+        self.env.flush_all()
+        for move in refund | invoice:
+            move.with_user(self.accountant).action_post()
+        self.assertRecordValues(
+            self._history(self.customer),
+            [{"invoice_count": 1, "refund_count": 1, "quantity": 2.0, "amount": 10.0}],
+        )
+
     def test_variants_give_lines_with_their_values(self):
         self._post_customer_invoice(
             self.customer, [(self.shirt_s, 1, 20.0), (self.shirt_l, 2, 20.0)]
