@@ -6,6 +6,7 @@ from . import account_move_line
 from . import product_attribute_value
 from . import product_product
 from . import product_template
+from . import uom_uom
 from . import consumer_preference_profile
 from . import consumer_preference_segment
 from . import consumer_preference_segment_queue

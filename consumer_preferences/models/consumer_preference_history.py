@@ -266,6 +266,37 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         return self._finish_sync(keys)
 
     @api.model
+    def _recompute_units(self, units):
+        """Recompute exactly the history lines that ``units``, whose ratio
+        changed, convert: those of the products in these units, and of the
+        products invoiced in them."""
+        self._flush_sources()
+        self.env["uom.uom"].flush_model(["factor"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT line.product_id
+                  FROM account_move_line line
+                 WHERE line.product_uom_id = ANY(%(units)s)
+                   AND line.parent_state = 'posted'
+                   AND line.display_type = 'product'
+                   AND line.product_id IS NOT NULL
+                 UNION
+                SELECT product.id
+                  FROM product_product product
+                  JOIN product_template template
+                    ON template.id = product.product_tmpl_id
+                 WHERE template.uom_id = ANY(%(units)s)
+                """,
+                units=units.ids,
+            )
+        )
+        products = self.env["product.product"].browse(
+            row[0] for row in self.env.cr.fetchall()
+        )
+        return self._recompute_products(products)
+
+    @api.model
     def _erase(self, partners):
         """Erase, at their request, the history of ``partners`` (who no
         longer consent) in the user's companies; return how many lines were

@@ -195,6 +195,33 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             [{"invoice_count": 1, "refund_count": 1, "quantity": 2.0, "amount": 10.0}],
         )
 
+    def test_unit_ratio_changed_restates_its_history(self):
+        """Quantities and last unit prices are converted with the units'
+        ratios: when an administrator changes one (a dozen of 10), the
+        history lines of the products invoiced in it are restated, and later
+        invoices add up at the new ratio."""
+        dozen = self.env.ref("uom.product_uom_dozen")
+        invoice = self._create_customer_invoice(self.customer, [(self.coffee, 2, 96.0)])
+        invoice.invoice_line_ids.product_uom_id = dozen
+        invoice.invoice_line_ids.price_unit = 96.0
+        invoice.with_user(self.accountant).action_post()
+        self.assertRecordValues(
+            self._history(self.customer),
+            [{"quantity": 24.0, "last_price_unit": 8.0}],
+        )
+        dozen.factor_inv = 10
+        self.assertRecordValues(
+            self._history(self.customer),
+            [{"quantity": 20.0, "last_price_unit": 9.6}],
+        )
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 5, 9.0)], invoice_date="2026-02-01"
+        )
+        self.assertRecordValues(
+            self._history(self.customer),
+            [{"quantity": 25.0, "last_price_unit": 9.0}],
+        )
+
     def test_variants_give_lines_with_their_values(self):
         self._post_customer_invoice(
             self.customer, [(self.shirt_s, 1, 20.0), (self.shirt_l, 2, 20.0)]
