@@ -11,9 +11,7 @@ class UomUom(models.Model):
             factors_before = {unit: unit.factor for unit in self}
         result = super().write(vals)
         changed = self.browse(
-            unit.id
-            for unit, factor in factors_before.items()
-            if unit.factor != factor
+            unit.id for unit, factor in factors_before.items() if unit.factor != factor
         )
         if changed:
             # History quantities and last unit prices are converted with the
