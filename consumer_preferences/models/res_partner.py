@@ -664,8 +664,18 @@ class ResPartner(models.Model):
         segment_field = self.env["consumer.preference.segment"]._fields[segment_fname]
         if segment_field.type in ("integer", "float") and operator in NUMBER_ORDERS:
             # An empty number is zero, as for Odoo (and the scores of a row
-            # left empty: a prospect's): shown 0, it compares as 0.
-            matches_empty = NUMBER_ORDERS[operator](0, value)
+            # left empty: a prospect's): shown 0, it compares as 0. A client
+            # may send the number as text, or nothing, as Odoo accepts them.
+            try:
+                number = float(value or 0)
+            except (TypeError, ValueError):
+                raise UserError(
+                    _(
+                        "Compare “%(field)s” with a number.",
+                        field=segment_field._description_string(self.env),
+                    )
+                ) from None
+            matches_empty = NUMBER_ORDERS[operator](0, number)
         condition = [(segment_fname, operator, value)]
         if matches_empty:
             condition = ["!", *condition]

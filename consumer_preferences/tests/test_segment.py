@@ -3,7 +3,7 @@ from datetime import date
 
 from freezegun import freeze_time
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from .common import ConsumerPreferenceCommon
@@ -244,6 +244,26 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
             ),
             6,
         )
+
+    def test_search_scores_with_a_number_as_text(self):
+        """A client sending the number as text, or nothing, is answered as
+        Odoo answers it for its own numbers (a TypeError before); a text
+        that is no number is refused with a message."""
+        self._recompute()
+        Partner = self.env["res.partner"].with_user(self.salesperson)
+        listed = self.regular | self.lapsed | self.new | self.prospect
+        in_list = [("id", "in", listed.ids)]
+        self.assertEqual(
+            Partner.search(in_list + [("consumer_recency_score", ">=", "3")]),
+            self.regular | self.new,
+        )
+        self.assertEqual(
+            Partner.search(in_list + [("consumer_recency_score", "<", "3")]),
+            self.lapsed | self.prospect,
+        )
+        Partner.search(in_list + [("consumer_recency_score", ">", None)])
+        with self.assertRaisesRegex(UserError, "with a number"):
+            Partner.search(in_list + [("consumer_monetary_score", ">=", "high")])
 
     def test_posting_queues_and_refreshes_one_customer(self):
         self._recompute()
