@@ -274,15 +274,23 @@ class ConsumerPreference(models.Model):
     )
     def _compute_is_due_for_reorder(self):
         Profile = self.env["consumer.preference.profile"]
-        due = self.browse()
+        due_ids = set()
         for company in self.company_id:
-            due |= self.filtered(
-                lambda line, company=company: line.company_id == company
-            ).filtered_domain(Profile._due_domain(company))
-        for preference in self:
-            preference.is_due_for_reorder = (
-                preference in due and preference.partner_id.consumer_preference_consent
+            lines = self.filtered(lambda line, company=company: line.company_id == company)
+            # sudo: the line is readable, its product may not be (restricted
+            # since to a company the user has not selected: not due then)
+            due_ids.update(
+                lines.sudo()
+                .filtered_domain(
+                    [
+                        ("partner_id.consumer_preference_consent", "=", True),
+                        *Profile._due_domain(company),
+                    ]
+                )
+                .ids
             )
+        for preference in self:
+            preference.is_due_for_reorder = preference.id in due_ids
 
     def _search_is_due_for_reorder(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
@@ -305,7 +313,9 @@ class ConsumerPreference(models.Model):
         )
         if (operator == "=") == value:
             return domain
-        return ["!", *expression.normalize_domain(domain)]
+        # not ["!", ...]: negated, "expected before today" would leave out
+        # the lines with no expected date (bought once), which are not due
+        return [("id", "not in", self._search(domain))]
 
     @api.depends("company_id", "partner_id", "product_id", "preference_type")
     def _compute_is_specified_and_bought(self):

@@ -1,4 +1,5 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+import math
 import operator as py_operator
 
 from odoo import _, api, fields, models
@@ -666,15 +667,9 @@ class ResPartner(models.Model):
             # An empty number is zero, as for Odoo (and the scores of a row
             # left empty: a prospect's): shown 0, it compares as 0. A client
             # may send the number as text, or nothing, as Odoo accepts them.
-            try:
-                number = float(value or 0)
-            except (TypeError, ValueError):
-                raise UserError(
-                    _(
-                        "Compare “%(field)s” with a number.",
-                        field=segment_field._description_string(self.env),
-                    )
-                ) from None
+            number = self._consumer_segment_number(segment_field, value)
+            if value not in (None, False):
+                value = number
             matches_empty = NUMBER_ORDERS[operator](0, number)
         condition = [(segment_fname, operator, value)]
         if matches_empty:
@@ -690,6 +685,25 @@ class ResPartner(models.Model):
                 rows.subselect("partner_id"),
             )
         ]
+
+    @api.model
+    def _consumer_segment_number(self, segment_field, value):
+        """``value`` (a number, its text, or nothing: 0) as a number of
+        ``segment_field``, a whole one for a score; else a message."""
+        try:
+            number = float(value or 0)
+        except (TypeError, ValueError):
+            number = math.nan
+        field = segment_field._description_string(self.env)
+        if not math.isfinite(number):
+            raise UserError(_("Compare “%(field)s” with a number.", field=field))
+        if segment_field.type == "integer":
+            if not number.is_integer():
+                raise UserError(
+                    _("Compare “%(field)s” with a whole number.", field=field)
+                )
+            return int(number)
+        return number
 
     def _field_to_sql(self, alias, fname, query=None, flush=True):
         segment_fname = PARTNER_SEGMENT_FIELDS.get(fname)

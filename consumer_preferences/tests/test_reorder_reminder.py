@@ -224,6 +224,45 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         self._run_cron("2026-04-01")
         self.assertNotIn(self.coffee, self._reminders().product_ids)
 
+    def test_due_field_and_its_search_agree(self):
+        """Every line is due or not, by its field and by its search alike: a
+        line with no expected date (One Time's, bought once) too, which the
+        negated search left out; and a line whose product only another
+        company sells, not selected by the user, reads as not due (an access
+        error before: the product is not readable)."""
+        Preference = self.env["consumer.preference"].with_user(self.accountant)
+        customers = self.customer | self.other_customer | self.quiet | self.one_time
+        in_customers = [("partner_id", "in", customers.ids)]
+        with freeze_time("2026-04-01"):
+            lines = Preference.search(in_customers)
+            due = Preference.search(in_customers + [("is_due_for_reorder", "=", True)])
+            not_due = Preference.search(
+                in_customers + [("is_due_for_reorder", "=", False)]
+            )
+            self.assertEqual(
+                Preference.search(in_customers + [("is_due_for_reorder", "!=", True)]),
+                not_due,
+            )
+            self.assertEqual(due | not_due, lines)
+            self.assertFalse(due & not_due)
+            self.assertEqual(due.filtered("is_due_for_reorder"), due)
+            self.assertFalse(not_due.filtered("is_due_for_reorder"))
+            self.assertEqual(
+                {(line.partner_id, line.product_id) for line in due},
+                {(self.customer, self.coffee), (self.other_customer, self.coffee)},
+            )
+            self.assertIn(self._history(self.one_time, self.coffee), not_due)
+            other_company = self.setup_other_company()["company"]
+            self.coffee.product_tmpl_id.company_id = other_company
+            self.accountant.company_ids |= other_company
+            line = (
+                Preference.with_context(allowed_company_ids=self.company.ids)
+                .search(in_customers)
+                .filtered(lambda line: line.partner_id == self.other_customer)
+            )
+            self.assertEqual(line.product_id, self.coffee)
+            self.assertFalse(line.is_due_for_reorder)
+
     def test_email_customers(self):
         self.company.consumer_preference_reorder_email = True
         self._run_cron("2026-04-01")

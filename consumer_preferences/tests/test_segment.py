@@ -262,8 +262,21 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
             self.lapsed | self.prospect,
         )
         Partner.search(in_list + [("consumer_recency_score", ">", None)])
-        with self.assertRaisesRegex(UserError, "with a number"):
-            Partner.search(in_list + [("consumer_monetary_score", ">=", "high")])
+        for text in ("high", "nan", "inf"):
+            with self.assertRaisesRegex(UserError, "with a number"):
+                Partner.search(in_list + [("consumer_monetary_score", ">=", text)])
+        # a score is a whole number; an interval need not be
+        for text in ("3.5", "1e-3"):
+            with self.assertRaisesRegex(UserError, "with a whole number"):
+                Partner.search(in_list + [("consumer_recency_score", ">=", text)])
+        self.assertEqual(
+            Partner.search(in_list + [("consumer_recency_score", ">=", "3.0")]),
+            self.regular | self.new,
+        )
+        self.assertEqual(
+            Partner.search(in_list + [("consumer_average_interval_days", "<=", "0.5")]),
+            self.new | self.prospect,
+        )
 
     def test_posting_queues_and_refreshes_one_customer(self):
         self._recompute()

@@ -269,6 +269,27 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
         self.assertEqual(wizard.document_type, "quotation")
         self.assertNotIn(menu, wizard.line_ids.product_id)
 
+    def test_combo_refused_when_switched_to_a_quotation(self):
+        """The wizard opened to invoice offers a combo (an invoice bills it at
+        its price); switched to Quotation, a quantity on it is refused with
+        a message, and nothing is quoted (its line alone was at 0.00)."""
+        menu = self._combo_menu()
+        self.company.consumer_preference_billing = True
+        self.company.consumer_preference_document_type = "invoice"
+        form = self._wizard_form(user=self.env.user)
+        self.assertEqual(form.document_type, "invoice")
+        combo_line = form.save().line_ids.filtered(
+            lambda line: line.product_id == menu
+        )
+        self.assertTrue(combo_line)
+        wizard = combo_line.wizard_id
+        wizard.document_type = "quotation"
+        combo_line.quantity = 2
+        orders_before = self.env["sale.order"].search_count([])
+        with self.assertRaisesRegex(UserError, "Combo products are not quoted"):
+            wizard.action_bill()
+        self.assertEqual(self.env["sale.order"].search_count([]), orders_before)
+
     def test_quotation_of_another_company_than_the_first_selected(self):
         """A salesperson working in two companies, the first one selected
         first, adds to a quotation of the second a product only the second

@@ -129,6 +129,23 @@ class ConsumerPreferenceBill(models.TransientModel):
         return products._consumer_preference_quotable(self.env.company)
 
     @api.model
+    def _check_products_billable(self, products):
+        """A quotation refuses combos too: the wizard offers them when it
+        opens to invoice, and the user may switch to a quotation."""
+        super()._check_products_billable(products)
+        if self.document_type == "quotation":
+            combos = products.filtered(lambda product: product.type == "combo")
+            if combos:
+                raise UserError(
+                    _(
+                        "Combo products are not quoted from preferences: "
+                        "%(products)s. Set their quantity to 0, and add them on "
+                        "the quotation, where their items are chosen.",
+                        products=", ".join(combos.mapped("display_name")),
+                    )
+                )
+
+    @api.model
     def _get_unavailable_note(self, partner):
         """Which preferred products the wizard leaves out, and why."""
         preferences = self.env["consumer.preference"].search(
