@@ -132,7 +132,7 @@ class ConsumerPreferenceBill(models.TransientModel):
     def _check_products_billable(self, products):
         """A quotation refuses combos too: the wizard offers them when it
         opens to invoice, and the user may switch to a quotation."""
-        super()._check_products_billable(products)
+        result = super()._check_products_billable(products)
         if self.document_type == "quotation":
             combos = products.filtered(lambda product: product.type == "combo")
             if combos:
@@ -144,6 +144,7 @@ class ConsumerPreferenceBill(models.TransientModel):
                         products=", ".join(combos.mapped("display_name")),
                     )
                 )
+        return result
 
     @api.model
     def _get_unavailable_note(self, partner):
