@@ -276,7 +276,9 @@ class ConsumerPreference(models.Model):
         Profile = self.env["consumer.preference.profile"]
         due_ids = set()
         for company in self.company_id:
-            lines = self.filtered(lambda line, company=company: line.company_id == company)
+            lines = self.filtered(
+                lambda line, company=company: line.company_id == company
+            )
             # sudo: the line is readable, its product may not be (restricted
             # since to a company the user has not selected: not due then)
             due_ids.update(

@@ -278,9 +278,7 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
         self.company.consumer_preference_document_type = "invoice"
         form = self._wizard_form(user=self.env.user)
         self.assertEqual(form.document_type, "invoice")
-        combo_line = form.save().line_ids.filtered(
-            lambda line: line.product_id == menu
-        )
+        combo_line = form.save().line_ids.filtered(lambda line: line.product_id == menu)
         self.assertTrue(combo_line)
         wizard = combo_line.wizard_id
         wizard.document_type = "quotation"
