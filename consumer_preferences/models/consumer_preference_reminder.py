@@ -170,9 +170,24 @@ class ConsumerPreferenceReminder(models.Model):
             -- as the profile's Due for Reorder: expected before today, still
             -- bought (net quantity above zero) and still sold
             SELECT preference.partner_id,
-                   MIN(preference.next_expected_date) AS due_date,
+                   -- the earliest expected date of the products not listed
+                   -- since they fell due: a product still due from an older
+                   -- reminder does not hold back the others
+                   MIN(preference.next_expected_date)
+                       FILTER (WHERE NOT listed.done) AS due_date,
                    ARRAY_AGG(DISTINCT preference.product_id) AS product_ids
               FROM consumer_preference preference
+              CROSS JOIN LATERAL (
+                   SELECT EXISTS (
+                    SELECT 1
+                      FROM consumer_preference_reminder reminder
+                      JOIN consumer_preference_reminder_product_rel listed
+                        ON listed.reminder_id = reminder.id
+                     WHERE reminder.company_id = %(company_id)s
+                       AND reminder.partner_id = preference.partner_id
+                       AND listed.product_id = preference.product_id
+                       AND reminder.reminder_date > preference.next_expected_date
+                   ) AS done) listed
               JOIN res_partner partner ON partner.id = preference.partner_id
               JOIN product_product product ON product.id = preference.product_id
               JOIN product_template template
@@ -201,15 +216,7 @@ class ConsumerPreferenceReminder(models.Model):
                    -- a product is reminded once for each expected date: a
                    -- return, a reset invoice or an archived product may move
                    -- the due date without any purchase
-            HAVING BOOL_OR(NOT EXISTS (
-                    SELECT 1
-                      FROM consumer_preference_reminder reminder
-                      JOIN consumer_preference_reminder_product_rel listed
-                        ON listed.reminder_id = reminder.id
-                     WHERE reminder.company_id = %(company_id)s
-                       AND reminder.partner_id = preference.partner_id
-                       AND listed.product_id = preference.product_id
-                       AND reminder.reminder_date > preference.next_expected_date))
+            HAVING BOOL_OR(NOT listed.done)
         ),
         batch AS (
             SELECT due.*

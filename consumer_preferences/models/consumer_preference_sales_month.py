@@ -51,6 +51,31 @@ class ConsumerPreferenceSalesMonth(models.Model):
         help="Untaxed, in the company currency; credit notes deducted.",
     )
 
+    # What the view reads: Odoo writes their pending changes before a search.
+    _depends = {
+        "account.move": [
+            "move_type",
+            "invoice_date",
+            "commercial_partner_id",
+            "state",
+        ],
+        "account.move.line": [
+            "move_id",
+            "company_id",
+            "partner_id",
+            "product_id",
+            "product_uom_id",
+            "quantity",
+            "balance",
+            "display_type",
+            "parent_state",
+        ],
+        "product.product": ["product_tmpl_id"],
+        "product.template": ["uom_id"],
+        "res.company": ["currency_id"],
+        "uom.uom": ["factor"],
+    }
+
     @api.model
     def _query(self):
         service = self.env["consumer.preference.history"]

@@ -281,7 +281,9 @@ class ConsumerPreferenceSegment(models.Model):
                    ROUND(interval_days, 1) AS average_interval_days,
                    last_invoice_date + ROUND(interval_days)::int
                        AS next_expected_date,
-                   COALESCE(interval_days > 0 AND %(today)s - last_invoice_date
+                   -- invoices all of one day: an interval of 0, whatever
+                   -- day after it is overdue (as its next expected date is)
+                   COALESCE(%(today)s - last_invoice_date
                             > %(churn_factor)s * interval_days, FALSE)
                        AS churn_risk
               FROM scores

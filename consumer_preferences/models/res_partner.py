@@ -538,8 +538,12 @@ class ResPartner(models.Model):
         return wizard.action_fill_suggested_quantities()
 
     def action_view_consumer_due_preferences(self):
-        """The customer's products due for reorder."""
+        """The customer's products due for reorder: those the profile counts,
+        in the current company."""
         action = self.action_view_consumer_preferences()
+        action["domain"] = self.env["consumer.preference.profile"]._history_domain(
+            self.commercial_partner_id
+        )
         action["context"] = {
             "default_partner_id": self.commercial_partner_id.id,
             "search_default_due_for_reorder": 1,

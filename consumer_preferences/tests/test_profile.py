@@ -241,6 +241,35 @@ class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
                 self.shirt_m | self.tea | self.coffee | self.notebook | self.seeds,
             )
 
+    @freeze_time("2026-06-01")
+    def test_view_due_lists_the_current_company_only(self):
+        """A user working in two companies: the profile counts the due
+        products of the current one, and its View lists those only (the
+        other company's were listed too)."""
+        other_company = self.setup_other_company()["company"]
+        for invoice_date in ("2026-01-05", "2026-02-05"):
+            self.env["account.move"].with_company(other_company).create(
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": self.customer.id,
+                    "invoice_date": invoice_date,
+                    "invoice_line_ids": [
+                        Command.create(
+                            {"product_id": self.tea.id, "quantity": 1, "tax_ids": []}
+                        )
+                    ],
+                }
+            ).action_post()
+        customer = self.customer.with_context(
+            allowed_company_ids=[self.company.id, other_company.id]
+        )
+        action = customer.action_view_consumer_due_preferences()
+        listed = customer.env["consumer.preference"].search(
+            action["domain"] + self._filter_domain("due_for_reorder")
+        )
+        self.assertEqual(listed.company_id, self.company)
+        self.assertEqual(len(listed), customer.consumer_profile_due_count)
+
     def test_values_of_several_characteristics(self):
         colour_red = self.colour.value_ids
         self.env["product.template.attribute.line"].create(

@@ -551,6 +551,29 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         self._run_cron("2026-04-01")
         self.assertEqual(self._reminders().product_ids, self.coffee)
 
+    def test_product_not_reordered_holds_back_no_other(self):
+        """Coffee, reminded on 2026-04-01, is not bought again; tea falls due
+        on 2026-05-18: tea is reminded, with coffee still due (before, the
+        earliest due date of the customer stayed coffee's, already reminded,
+        and nothing was ever reminded to it again)."""
+        self._run_cron("2026-04-01")
+        self._run_cron("2026-05-20")
+        self._run_cron("2026-05-21")
+        reminders = self._reminders().filtered(
+            lambda reminder: reminder.partner_id == self.customer
+        )
+        self.assertRecordValues(
+            reminders,
+            [
+                {
+                    "due_date": date(2026, 5, 18),
+                    "product_ids": (self.coffee | self.tea).ids,
+                },
+                {"due_date": date(2026, 3, 13), "product_ids": self.coffee.ids},
+            ],
+        )
+        self.assertEqual(len(self._todo_activities(self.customer)), 2)
+
     def test_return_does_not_remind_again(self):
         """A credit note is not a purchase: when Deco Store returns all its
         coffee, tea, already listed by the reminder of 2026-04-01 and bought

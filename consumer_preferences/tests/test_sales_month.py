@@ -66,6 +66,25 @@ class TestConsumerPreferenceSalesMonth(ConsumerPreferenceCommon):
         )
         self.assertIn('<field name="month" type="col"/>', pivot.arch)
 
+    def test_invoice_posted_in_the_same_transaction_counts(self):
+        """A script posting a credit note and reading the grid in the same
+        transaction finds it: the view's sources are written first (the
+        credit note was missing)."""
+        self._post_customer_invoice(
+            self.customer,
+            [(self.tea, 1, 5.0)],
+            move_type="out_refund",
+            invoice_date="2026-04-02",
+        )
+        grid = self.env["consumer.preference.sales.month"]._read_group(
+            [("partner_id", "=", self.customer.id), ("product_id", "=", self.tea.id)],
+            ["year", "month"],
+            ["quantity:sum", "amount:sum"],
+        )
+        self.assertEqual(
+            sorted(grid), [("2025", "03", 1.0, 5.0), ("2026", "04", -1.0, -5.0)]
+        )
+
     def test_rights(self):
         with self.assertRaises(AccessError):
             self.env["consumer.preference.sales.month"].with_user(

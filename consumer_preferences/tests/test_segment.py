@@ -278,6 +278,29 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
             self.new | self.prospect,
         )
 
+    def test_invoices_of_one_day_then_nothing_is_a_churn_risk(self):
+        """Two invoices on one day two years ago, nothing since: an interval
+        of 0 days, next expected that day, and a churn risk (none before,
+        although its next expected date was two years past)."""
+        customer = self.env["res.partner"].create(
+            {"name": "Same Day Twice", "is_company": True}
+        )
+        for _invoice in range(2):
+            self._post_customer_invoice(
+                customer, [(self.coffee, 1, 8.0)], invoice_date="2024-06-01"
+            )
+        self._recompute()
+        self.assertRecordValues(
+            customer,
+            [
+                {
+                    "consumer_average_interval_days": 0.0,
+                    "consumer_next_expected_date": date(2024, 6, 1),
+                    "consumer_churn_risk": True,
+                }
+            ],
+        )
+
     def test_posting_queues_and_refreshes_one_customer(self):
         self._recompute()
         # The lapsed customer comes back: posting only queues it.
