@@ -4,24 +4,10 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL, float_is_zero
 
-from .consumer_preference_history import HISTORY_MOVE_TYPES
+from .consumer_preference_history import HISTORY_MOVE_TYPES, STATISTICS_FIELDS
 
 # How many history lines an error refusing to change them names.
 HISTORY_LINES_NAMED = 5
-# A history line's figures: written by consumer.preference.history only (in
-# SQL), from the posted invoices.
-STATISTICS_FIELDS = (
-    "invoice_count",
-    "refund_count",
-    "quantity",
-    "amount",
-    "first_invoice_date",
-    "last_invoice_date",
-    "last_price_unit",
-    "last_invoice_line_id",
-    "average_quantity",
-    "next_expected_date",
-)
 
 
 class ConsumerPreference(models.Model):

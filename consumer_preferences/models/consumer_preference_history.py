@@ -102,8 +102,9 @@ FIRST_PURCHASE_COLUMNS = (
     ("last_line_id", "int"),
     ("last_price_unit", "numeric"),
 )
-# The figures of a history line, as the statistics set them.
-STATISTICS_COLUMNS = (
+# The figures of a history line: written by this service only (in SQL),
+# from the posted invoices.
+STATISTICS_FIELDS = (
     "invoice_count",
     "refund_count",
     "quantity",
@@ -114,10 +115,9 @@ STATISTICS_COLUMNS = (
     "last_price_unit",
     "average_quantity",
     "next_expected_date",
-    "active",
-    "write_uid",
-    "write_date",
 )
+# The columns of a history line, as the statistics set them.
+STATISTICS_COLUMNS = (*STATISTICS_FIELDS, "active", "write_uid", "write_date")
 
 
 class ConsumerPreferenceHistory(models.AbstractModel):
