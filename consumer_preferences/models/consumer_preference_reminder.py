@@ -418,6 +418,18 @@ class ConsumerPreferenceReminder(models.Model):
         )
         return note + Markup("<p>%s</p>") % link
 
+    def _done_note(self):
+        """What the reminder's To-Do leaves on the customer once done: the
+        customer's chatter is read by every company and role, its due
+        products are preference data (its reminder and Preferences tab keep
+        them)."""
+        return Markup("<p>%s</p>") % self.env._(
+            "Reorder reminder of %(date)s: the due products are on the "
+            "Preferences tab, in %(company)s.",
+            date=format_date(self.env, self.reminder_date),
+            company=self.company_id.name,
+        )
+
     def _send_emails(self):
         """Email each customer (with an email address) its due products, from
         the reorder template; the mails leave with Odoo's mail queue."""

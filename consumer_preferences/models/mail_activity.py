@@ -10,9 +10,10 @@ class MailActivity(models.Model):
     _inherit = "mail.activity"
 
     def _action_done(self, feedback=False, attachment_ids=None):
-        """Marking a reorder reminder's To-Do done posts its note (the due
-        products) on the customer: the reminder keeps that message, which
-        the customer's erasure deletes with the reminder."""
+        """Marking a reorder reminder's To-Do done posts a message on the
+        customer, without its due products (``_done_note``): the reminder
+        keeps that message, which the customer's erasure deletes with the
+        reminder."""
         # sudo: whoever may mark an activity done (its assignee) marks it,
         # whether or not they may read the reminder behind it.
         reminders = (
@@ -22,6 +23,16 @@ class MailActivity(models.Model):
         )
         if not reminders:
             return super()._action_done(feedback, attachment_ids)
+        for reminder in reminders:
+            # The message Odoo posts shows the activity's summary and note:
+            # no due products on the customer's chatter, which every company
+            # reads.
+            reminder.activity_id.write(
+                {
+                    "summary": self.env._("Reorder reminder"),
+                    "note": reminder._done_note(),
+                }
+            )
         # Odoo posts one message per activity, model by model in this order,
         # and returns them in it; the activities are gone afterwards.
         activity_by_reminder = {

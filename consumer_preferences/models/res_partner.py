@@ -206,6 +206,18 @@ class ResPartner(models.Model):
                     and partner.consumer_preference_consent != consent
                 )
             )
+            if consent and consent_changed and not self.env.su:
+                # Giving consent back rebuilds the history (in SQL, in every
+                # company): a Preferences user's decision. Withdrawing it is
+                # open to whoever may edit the customer.
+                if not self.env.user.has_group(PREFERENCE_USER_GROUP):
+                    raise AccessError(
+                        _(
+                            "Only Consumer Preferences users may record a "
+                            "customer's consent again: its purchase history is "
+                            "then rebuilt from its invoices."
+                        )
+                    )
         moved_invoices = self._consumer_preference_moved_invoices(vals)
         customers_before = moved_invoices.commercial_partner_id
         segments = self.env["consumer.preference.segment"]
@@ -316,14 +328,21 @@ class ResPartner(models.Model):
         erased_count = self.env["consumer.preference.history"]._erase(partners)
         self.env["consumer.preference.segment"]._erase(partners, self.env.companies)
         self.env["consumer.preference.reminder"]._erase(partners, self.env.companies)
+        # the companies selected: a user of the others erases theirs
+        companies = ", ".join(self.env.companies.mapped("name"))
         for partner in partners:
             if partner in withdrawn:
                 body = _(
-                    "Purchase history erased at the customer's request; consent "
-                    "withdrawn: purchases are no longer recorded."
+                    "Purchase history erased in %(companies)s at the customer's "
+                    "request; consent withdrawn: purchases are no longer recorded.",
+                    companies=companies,
                 )
             else:
-                body = _("Purchase history erased at the customer's request.")
+                body = _(
+                    "Purchase history erased in %(companies)s at the customer's "
+                    "request.",
+                    companies=companies,
+                )
             partner._log_consumer_preference_erasure(body)
         return erased_count
 
@@ -341,9 +360,10 @@ class ResPartner(models.Model):
         for partner in partners:
             partner._log_consumer_preference_erasure(
                 _(
-                    "Consumer preferences forgotten at the customer's request: "
-                    "specifications and purchase history erased, consent "
-                    "withdrawn: purchases are no longer recorded."
+                    "Consumer preferences forgotten in %(companies)s at the "
+                    "customer's request: specifications and purchase history "
+                    "erased, consent withdrawn: purchases are no longer recorded.",
+                    companies=", ".join(self.env.companies.mapped("name")),
                 )
             )
         return True

@@ -1,8 +1,10 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import Command
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
+from ..models.res_partner import PREFERENCE_USER_GROUP
 from .common import ConsumerPreferenceCommon
 
 
@@ -60,6 +62,11 @@ class TestConsumerPreferenceErasure(ConsumerPreferenceCommon):
             self._history(self.customer),
             [{"company_id": self.other_company.id, "product_id": self.tea.id}],
         )
+        # the trace names the company erased, not the other
+        self.assertIn(
+            f"erased in {self.company.name} at", self._last_message(self.customer)
+        )
+        self.assertNotIn(self.other_company.name, self._last_message(self.customer))
 
     def test_forget_keeps_other_company_profile(self):
         """Forget, too, erases the lines of the user's companies only. Needs
@@ -139,7 +146,8 @@ class TestConsumerPreferenceErasure(ConsumerPreferenceCommon):
 
         self.assertFalse(self.customer.consumer_preference_consent)
         self.assertIn(
-            "Purchase history erased at the customer's request; consent withdrawn",
+            f"Purchase history erased in {self.company.name} at the customer's "
+            "request; consent withdrawn",
             self._last_message(self.customer),
         )
         self._post_customer_invoice(self.customer, [(self.tea, 1, 5.0)])
@@ -211,6 +219,29 @@ class TestConsumerPreferenceErasure(ConsumerPreferenceCommon):
 
         self.assertEqual(self._history(self.customer).product_id, self.coffee)
         self.assertFalse(self.customer.consumer_preference_history_pending)
+
+    def test_consent_given_back_by_preferences_users_only(self):
+        """A user who may edit contacts but has no Preferences right may
+        withdraw a customer's consent, not give it back: that rebuilds the
+        history (in SQL, in every company), undoing an erasure made in
+        another company."""
+        self._post_other_company_invoice(self.customer, self.tea)
+        clerk = self._new_company_user(
+            "cp_contact_clerk", "base.group_user,base.group_partner_manager"
+        )
+        self.assertFalse(clerk.has_group(PREFERENCE_USER_GROUP))
+        self.customer.with_user(clerk).consumer_preference_consent = False
+        self.assertFalse(self.customer.consumer_preference_consent)
+        self.customer.with_user(
+            self.salesperson
+        ).action_consumer_preference_erase_history()
+        with self.assertRaisesRegex(AccessError, "record a customer's consent again"):
+            self.customer.with_user(clerk).consumer_preference_consent = True
+        self.assertFalse(self.customer.consumer_preference_consent)
+        self.assertEqual(self._history(self.customer).company_id, self.other_company)
+        # a Preferences user may
+        self.customer.with_user(self.salesperson).consumer_preference_consent = True
+        self.assertTrue(self.customer.consumer_preference_consent)
 
     def test_erasing_again_tries_no_lock_of_other_customers(self):
         """The queue erases again without trying the lines' key locks: read
