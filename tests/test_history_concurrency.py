@@ -894,3 +894,121 @@ class TestHistoryConcurrency(BaseCase):
         self._drain()
         self.assertEqual(self._customer_history(customer_id), [])
         self.assertFalse(self._customer_pending(customer_id))
+
+    def test_nightly_segments_go_on_when_the_queue_refreshes_meanwhile(self):
+        """The nightly scoring of a company overlapping the segment queue's
+        refresh, which commits during it (both are due at night): the
+        nightly's statement, whose snapshot predates that commit, meets the
+        queued rows the refresh deleted. It no longer fails the whole run:
+        the company is scored again by a run triggered a minute later, in a
+        new transaction."""
+        customer_id = self._new_customer("Nightly", consent=True)
+        move_id = self._customer_invoice(customer_id, self.tea_id, 2)
+        self._post_as_a_call(move_id)  # queues the customer's segment
+        self.assertEqual(self._customer_segment_queued(customer_id), 1)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            cron = env.ref("consumer_preferences.ir_cron_consumer_preference_segment")
+            cr.execute(
+                "SELECT COUNT(*) FROM ir_cron_trigger WHERE cron_id = %s", [cron.id]
+            )
+            triggers_before = cr.fetchone()[0]
+            cr.execute("SELECT 1 FROM consumer_preference_segment_queue LIMIT 1")
+            self._commit(
+                lambda other: (
+                    other["consumer.preference.segment"].sudo()._process_queue()
+                )
+            )
+            env["consumer.preference.segment"]._cron_recompute()
+            cr.execute(
+                "SELECT COUNT(*) FROM ir_cron_trigger WHERE cron_id = %s", [cron.id]
+            )
+            self.assertEqual(cr.fetchone()[0], triggers_before + 1)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            env["consumer.preference.segment"]._cron_recompute()
+            cr.execute(
+                "SELECT invoice_count FROM consumer_preference_segment "
+                "WHERE partner_id = %s AND company_id = %s",
+                [customer_id, self.company_id],
+            )
+            self.assertEqual(cr.fetchall(), [(1,)])
+
+    def _customer_segment_queued(self, customer_id):
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT COUNT(*) FROM consumer_preference_segment_queue "
+                "WHERE partner_id = %s",
+                [customer_id],
+            )
+            return cr.fetchone()[0]
+
+    def test_two_reminder_runs_at_once_make_one_reminder(self):
+        """Two runs of the reorder reminders at the same moment (Run Manually
+        beside the cron worker): the second, whose snapshot predates the
+        first's commit, meets its reminder; it no longer fails, leaves the
+        company to a run triggered a minute later, and the customer has one
+        reminder."""
+        customer_id = self._new_customer("Reminded", consent=True)
+        for invoice_date in ("2026-01-05", "2026-02-05"):
+            move_id = self._commit(
+                lambda env, invoice_date=invoice_date: (
+                    env["account.move"]
+                    .create(
+                        {
+                            "move_type": "out_invoice",
+                            "partner_id": customer_id,
+                            "journal_id": self.journal_id,
+                            "invoice_date": invoice_date,
+                            "invoice_line_ids": [
+                                Command.create(
+                                    {"product_id": self.tea_id, "quantity": 1}
+                                )
+                            ],
+                        }
+                    )
+                    .id
+                )
+            )
+            self._post_as_a_call(move_id)
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT COALESCE(MAX(id), 0) FROM consumer_preference_reminder")
+            last_reminder_id = cr.fetchone()[0]
+        self.addCleanup(self._remove_reminders_after, last_reminder_id)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            cron = env.ref("consumer_preferences.ir_cron_consumer_preference_reorder")
+            cr.execute(
+                "SELECT COUNT(*) FROM ir_cron_trigger WHERE cron_id = %s", [cron.id]
+            )
+            triggers_before = cr.fetchone()[0]
+            cr.execute("SELECT 1 FROM consumer_preference_reminder LIMIT 1")
+            self._commit(
+                lambda other: (
+                    other["consumer.preference.reminder"].sudo()._cron_remind()
+                )
+            )
+            env["consumer.preference.reminder"]._cron_remind()
+            cr.execute(
+                "SELECT COUNT(*) FROM ir_cron_trigger WHERE cron_id = %s", [cron.id]
+            )
+            self.assertEqual(cr.fetchone()[0], triggers_before + 1)
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT COUNT(*) FROM consumer_preference_reminder "
+                "WHERE partner_id = %s",
+                [customer_id],
+            )
+            self.assertEqual(cr.fetchone()[0], 1)
+
+    def _remove_reminders_after(self, last_reminder_id):
+        """The reminders the runs committed (of the demo customers too), with
+        their To-Dos and emails."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            reminders = env["consumer.preference.reminder"].search(
+                [("id", ">", last_reminder_id)]
+            )
+            reminders._delete_emails()
+            reminders.activity_id.unlink()
+            reminders.unlink()

@@ -12,6 +12,7 @@ from . import consumer_preference_segment
 from . import consumer_preference_segment_queue
 from . import consumer_preference_reminder
 from . import mail_activity
+from . import mail_mail
 from . import consumer_preference_affinity
 from . import consumer_preference_sales_month
 from . import res_partner

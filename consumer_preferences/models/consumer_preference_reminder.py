@@ -1,14 +1,21 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+import logging
 import threading
+from datetime import timedelta
 
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.tools import SQL, format_date, formatLang
 
+from .consumer_preference_history import CONTENTION_ERRORS
+
+_logger = logging.getLogger(__name__)
+
 # Customers with a product expected before today looked at per transaction:
 # as many reminders at most, created with their activities and emails.
 REMINDER_BATCH_SIZE = 1000
+REMINDER_CRON_XMLID = "consumer_preferences.ir_cron_consumer_preference_reorder"
 REORDER_TEMPLATE_XMLID = (
     "consumer_preferences.mail_template_consumer_preference_reorder"
 )
@@ -103,9 +110,11 @@ class ConsumerPreferenceReminder(models.Model):
         says so, an email to the customer. Returns the number of reminders
         created."""
         auto_commit = not getattr(threading.current_thread(), "testing", False)
+        self._withdraw_after_consent_withdrawn()
         created = 0
         # sudo: every company, not only those of the user running the
         # scheduled action: the nightly run reminds in all of them.
+        contended = False
         for company in self.env["res.company"].sudo().search([]):
             # Each batch goes on after the last customer of the one before,
             # by id: none computes again the due products of customers
@@ -116,18 +125,40 @@ class ConsumerPreferenceReminder(models.Model):
                 # emails, and kept with them: a run that fails or is stopped
                 # leaves no reminder without them, which the next run, finding
                 # the reminder, would never complete.
-                reminders, last_partner_id = self.with_company(
-                    company
-                )._create_reminders(company, last_partner_id, REMINDER_BATCH_SIZE)
-                reminders._schedule_activities()
-                if company.consumer_preference_reorder_email:
-                    reminders._send_emails()
+                try:
+                    with self.env.cr.savepoint():
+                        reminders, last_partner_id = self.with_company(
+                            company
+                        )._create_reminders(
+                            company, last_partner_id, REMINDER_BATCH_SIZE
+                        )
+                        reminders._schedule_activities()
+                        if company.consumer_preference_reorder_email:
+                            reminders._send_emails()
+                except CONTENTION_ERRORS as error:
+                    # A customer or reminder the batch writes was changed by
+                    # a transaction committed during it (another run, a
+                    # consent withdrawn): the company's next batches are left
+                    # to a run triggered in a minute, in a new transaction,
+                    # which skips the reminders already made.
+                    _logger.info(
+                        "Reorder reminders of %s left to the next run after %s",
+                        company.name,
+                        type(error).__name__,
+                    )
+                    contended = True
+                    break
                 if auto_commit:
                     # Each batch is kept: the next run skips its reminders.
                     self.env.cr.commit()  # pylint: disable=invalid-commit
                 created += len(reminders)
                 if not last_partner_id:
                     break
+        if contended:
+            # sudo: any user running the action may ask for its next run
+            self.env.ref(REMINDER_CRON_XMLID).sudo()._trigger(
+                fields.Datetime.now() + timedelta(minutes=1)
+            )
         return created
 
     @api.model
@@ -307,6 +338,37 @@ class ConsumerPreferenceReminder(models.Model):
         reminders._delete_emails(unsent_only=True)
         # open ones only: a done To-Do its type keeps (Keep Done) is archived
         reminders.activity_id.filtered("active").unlink()
+
+    @api.model
+    def _withdraw_after_consent_withdrawn(self):
+        """Drop the open To-Dos and unsent emails of reminders whose customer
+        withdrew consent: a withdrawal cannot see a reminder that a batch
+        running at that moment commits after it."""
+        # sudo: every company's reminders, as the run creates them
+        open_reminders = self.sudo().search(
+            [
+                ("partner_id.consumer_preference_consent", "=", False),
+                ("activity_id.active", "=", True),
+            ]
+        )
+        unsent_mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", self._name),
+                    ("state", "in", ("outgoing", "exception")),
+                ]
+            )
+        )
+        withdrawn = open_reminders.partner_id | (
+            unsent_mails._consumer_preference_withdrawn().mapped(
+                lambda mail: self.sudo().browse(mail.res_id).partner_id
+            )
+        )
+        if withdrawn:
+            self._withdraw(withdrawn)
+        return True
 
     def _delete_emails(self, unsent_only=False):
         """Delete the emails of these reminders (``unsent_only``: those still

@@ -13,13 +13,18 @@ back (``_process_queue``), scored against the others' figures of the last full
 run.
 """
 
+import logging
 import threading
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from .consumer_preference_history import HISTORY_MOVE_TYPES
+from .consumer_preference_history import CONTENTION_ERRORS, HISTORY_MOVE_TYPES
+
+_logger = logging.getLogger(__name__)
+SEGMENT_CRON_XMLID = "consumer_preferences.ir_cron_consumer_preference_segment"
 
 RFM_SEGMENTS = [
     ("champions", "Champions"),
@@ -162,14 +167,33 @@ class ConsumerPreferenceSegment(models.Model):
         Returns the number of customers scored."""
         auto_commit = not getattr(threading.current_thread(), "testing", False)
         scored_count = 0
+        contended = self.env["res.company"]
         # sudo: every company, not only those of the user running the
         # scheduled action: the nightly run scores all of them.
         for company in self.env["res.company"].sudo().search([]):
-            scored_count += self._recompute(company)
+            try:
+                with self.env.cr.savepoint():
+                    scored_count += self._recompute(company)
+            except CONTENTION_ERRORS as error:
+                # A row the statement writes was changed by a transaction
+                # committed during it (the queue's refresh, a customer's
+                # consent): the company is scored again in a moment, in a new
+                # transaction; the next companies go on.
+                _logger.info(
+                    "Segments of %s scored again after %s",
+                    company.name,
+                    type(error).__name__,
+                )
+                contended |= company
             if auto_commit:
                 # Each company's statement is kept, and its locks released,
                 # before the next company's.
                 self.env.cr.commit()  # pylint: disable=invalid-commit
+        if contended:
+            # sudo: any user running the action may ask for its next run
+            self.env.ref(SEGMENT_CRON_XMLID).sudo()._trigger(
+                fields.Datetime.now() + timedelta(minutes=1)
+            )
         return scored_count
 
     @api.model

@@ -508,6 +508,33 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         self.assertTrue(reminders.exists())
         self.assertEqual(other_mails, other_mails.exists())
 
+    def test_consent_withdrawn_while_a_run_commits_its_batch(self):
+        """A withdrawal committed while a run was creating the customer's
+        reminder cannot see it (its snapshot is older): the email is dropped
+        when the mail queue would send it, and the open To-Do at the next
+        run (the email left, the To-Do stayed open)."""
+        self.company.consumer_preference_reorder_email = True
+        self.customer.email = "azure@example.com"
+        self._run_cron("2026-04-01")
+        reminder = self._reminders().filtered(
+            lambda reminder: reminder.partner_id == self.customer
+        )
+        mail = self._reminder_mails(reminder)
+        self.assertEqual(mail.state, "outgoing")
+        self.assertTrue(reminder.activity_id)
+        # the withdrawal, as it commits beside the run: below the ORM
+        self.env.cr.execute(
+            "UPDATE res_partner SET consumer_preference_consent = FALSE WHERE id = %s",
+            [self.customer.id],
+        )
+        self.env.invalidate_all()
+        mail._send()
+        self.assertFalse(mail.exists())
+        self._run_cron("2026-04-02")
+        reminder.invalidate_recordset()
+        self.assertFalse(reminder.activity_id)
+        self.assertFalse(self._todo_activities(self.customer))
+
     def test_withdrawn_consent_keeps_the_todos_done(self):
         """A To-Do marked done that its type keeps (Keep Done) is archived,
         not deleted: the withdrawal removes the open ones only."""
