@@ -908,11 +908,8 @@ class TestHistoryConcurrency(BaseCase):
         self.assertEqual(self._customer_segment_queued(customer_id), 1)
         with self.registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
-            cron = env.ref("consumer_preferences.ir_cron_consumer_preference_segment")
-            cr.execute(
-                "SELECT COUNT(*) FROM ir_cron_trigger WHERE cron_id = %s", [cron.id]
-            )
-            triggers_before = cr.fetchone()[0]
+            segment_cron = "consumer_preferences.ir_cron_consumer_preference_segment"
+            triggers_before = self._cron_triggers(env, segment_cron)
             cr.execute("SELECT 1 FROM consumer_preference_segment_queue LIMIT 1")
             self._commit(
                 lambda other: (
@@ -920,10 +917,9 @@ class TestHistoryConcurrency(BaseCase):
                 )
             )
             env["consumer.preference.segment"]._cron_recompute()
-            cr.execute(
-                "SELECT COUNT(*) FROM ir_cron_trigger WHERE cron_id = %s", [cron.id]
+            self.assertEqual(
+                self._cron_triggers(env, segment_cron), triggers_before + 1
             )
-            self.assertEqual(cr.fetchone()[0], triggers_before + 1)
         with self.registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             env["consumer.preference.segment"]._cron_recompute()
@@ -933,6 +929,16 @@ class TestHistoryConcurrency(BaseCase):
                 [customer_id, self.company_id],
             )
             self.assertEqual(cr.fetchall(), [(1,)])
+
+    @staticmethod
+    def _cron_triggers(env, cron_xmlid):
+        """How many runs of the scheduled action are triggered, read in
+        ``env``'s transaction."""
+        env.cr.execute(
+            "SELECT COUNT(*) FROM ir_cron_trigger WHERE cron_id = %s",
+            [env.ref(cron_xmlid).id],
+        )
+        return env.cr.fetchone()[0]
 
     def _customer_segment_queued(self, customer_id):
         with self.registry.cursor() as cr:
@@ -977,11 +983,8 @@ class TestHistoryConcurrency(BaseCase):
         self.addCleanup(self._remove_reminders_after, last_reminder_id)
         with self.registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
-            cron = env.ref("consumer_preferences.ir_cron_consumer_preference_reorder")
-            cr.execute(
-                "SELECT COUNT(*) FROM ir_cron_trigger WHERE cron_id = %s", [cron.id]
-            )
-            triggers_before = cr.fetchone()[0]
+            reminder_cron = "consumer_preferences.ir_cron_consumer_preference_reorder"
+            triggers_before = self._cron_triggers(env, reminder_cron)
             cr.execute("SELECT 1 FROM consumer_preference_reminder LIMIT 1")
             self._commit(
                 lambda other: (
@@ -989,10 +992,9 @@ class TestHistoryConcurrency(BaseCase):
                 )
             )
             env["consumer.preference.reminder"]._cron_remind()
-            cr.execute(
-                "SELECT COUNT(*) FROM ir_cron_trigger WHERE cron_id = %s", [cron.id]
+            self.assertEqual(
+                self._cron_triggers(env, reminder_cron), triggers_before + 1
             )
-            self.assertEqual(cr.fetchone()[0], triggers_before + 1)
         with self.registry.cursor() as cr:
             cr.execute(
                 "SELECT COUNT(*) FROM consumer_preference_reminder "

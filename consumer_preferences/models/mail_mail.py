@@ -5,15 +5,7 @@ from odoo import models
 class MailMail(models.Model):
     _inherit = "mail.mail"
 
-    def _send(
-        self,
-        auto_commit=False,
-        raise_exception=False,
-        smtp_session=None,
-        alias_domain_id=False,
-        mail_server=False,
-        post_send_callback=None,
-    ):
+    def _send(self, *args, **kwargs):
         # A reorder email waiting in the queue when its customer withdrew
         # consent is dropped by the withdrawal; one that a running reminder
         # batch committed just after it (the withdrawal could not see it) is
@@ -23,14 +15,7 @@ class MailMail(models.Model):
             # sudo: whoever sends the queue (a user's Send Now too) drops
             # them, as the withdrawal would have (with their messages)
             withdrawn.sudo().unlink()
-        return super(MailMail, self - withdrawn)._send(
-            auto_commit=auto_commit,
-            raise_exception=raise_exception,
-            smtp_session=smtp_session,
-            alias_domain_id=alias_domain_id,
-            mail_server=mail_server,
-            post_send_callback=post_send_callback,
-        )
+        return super(MailMail, self - withdrawn)._send(*args, **kwargs)
 
     def _consumer_preference_withdrawn(self):
         """Those of these mails that remind a customer who withdrew its
