@@ -1,5 +1,5 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL, float_is_zero
@@ -612,6 +612,70 @@ class ConsumerPreference(models.Model):
         ):
             self._check_unique_preference(list(self))
         return result
+
+    @api.model
+    def _add_specification(self, partner, company, product, values, any_values=False):
+        """Keep ``product`` with ``values`` as a specification of the
+        customer ``partner`` in ``company``, as a click does once (the
+        portal's heart on a purchase, a suggestion's Specify); restore one
+        archived; with ``any_values``, an active specification of the product
+        with other values is enough. Return the specification: one a
+        concurrent submission committed is not visible to this transaction
+        (only its id is to be used).
+
+        The same form submitted twice at the same moment (a double click):
+        the first submission holds the favourite's key until its transaction
+        ends, the second waits for it, then looks in a new transaction. Its
+        own snapshot may predate the first's commit: it would not see that
+        favourite and would create a second one, which the unique constraint
+        refuses with an error page."""
+        if any_values:
+            specified = self.search(
+                [
+                    ("company_id", "=", company.id),
+                    ("partner_id", "=", partner.id),
+                    ("preference_type", "=", "specification"),
+                    ("product_id", "=", product.id),
+                ],
+                limit=1,
+            )
+            if specified:
+                return specified
+        value_key = self._attribute_value_key(values.ids)
+        self.env.cr.execute(
+            SQL(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                f"consumer_preference_favourite:{company.id},{partner.id},"
+                f"{product.id},{value_key}",
+            )
+        )
+        domain = [
+            ("company_id", "=", company.id),
+            ("partner_id", "=", partner.id),
+            ("preference_type", "=", "specification"),
+            ("product_id", "=", product.id),
+            ("attribute_value_key", "=", value_key),
+        ]
+        # archived ones too: a favourite a salesperson archived is restored,
+        # as the customer asks for it again (a second one is refused)
+        Preference = self.with_context(active_test=False)
+        favourite = Preference.search(domain, limit=1)
+        if favourite:
+            if not favourite.active:
+                favourite.active = True
+            return favourite
+        with self.env.registry.cursor() as cr:
+            committed = Preference.with_env(self.env(cr=cr)).search(domain, limit=1)
+            if committed:
+                return self.browse(committed.id)
+        return self.create(
+            {
+                "partner_id": partner.id,
+                "company_id": company.id,
+                "product_id": product.id,
+                "attribute_value_ids": [Command.set(values.ids)],
+            }
+        )
 
     @api.model
     def _check_no_statistics(self, vals_list):

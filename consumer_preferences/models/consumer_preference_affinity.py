@@ -107,20 +107,17 @@ class ConsumerPreferenceAffinity(models.Model):
                     product=product.display_name,
                 )
             )
-        specifications = self.env["consumer.preference"].search(
-            [
-                ("partner_id", "=", partner.id),
-                ("company_id", "=", self.env.company.id),
-                ("preference_type", "=", "specification"),
-                ("product_id", "=", self.related_product_id.id),
-            ]
+        # Created as a preference, with the Preferences user's right: a
+        # salesperson without Contact Creation may not edit the customer.
+        # Once, even clicked twice at the same moment (two tabs, Specify and
+        # Specify and Bill).
+        self.env["consumer.preference"]._add_specification(
+            partner,
+            self.env.company,
+            product,
+            self.env["product.attribute.value"],
+            any_values=True,
         )
-        if not specifications:
-            # Created as a preference, with the Preferences user's right: a
-            # salesperson without Contact Creation may not edit the customer.
-            self.env["consumer.preference"].create(
-                {"partner_id": partner.id, "product_id": product.id}
-            )
         return True
 
     def action_add_and_bill(self):

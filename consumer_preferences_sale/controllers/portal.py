@@ -345,7 +345,7 @@ class ConsumerPreferencePortal(CustomerPortal):
             return request.redirect(f"{PORTAL_URL}?message=unavailable_favourite")
         # sudo: portal users cannot write preferences; the favourite is the
         # customer's own, made from its own history line.
-        request.env["consumer.preference"].sudo()._add_favourite(
+        request.env["consumer.preference"].sudo()._add_specification(
             history.partner_id,
             history.company_id,
             history.product_id,

@@ -84,7 +84,7 @@ class TestPortalReorderRace(BaseCase):
             env["res.partner"].browse(self.customer_id).read(["name"])
             if before_lookup:
                 before_lookup()
-            favourite = env["consumer.preference"]._add_favourite(
+            favourite = env["consumer.preference"]._add_specification(
                 env["res.partner"].browse(self.customer_id),
                 env.company,
                 env["product.product"].browse(self.product_id),
@@ -181,3 +181,57 @@ class TestPortalReorderRace(BaseCase):
                 ),
                 1,
             )
+
+    def test_second_specify_of_a_suggestion_finds_the_first(self):
+        """A suggestion's Specify clicked twice at the same moment (two tabs,
+        Specify and Specify and Bill): one specification, no error (the
+        second got the duplicate's message)."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            bought = env["product.product"].create({"name": f"Race bought {self.tag}"})
+            affinity = env["consumer.preference.affinity"].create(
+                {
+                    "company_id": env.company.id,
+                    "product_id": bought.id,
+                    "related_product_id": self.product_id,
+                    "rank": 1,
+                    "customer_count": 2,
+                }
+            )
+            affinity_id, bought_id = affinity.id, bought.id
+        self.addCleanup(self._remove_affinity, affinity_id, bought_id)
+
+        def specify(results, name, before_lookup=None, after_create=None):
+            def call(env):
+                env["res.partner"].browse(self.customer_id).read(["name"])
+                if before_lookup:
+                    before_lookup()
+                env["consumer.preference.affinity"].browse(affinity_id).with_context(
+                    consumer_partner_id=self.customer_id
+                ).action_add_to_specifications()
+                env.flush_all()
+                if after_create:
+                    after_create()
+                return True
+
+            self._request(results, name, call)
+
+        results = self._double_click(specify)
+        self.assertEqual(results, {"first": True, "second": True})
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            self.assertEqual(
+                env["consumer.preference"].search_count(
+                    [("partner_id", "=", self.customer_id)]
+                ),
+                1,
+            )
+
+    def _remove_affinity(self, affinity_id, product_id):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            env["consumer.preference"].with_context(active_test=False).search(
+                [("partner_id", "=", self.customer_id)]
+            ).unlink()
+            env["consumer.preference.affinity"].browse(affinity_id).unlink()
+            env["product.product"].browse(product_id).unlink()
