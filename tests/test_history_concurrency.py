@@ -930,6 +930,35 @@ class TestHistoryConcurrency(BaseCase):
             )
             self.assertEqual(cr.fetchall(), [(1,)])
 
+    def test_segment_queue_goes_on_when_the_nightly_scores_meanwhile(self):
+        """The other way round: the nightly scoring commits while the
+        segment queue's refresh runs. The refresh no longer fails: its batch
+        stays queued for a run triggered a minute later."""
+        customer_id = self._new_customer("Queued", consent=True)
+        move_id = self._customer_invoice(customer_id, self.tea_id, 2)
+        self._post_as_a_call(move_id)  # queues the customer's segment
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            queue_cron = (
+                "consumer_preferences.ir_cron_consumer_preference_segment_queue"
+            )
+            triggers_before = self._cron_triggers(env, queue_cron)
+            cr.execute("SELECT 1 FROM consumer_preference_segment_queue LIMIT 1")
+            self._commit(
+                lambda other: (
+                    other["consumer.preference.segment"].sudo()._cron_recompute()
+                )
+            )
+            env["consumer.preference.segment"]._process_queue()
+            self.assertEqual(self._cron_triggers(env, queue_cron), triggers_before + 1)
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT invoice_count FROM consumer_preference_segment "
+                "WHERE partner_id = %s AND company_id = %s",
+                [customer_id, self.company_id],
+            )
+            self.assertEqual(cr.fetchall(), [(1,)])
+
     @staticmethod
     def _cron_triggers(env, cron_xmlid):
         """How many runs of the scheduled action are triggered, read in

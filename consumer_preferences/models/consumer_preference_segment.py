@@ -25,6 +25,9 @@ from .consumer_preference_history import CONTENTION_ERRORS, HISTORY_MOVE_TYPES
 
 _logger = logging.getLogger(__name__)
 SEGMENT_CRON_XMLID = "consumer_preferences.ir_cron_consumer_preference_segment"
+SEGMENT_QUEUE_CRON_XMLID = (
+    "consumer_preferences.ir_cron_consumer_preference_segment_queue"
+)
 
 RFM_SEGMENTS = [
     ("champions", "Champions"),
@@ -385,6 +388,7 @@ class ConsumerPreferenceSegment(models.Model):
         Returns the number of customers refreshed."""
         auto_commit = not getattr(threading.current_thread(), "testing", False)
         refreshed = 0
+        self._erase_withdrawn()
         while True:
             self.env.cr.execute(
                 SQL(
@@ -401,16 +405,50 @@ class ConsumerPreferenceSegment(models.Model):
             batches = self.env.cr.fetchall()
             if not batches:
                 break
-            for company_id, partner_ids in batches:
-                self._recompute(
-                    self.env["res.company"].browse(company_id),
-                    self.env["res.partner"].browse(partner_ids),
+            try:
+                with self.env.cr.savepoint():
+                    for company_id, partner_ids in batches:
+                        self._recompute(
+                            self.env["res.company"].browse(company_id),
+                            self.env["res.partner"].browse(partner_ids),
+                        )
+                        refreshed += len(partner_ids)
+            except CONTENTION_ERRORS as error:
+                # A row the batch writes was changed by a transaction
+                # committed during it (the nightly run, a consent withdrawn):
+                # the batch stays queued for a run triggered in a minute.
+                _logger.info("Segment queue left to the next run after %s", error)
+                # sudo: any user running the action may ask for its next run
+                self.env.ref(SEGMENT_QUEUE_CRON_XMLID).sudo()._trigger(
+                    fields.Datetime.now() + timedelta(minutes=1)
                 )
-                refreshed += len(partner_ids)
+                break
             if auto_commit:
                 # Each batch is kept, as the history queue's cron does.
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         return refreshed
+
+    @api.model
+    def _erase_withdrawn(self):
+        """Delete the rows of customers who withdrew consent: a withdrawal
+        erases them at once, but cannot see a row that a refresh running at
+        that moment commits after it."""
+        # every company's rows, below the ORM: the scheduled action's work
+        self._check_rights()
+        self.env["res.partner"].flush_model(["consumer_preference_consent"])
+        self.env.cr.execute(
+            SQL(
+                """
+                DELETE FROM consumer_preference_segment segment
+                 USING res_partner partner
+                 WHERE partner.id = segment.partner_id
+                   AND partner.consumer_preference_consent IS FALSE
+                """
+            )
+        )
+        if self.env.cr.rowcount:
+            self._invalidate_caches()
+        return True
 
     @api.model
     def _enqueue(self, moves):

@@ -301,6 +301,23 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
             ],
         )
 
+    def test_queue_erases_the_row_of_a_customer_who_withdrew(self):
+        """A refresh committed just after a customer withdrew consent (the
+        withdrawal could not see its row) leaves a segment: the queue's next
+        run erases it (it stayed until the night's run)."""
+        self._recompute()
+        self.assertTrue(self._segment(self.regular))
+        # the withdrawal as it commits beside the refresh: below the ORM
+        self.env.cr.execute(
+            "UPDATE res_partner SET consumer_preference_consent = FALSE WHERE id = %s",
+            [self.regular.id],
+        )
+        self.env.invalidate_all()
+        self.assertTrue(self._segment(self.regular))
+        self.Segment._process_queue()
+        self.assertFalse(self._segment(self.regular))
+        self.assertTrue(self._segment(self.lapsed))
+
     def test_posting_queues_and_refreshes_one_customer(self):
         self._recompute()
         # The lapsed customer comes back: posting only queues it.
