@@ -2,14 +2,17 @@
 segments (RFM) and products bought together, on a large company.
 
     python3 benchmarks/bench_segments.py -c <odoo.conf> -d <database>
-        [--customers 100000] [--lines 1000000] [--runs 3] [--posting-runs 15]
+        [--customers 100000] [--lines 1000000] [--specifications 20000]
+        [--runs 3] [--posting-runs 15]
 
 The database needs consumer_preferences installed, with accounting configured
 (demo data does). The script grows, in SQL, ``--customers`` customers and
 ``--lines`` posted invoice lines of 4-line invoices (copies of one posted
 invoice, over 200 products and 1,500 days; every customer gets one invoice,
 the others go mostly to the first customers, as real customers are unequal),
-builds their purchase history (a rebuild), then prints:
+builds their purchase history (a rebuild), gives ``--specifications`` of
+them a specification (after the planner's statistics, as an import does),
+then prints:
 
 1. the segments' nightly recomputation (one statement for the company), from
    no rows and over existing rows, against the raw ``GROUP BY`` of the same
@@ -53,6 +56,12 @@ def main(argv=None):
     parser = argument_parser(__doc__.split("\n\n", 1)[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument(
+        "--specifications",
+        type=int,
+        default=20_000,
+        help="customers given a specification, after the planner's statistics",
+    )
     parser.add_argument("--runs", type=int, default=3, help="timed runs each")
     parser.add_argument(
         "--posting-runs", type=int, default=15, help="timed postings each"
@@ -104,11 +113,31 @@ class SegmentBench(HistoryBench):
             [self.company.id],
         )
         history_count = env.cr.fetchone()[0]
+        specification_count = self._insert_specifications()
         print(
             f"0. Grown in {grown:.0f} s: {len(self.customer_ids):,} customers, "
             f"{self._posted_line_count():,} posted lines in all; history "
-            f"rebuilt in {rebuilt:.0f} s: {history_count:,} history lines"
+            f"rebuilt in {rebuilt:.0f} s: {history_count:,} history lines; "
+            f"{specification_count:,} specifications"
         )
+
+    def _insert_specifications(self):
+        """Specify the first bench product for the last ``--specifications``
+        customers, after the statistics were taken, as an import does before
+        PostgreSQL's next ANALYZE: the planner believes there are few."""
+        customer_ids = self.customer_ids[::-1][: self.arguments.specifications]
+        product = self.products[0]
+        self.env.cr.execute(
+            """
+            INSERT INTO consumer_preference (
+                   partner_id, company_id, product_id, product_tmpl_id,
+                   preference_type, attribute_value_key, active)
+            SELECT customer_id, %s, %s, %s, 'specification', '', TRUE
+              FROM unnest(%s::int[]) customer_id
+            """,
+            [self.company.id, product.id, product.product_tmpl_id.id, customer_ids],
+        )
+        return self.env.cr.rowcount
 
     def _copy_skewed(self, template, copies):
         """Posted copies of ``template`` in SQL: copy n goes to customer n
