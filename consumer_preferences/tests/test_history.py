@@ -14,6 +14,7 @@ from odoo.tools import SQL, mute_logger
 from odoo.addons.account.models.account_move import AccountMove
 
 from ..hooks import post_init_hook
+from ..models import consumer_preference_history as history_module
 from ..models.consumer_preference_history import QUEUE_CRON_XMLID
 from .common import ConsumerPreferenceCommon
 
@@ -605,6 +606,35 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             self.preference_manager
         ).action_consumer_preference_rebuild()
         self.assertRecordValues(self._history(self.customer, self.coffee), expected)
+
+    def test_large_posting_queues_its_keys(self):
+        """Invoices posted together with more product lines than
+        SYNC_LINE_LIMIT queue their keys, without a lock each (5,000
+        invoices validated at once failed: "out of shared memory"); the
+        scheduled action then makes their history exact. A posting within
+        the limit is recorded at once."""
+        invoices = self._create_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0), (self.tea, 1, 5.0)]
+        ) | self._create_customer_invoice(self.customer, [(self.coffee, 3, 8.0)])
+        history = self.env["consumer.preference.history"]
+        with patch.object(history_module, "SYNC_LINE_LIMIT", 2):
+            invoices.with_user(self.accountant).action_post()
+            self.assertFalse(self._history(self.customer))
+            self.assertTrue(self.customer.consumer_preference_history_pending)
+            self.assertEqual(history._process_queue(), 2)
+            self.assertRecordValues(
+                self._history(self.customer).sorted("quantity"),
+                [
+                    {"product_id": self.tea.id, "invoice_count": 1, "quantity": 1.0},
+                    {"product_id": self.coffee.id, "invoice_count": 2, "quantity": 5.0},
+                ],
+            )
+            self._post_customer_invoice(self.customer, [(self.tea, 4, 5.0)])
+            self.assertFalse(self.customer.consumer_preference_history_pending)
+            self.assertRecordValues(
+                self._history(self.customer, self.tea),
+                [{"invoice_count": 2, "quantity": 5.0}],
+            )
 
     def test_queue_drained_clears_the_pending_notice(self):
         """Once the scheduled action recomputed a queued key, the partner no
