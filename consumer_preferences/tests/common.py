@@ -6,6 +6,7 @@ from unittest.mock import patch
 from lxml import etree
 
 from odoo import Command
+from odoo.sql_db import Cursor
 from odoo.tests import new_test_user
 from odoo.tools.safe_eval import safe_eval
 
@@ -265,3 +266,42 @@ class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
 
         with patch.object(line_class, "_compute_price_unit", record_and_compute):
             yield priced_ids
+
+
+def loops_over_computed_sets(plan):
+    """The nested loops of an EXPLAIN (FORMAT JSON) plan whose inner side
+    scans a set computed in the statement (a CTE or a subquery), which has
+    no index: each reads the whole set once per row of its outer side."""
+    node = plan["Plan"] if "Plan" in plan else plan
+    children = node.get("Plans", [])
+    if node["Node Type"] == "Nested Loop":
+        inner = children[1]
+        while inner["Node Type"] in ("Materialize", "Hash", "Sort"):
+            inner = inner["Plans"][0]
+        if inner["Node Type"] in ("CTE Scan", "Subquery Scan", "Function Scan"):
+            yield f"{node.get('Join Type')} loop over {inner['Node Type']}"
+    for child in children:
+        yield from loops_over_computed_sets(child)
+
+
+@contextmanager
+def explained_plans(marker):
+    """Within the block, each statement sent whose text contains ``marker``
+    is first explained (EXPLAIN (FORMAT JSON)) on the same cursor, at the
+    moment it runs; the block gets the list of those plans."""
+    plans = []
+    execute = Cursor.execute
+
+    def explaining_execute(cursor, query, params=None, log_exceptions=True):
+        code = getattr(query, "code", query)
+        if isinstance(code, str) and marker in code:
+            execute(
+                cursor,
+                f"EXPLAIN (FORMAT JSON) {code}",
+                getattr(query, "params", params),
+            )
+            plans.append(cursor.fetchone()[0][0])
+        return execute(cursor, query, params, log_exceptions)
+
+    with patch.object(Cursor, "execute", explaining_execute):
+        yield plans

@@ -7,7 +7,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
-from .common import ConsumerPreferenceCommon
+from .common import ConsumerPreferenceCommon, loops_over_computed_sets
 
 TODAY = "2026-06-30"
 
@@ -316,7 +316,7 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
             self.env.cr.execute(
                 SQL("EXPLAIN (FORMAT JSON) %s", query), log_exceptions=False
             )
-            loops = list(_loops_over_computed_sets(self.env.cr.fetchone()[0][0]))
+            loops = list(loops_over_computed_sets(self.env.cr.fetchone()[0][0]))
             self.assertEqual(loops, [], f"partners {partners}")
 
     def test_queue_erases_the_row_of_a_customer_who_withdrew(self):
@@ -511,19 +511,3 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
         self.assertEqual(
             self.Segment.search_count([("company_id", "=", self.company.id)]), 6
         )
-
-
-def _loops_over_computed_sets(plan):
-    """The nested loops of an EXPLAIN (FORMAT JSON) plan whose inner side
-    scans a set computed in the statement (a CTE or a subquery), which has
-    no index: each reads the whole set once per row of its outer side."""
-    node = plan["Plan"] if "Plan" in plan else plan
-    children = node.get("Plans", [])
-    if node["Node Type"] == "Nested Loop":
-        inner = children[1]
-        while inner["Node Type"] in ("Materialize", "Hash", "Sort"):
-            inner = inner["Plans"][0]
-        if inner["Node Type"] in ("CTE Scan", "Subquery Scan", "Function Scan"):
-            yield f"{node.get('Join Type')} loop over {inner['Node Type']}"
-    for child in children:
-        yield from _loops_over_computed_sets(child)
