@@ -302,8 +302,21 @@ class ConsumerPreference(models.Model):
         if (operator == "=") == value:
             return domain
         # not ["!", ...]: negated, "expected before today" would leave out
-        # the lines with no expected date (bought once), which are not due
-        return [("id", "not in", self._search(domain))]
+        # the lines with no expected date (bought once), which are not due.
+        # Nor ("id", "not in", ...): PostgreSQL checks a "not in" against a
+        # list too long to hash by reading it again for each line.
+        return [
+            (
+                "id",
+                "in",
+                SQL(
+                    "(SELECT preference.id FROM consumer_preference preference "
+                    "WHERE NOT EXISTS (SELECT FROM (%s) due "
+                    "WHERE due.id = preference.id))",
+                    self._search(domain).subselect(),
+                ),
+            )
+        ]
 
     @api.depends("company_id", "partner_id", "product_id", "preference_type")
     def _compute_is_specified_and_bought(self):

@@ -701,12 +701,25 @@ class ResPartner(models.Model):
         rows = self.env["consumer.preference.segment"]._search(
             [("company_id", "=", self.env.company.id), *condition]
         )
-        in_rows = matches_empty == negative
+        if matches_empty == negative:
+            return [("commercial_partner_id", "in", rows.subselect("partner_id"))]
+        # Not ("commercial_partner_id", "not in", ...): PostgreSQL checks a
+        # "not in" against a list too long to hash (hundreds of thousands of
+        # customers) by reading it again for each partner.
         return [
             (
-                "commercial_partner_id",
-                "in" if in_rows else "not in",
-                rows.subselect("partner_id"),
+                "id",
+                "in",
+                SQL(
+                    """(
+                    SELECT partner.id FROM res_partner partner
+                     WHERE partner.commercial_partner_id IS NOT NULL
+                       AND NOT EXISTS (
+                           SELECT FROM (%s) segment
+                            WHERE segment.partner_id = partner.commercial_partner_id)
+                    )""",
+                    rows.subselect("partner_id"),
+                ),
             )
         ]
 

@@ -6,9 +6,8 @@ from freezegun import freeze_time
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import Form, new_test_user, tagged
-from odoo.tools import SQL
 
-from .common import ConsumerPreferenceCommon
+from .common import ConsumerPreferenceCommon, searched_by_joins
 
 # The web client formats amounts with a no-break space after the symbol.
 NBSP = "\N{NO-BREAK SPACE}"
@@ -548,12 +547,12 @@ class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
         were "id not in" the others, which PostgreSQL reads again for each
         line once they are too many to hash (more than a minute for 375,000
         lines)."""
-        Preference = self.env["consumer.preference"]
         for value in (True, False):
-            query = Preference._search([("is_specified_and_bought", "=", value)])
-            self.env.cr.execute(SQL("EXPLAIN (FORMAT JSON) %s", query.select()))
-            plan = self.env.cr.fetchone()[0][0]
-            self.assertEqual(list(_subplans(plan["Plan"])), [], f"value {value}")
+            searched_by_joins(
+                self,
+                self.env["consumer.preference"],
+                [("is_specified_and_bought", "=", value)],
+            )
 
     def test_preferences_menu_for_managers(self):
         invoicing_administrator = new_test_user(
@@ -604,12 +603,3 @@ class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
             "views"
         ]["form"]["arch"]
         self.assertIn('name="consumer_preferences"', arch)
-
-
-def _subplans(node):
-    """The subplans of a plan's ``node`` (a subquery run apart from the
-    joins, hashed or checked row by row), below it included."""
-    if node.get("Parent Relationship") == "SubPlan":
-        yield node.get("Subplan Name")
-    for child in node.get("Plans", []):
-        yield from _subplans(child)

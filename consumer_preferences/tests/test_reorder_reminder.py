@@ -12,7 +12,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
 from ..models import consumer_preference_reminder
-from .common import ConsumerPreferenceCommon
+from .common import ConsumerPreferenceCommon, searched_by_joins
 
 
 @tagged("post_install", "-at_install")
@@ -78,6 +78,17 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
                 ),
             ]
         )
+
+    def test_due_for_reorder_searched_by_joins(self):
+        """Both values of "Due for Reorder" are searched by joins: the lines
+        not due were "id not in" the due ones, which PostgreSQL checks by
+        reading the list again for each line once too long to hash."""
+        for value in (True, False):
+            searched_by_joins(
+                self,
+                self.env["consumer.preference"],
+                [("is_due_for_reorder", "=", value)],
+            )
 
     def test_one_reminder_per_customer_and_due_date(self):
         self._run_cron("2026-04-01")

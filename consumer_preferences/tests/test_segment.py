@@ -7,7 +7,11 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
-from .common import ConsumerPreferenceCommon, loops_over_computed_sets
+from .common import (
+    ConsumerPreferenceCommon,
+    loops_over_computed_sets,
+    searched_by_joins,
+)
 
 TODAY = "2026-06-30"
 
@@ -301,6 +305,19 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
                 }
             ],
         )
+
+    def test_segment_searches_by_joins(self):
+        """Customers outside a segment (or a score) are searched by joins:
+        they were partners "not in" the segment's, which PostgreSQL checks by
+        reading the list again for each partner once too long to hash."""
+        self._recompute()
+        Partner = self.env["res.partner"]
+        for domain in (
+            [("consumer_rfm_segment", "!=", "loyal")],
+            [("consumer_rfm_segment", "=", "loyal")],
+            [("consumer_recency_score", "=", 0)],
+        ):
+            searched_by_joins(self, Partner, domain)
 
     def test_statement_never_loops_over_a_computed_set(self):
         """The nightly statement compares its sets of customers by hashing or
