@@ -4,11 +4,7 @@ from freezegun import freeze_time
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
-from .common import (
-    ConsumerPreferenceCommon,
-    explained_plans,
-    loops_over_computed_sets,
-)
+from .common import ConsumerPreferenceCommon, explained_plans
 
 TODAY = "2026-06-30"
 
@@ -85,7 +81,6 @@ class TestConsumerPreferenceAffinity(ConsumerPreferenceCommon):
         with explained_plans("pairs AS (") as plans:
             self.assertEqual(self._recompute(), 4)
         [plan] = plans
-        self.assertEqual(list(loops_over_computed_sets(plan)), [])
         scans = _scans(plan["Plan"])
         purchases = [
             node
