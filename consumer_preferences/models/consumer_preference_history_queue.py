@@ -2,6 +2,8 @@
 from odoo import fields, models
 from odoo.tools.sql import create_index
 
+QUEUE_KEY_INDEX = "consumer_preference_history_queue_key_index"
+
 
 class ConsumerPreferenceHistoryQueue(models.Model):
     """Keys whose history line waits for an exact recomputation, and
@@ -22,8 +24,9 @@ class ConsumerPreferenceHistoryQueue(models.Model):
     company_id = fields.Many2one(
         comodel_name="res.company", required=True, ondelete="cascade"
     )
+    # Indexed with the key (init): a customer's rows, and a key's.
     partner_id = fields.Many2one(
-        comodel_name="res.partner", required=True, index=True, ondelete="cascade"
+        comodel_name="res.partner", required=True, ondelete="cascade"
     )
     # Empty: the customer's whole history in the company.
     product_id = fields.Many2one(comodel_name="product.product", ondelete="cascade")
@@ -42,5 +45,14 @@ class ConsumerPreferenceHistoryQueue(models.Model):
             self._table,
             ["id"],
             where="product_id IS NULL",
+        )
+        # Each batch looks up every row of its keys: by key, not by customer
+        # (a customer queued whole may have thousands of keys, each of them
+        # reading all its rows made a batch quadratic in them).
+        create_index(
+            self.env.cr,
+            QUEUE_KEY_INDEX,
+            self._table,
+            ["partner_id", "product_id", "company_id"],
         )
         return result

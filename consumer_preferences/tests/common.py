@@ -287,19 +287,22 @@ def loops_over_computed_sets(plan):
 
 
 @contextmanager
-def explained_plans(marker):
+def explained_plans(marker, analyze=False):
     """Within the block, each statement sent whose text contains ``marker``
     is first explained (EXPLAIN (FORMAT JSON)) on the same cursor, at the
-    moment it runs; the block gets the list of those plans."""
+    moment it runs; the block gets the list of those plans. With
+    ``analyze``, the statement is run once more to explain it: for
+    statements that only read."""
     plans = []
     execute = Cursor.execute
+    options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
 
     def explaining_execute(cursor, query, params=None, log_exceptions=True):
         code = getattr(query, "code", query)
         if isinstance(code, str) and marker in code:
             execute(
                 cursor,
-                f"EXPLAIN (FORMAT JSON) {code}",
+                f"EXPLAIN ({options}) {code}",
                 getattr(query, "params", params),
             )
             plans.append(cursor.fetchone()[0][0])
@@ -307,6 +310,20 @@ def explained_plans(marker):
 
     with patch.object(Cursor, "execute", explaining_execute):
         yield plans
+
+
+def rows_read(node, table):
+    """The rows an analyzed plan's ``node``, below it included, read from
+    ``table``: those its scans returned and those their conditions
+    removed, in every loop."""
+    read = 0
+    if node.get("Relation Name") == table:
+        read = node["Actual Loops"] * (
+            node["Actual Rows"]
+            + node.get("Rows Removed by Filter", 0)
+            + node.get("Rows Removed by Index Recheck", 0)
+        )
+    return read + sum(rows_read(child, table) for child in node.get("Plans", []))
 
 
 def negated_subplans(node):
