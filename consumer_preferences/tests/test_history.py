@@ -668,7 +668,7 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
         self.env.cr.execute("ANALYZE consumer_preference_history_queue")
         history = self.env["consumer.preference.history"]
         with explained_plans("pg_try_advisory_xact_lock", analyze=True) as plans:
-            batch = history._lock_queued_keys(20, [])
+            batch, _last_id = history._lock_queued_keys(20, [])
         queue_ids = [id_ for _key, ids, _locked in batch for id_ in ids]
         self.assertEqual(len(queue_ids), 20 * len(batch))
         self.assertLess(
@@ -677,6 +677,50 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             # at most, against the queue's 2,000
             2 * (20 + len(queue_ids)),
         )
+
+    def test_queue_batches_go_on_after_each_other(self):
+        """Each batch of a drain reads the queue after the last row the one
+        before read: the rows recomputed are deleted, but a batch reading
+        from the queue's start reads them again as long as a snapshot older
+        than their deletion is open (here, the test's own transaction), and
+        the drain was quadratic again. 1,000 keys queued once, in no order,
+        drained by batches of 50: the entries of the queue's primary key
+        read stay a few per row, where each batch reading again the rows
+        drained before it read over 13 per row."""
+        products = self.env["product.product"].create(
+            [{"name": f"Queued product {index}"} for index in range(100)]
+        )
+        customers = self.env["res.partner"].create(
+            [{"name": f"Queued customer {index}"} for index in range(10)]
+        )
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO consumer_preference_history_queue
+                       (company_id, partner_id, product_id, queued_at)
+                SELECT %s, partner_id, product_id, NOW() AT TIME ZONE 'UTC'
+                  FROM unnest(%s::int[]) AS customer(partner_id)
+                 CROSS JOIN unnest(%s::int[]) AS product(product_id)
+                 ORDER BY md5(partner_id || ',' || product_id)
+                """,
+                self.env.company.id,
+                customers.ids,
+                products.ids,
+            )
+        )
+        self.env.cr.execute("ANALYZE consumer_preference_history_queue")
+        entries_read = SQL(
+            "SELECT pg_stat_get_xact_tuples_returned(%s::regclass)",
+            "consumer_preference_history_queue_pkey",
+        )
+        self.env.cr.execute(entries_read)
+        before = self.env.cr.fetchone()[0]
+        history = self.env["consumer.preference.history"]
+        self.assertEqual(history._process_queue(batch_size=50), 1000)
+        self.env.cr.execute(entries_read)
+        # about 3,000 (the rows' batches and deletions), 13,500 before
+        self.assertLess(self.env.cr.fetchone()[0] - before, 5000)
 
     def test_queue_drained_clears_the_pending_notice(self):
         """Once the scheduled action recomputed a queued key, the partner no
