@@ -401,18 +401,19 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         auto_commit = not getattr(threading.current_thread(), "testing", False)
         done = 0
         skipped_ids = []
-        while batch := self._queued_customers(batch_size, skipped_ids):
+        # Each batch goes on after the last row the one before read: the rows
+        # done are deleted, but read again, dead, by every later batch as
+        # long as a snapshot older than their deletion is open (a report, a
+        # backup), which made a drain quadratic again. A row committed
+        # meanwhile behind it is for the next run, which the rows left wake.
+        last_id = 0
+        while batch := self._queued_customers(batch_size, last_id):
             done_ids = set(self._expand_queued_customers(batch))
             skipped_ids += [row[0] for row in batch if row[0] not in done_ids]
             done += len(done_ids)
+            last_id = batch[-1][0]
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
-        # Each batch goes on after the last row the one before read: the rows
-        # it recomputed are deleted, but read again, dead, by every later
-        # batch as long as a snapshot older than their deletion is open (a
-        # report, a backup), which made a drain quadratic again. A row
-        # committed meanwhile behind it is for the next run, which the rows
-        # left wake.
         last_id = 0
         while picked := self._lock_queued_keys(batch_size, skipped_ids, last_id):
             batch, last_id = picked
@@ -625,19 +626,20 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
         self._wake_scheduled_action()
 
-    def _queued_customers(self, batch_size, skipped_ids):
-        """A batch of the queue's customers queued whole:
-        ``(id, company_id, partner_id, erase)`` each."""
+    def _queued_customers(self, batch_size, after_id=0):
+        """A batch of the queue's customers queued whole, the next
+        ``batch_size`` after the row ``after_id``:
+        ``(id, company_id, partner_id, erase)`` each, by id."""
         self.env.cr.execute(
             SQL(
                 """
                 SELECT id, company_id, partner_id, erase
                   FROM consumer_preference_history_queue
-                 WHERE product_id IS NULL AND NOT id = ANY(%s)
+                 WHERE product_id IS NULL AND id > %s
                  ORDER BY id
                  LIMIT %s
                 """,
-                skipped_ids,
+                after_id,
                 batch_size,
             )
         )

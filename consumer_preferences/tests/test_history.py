@@ -680,13 +680,13 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
 
     def test_queue_batches_go_on_after_each_other(self):
         """Each batch of a drain reads the queue after the last row the one
-        before read: the rows recomputed are deleted, but a batch reading
-        from the queue's start reads them again as long as a snapshot older
-        than their deletion is open (here, the test's own transaction), and
-        the drain was quadratic again. 1,000 keys queued once, in no order,
-        drained by batches of 50: the entries of the queue's primary key
-        read stay a few per row, where each batch reading again the rows
-        drained before it read over 13 per row."""
+        before read: the rows done are deleted, but a batch reading from the
+        queue's start reads them again as long as a snapshot older than
+        their deletion is open (here, the test's own transaction), and the
+        drain was quadratic again. 1,000 keys queued once and 10 customers
+        queued whole 100 times, in no order, drained by batches of 50: the
+        entries of the queue's indexes read stay a few per row, where each
+        batch reading again the rows done before it read over 10 per row."""
         products = self.env["product.product"].create(
             [{"name": f"Queued product {index}"} for index in range(100)]
         )
@@ -699,28 +699,43 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
                 """
                 INSERT INTO consumer_preference_history_queue
                        (company_id, partner_id, product_id, queued_at)
-                SELECT %s, partner_id, product_id, NOW() AT TIME ZONE 'UTC'
-                  FROM unnest(%s::int[]) AS customer(partner_id)
-                 CROSS JOIN unnest(%s::int[]) AS product(product_id)
-                 ORDER BY md5(partner_id || ',' || product_id)
+                SELECT %(company)s, partner_id, product_id, NOW() AT TIME ZONE 'UTC'
+                  FROM unnest(%(customers)s::int[]) AS customer(partner_id)
+                 CROSS JOIN unnest(%(products)s || ARRAY[NULL]::int[])
+                       AS product(product_id)
+                 CROSS JOIN generate_series(1, 100) AS copy(number)
+                 WHERE product_id IS NULL OR copy.number = 1
+                 ORDER BY md5(partner_id || ',' || product_id || ',' || copy.number)
                 """,
-                self.env.company.id,
-                customers.ids,
-                products.ids,
+                company=self.env.company.id,
+                customers=customers.ids,
+                products=products.ids,
             )
         )
         self.env.cr.execute("ANALYZE consumer_preference_history_queue")
-        entries_read = SQL(
-            "SELECT pg_stat_get_xact_tuples_returned(%s::regclass)",
+        indexes = (
             "consumer_preference_history_queue_pkey",
+            "consumer_preference_history_queue_customer_index",
+        )
+        entries_read = SQL(
+            "SELECT %s",
+            SQL(", ").join(
+                SQL("pg_stat_get_xact_tuples_returned(%s::regclass)", index)
+                for index in indexes
+            ),
         )
         self.env.cr.execute(entries_read)
-        before = self.env.cr.fetchone()[0]
+        before = self.env.cr.fetchone()
         history = self.env["consumer.preference.history"]
-        self.assertEqual(history._process_queue(batch_size=50), 1000)
+        self.assertEqual(history._process_queue(batch_size=50), 2000)
         self.env.cr.execute(entries_read)
-        # about 3,000 (the rows' batches and deletions), 13,500 before
-        self.assertLess(self.env.cr.fetchone()[0] - before, 5000)
+        read = [
+            after - first
+            for after, first in zip(self.env.cr.fetchone(), before, strict=True)
+        ]
+        # about 2,000 and 1,000, against 14,500 and 12,500 before
+        self.assertLess(read[0], 5000)
+        self.assertLess(read[1], 3000)
 
     def test_queue_drained_clears_the_pending_notice(self):
         """Once the scheduled action recomputed a queued key, the partner no
