@@ -7,10 +7,10 @@ bought nothing (so that their recomputation costs almost nothing and the
 batches' selection shows), each queued ``--copies`` times in no order, at
 each of ``--sizes`` rows, and drains it. Printed for each size: the drain,
 the time spent picking batches (``_lock_queued_keys``), per batch and per
-1,000 rows; then a customer queued whole (a consent given back):
-``--products`` keys of one customer, queued ``--customer-copies`` times
-each. The drains commit each batch, as
-the scheduled action does: in a scratch copy of the database, dropped after.
+1,000 rows; then one customer with many keys (as a consent given back
+queues them): ``--products`` keys, each queued ``--customer-copies`` times.
+The drains commit each batch, as the scheduled action does: in a scratch
+copy of the database, dropped after.
 
 Run::
 
@@ -37,13 +37,13 @@ def main(argv=None):
         "--customer-copies",
         type=int,
         default=40,
-        help="rows queuing each key of the customer queued whole",
+        help="rows queuing each key of the customer with many keys",
     )
     parser.add_argument(
         "--products",
         type=int,
         default=250,
-        help="keys of the customer queued whole",
+        help="keys of the customer with many keys",
     )
     arguments = parser.parse_args(argv)
     with scratch_copies(arguments, [arguments.database]) as (copy,):
@@ -66,7 +66,7 @@ def run(env, arguments):
         customer_ids = insert_customers(env, keys // 50, "Bench queue customer")
         _fill_queue(env, company_id, customer_ids, products[:50].ids, arguments.copies)
         _drain(env, f"{size:,} rows, {keys:,} keys of {len(customer_ids):,} customers")
-    customer_ids = insert_customers(env, 1, "Bench queue customer queued whole")
+    customer_ids = insert_customers(env, 1, "Bench queue customer with many keys")
     _fill_queue(
         env,
         company_id,

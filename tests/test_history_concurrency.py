@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 import uuid
+from unittest.mock import patch
 
 from psycopg2 import OperationalError
 
@@ -536,6 +537,58 @@ class TestHistoryConcurrency(BaseCase):
         self.assertTrue(self._run_scheduled_action(), "the job was not triggered")
         self.assertEqual(self._queued(), [])
         self.assertEqual(self._history(self.bread_id)[0]["invoice_count"], 1)
+
+    def test_a_key_committed_behind_a_batch_is_left_for_the_next_run(self):
+        """A transaction queued a key (its row's id taken) and commits only
+        once the scheduled action's first batch has read past that id: each
+        batch goes on after the last row the one before read, so the run
+        does not go back for it; but it reports the row left, and Odoo runs
+        the action again at once, which recomputes the key."""
+        customer_id = self._new_customer("Queued behind a batch", consent=True)
+        draft = self._customer_invoice(customer_id, self.water_id, 3.0)
+        self._commit(lambda env: env["account.move"].browse(draft).action_post())
+        # A figure only a recomputation puts right.
+        self._commit(
+            lambda env: env.cr.execute(
+                "UPDATE consumer_preference SET invoice_count = 99 "
+                "WHERE partner_id = %s AND product_id = %s",
+                [customer_id, self.water_id],
+            )
+        )
+        water_key = (self.company_id, customer_id, self.water_id)
+        bread_key = (self.company_id, customer_id, self.bread_id)
+        history_class = self.registry["consumer.preference.history"]
+        lock_queued_keys = history_class._lock_queued_keys
+        batches = []
+        with self.registry.cursor() as late:
+            api.Environment(late, self.user_id, {})[
+                "consumer.preference.history"
+            ]._enqueue([water_key])
+            self._commit(
+                lambda env: env["consumer.preference.history"]._enqueue([bread_key])
+            )
+
+            def commit_after_the_first_batch(model, *args, **kwargs):
+                picked = lock_queued_keys(model, *args, **kwargs)
+                batches.append(picked and [key for key, _ids, _locked in picked[0]])
+                late.commit()
+                return picked
+
+            ran = []
+            with patch.object(
+                history_class, "_lock_queued_keys", commit_after_the_first_batch
+            ):
+                # In a thread of its own, as a cron worker: the action then
+                # commits each batch, and the next one reads a new snapshot.
+                thread, result = self._in_thread(
+                    lambda: ran.append(self._run_scheduled_action())
+                )
+                thread.join(WORKER_TIMEOUT)
+        self.assertEqual((ran, result), ([True], {}))
+        # two runs: the first one's batches, then the second one's
+        self.assertEqual(batches, [[bread_key], None, [water_key], None])
+        self.assertFalse(self._customer_pending(customer_id))
+        self.assertEqual(self._customer_history(customer_id), [(self.water_id, 1, 3.0)])
 
     # ------------------------------------------------------------------
     # Consent changed by another transaction while an invoice is posted

@@ -2,8 +2,6 @@
 from odoo import fields, models
 from odoo.tools.sql import create_index
 
-QUEUE_KEY_INDEX = "consumer_preference_history_queue_key_index"
-
 
 class ConsumerPreferenceHistoryQueue(models.Model):
     """Keys whose history line waits for an exact recomputation, and
@@ -51,7 +49,7 @@ class ConsumerPreferenceHistoryQueue(models.Model):
         # reading all its rows made a batch quadratic in them).
         create_index(
             self.env.cr,
-            QUEUE_KEY_INDEX,
+            "consumer_preference_history_queue_key_index",
             self._table,
             ["partner_id", "product_id", "company_id"],
         )

@@ -292,7 +292,8 @@ def explained_plans(marker, analyze=False):
     is first explained (EXPLAIN (FORMAT JSON)) on the same cursor, at the
     moment it runs; the block gets the list of those plans. With
     ``analyze``, the statement is run once more to explain it: for
-    statements that only read."""
+    statements that only read (or take advisory locks, which a transaction
+    may take again)."""
     plans = []
     execute = Cursor.execute
     options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"

@@ -639,7 +639,7 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
     def test_queue_batch_reads_its_own_rows(self):
         """A batch of the queue reads its oldest rows and the other rows of
         their keys, not the whole queue: grouping the whole queue at each
-        batch made a drain quadratic in its size (11 s of 28 s for 400,000
+        batch made a drain quadratic in its size (9.6 s of 17.1 s for 400,000
         rows), and reading each key's rows by customer made a batch of a
         customer queued whole quadratic in its keys (3.8 s a batch for 250
         keys queued 40 times). One customer, 100 products queued 20 times
@@ -705,7 +705,7 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
                        AS product(product_id)
                  CROSS JOIN generate_series(1, 100) AS copy(number)
                  WHERE product_id IS NULL OR copy.number = 1
-                 ORDER BY md5(partner_id || ',' || product_id || ',' || copy.number)
+                 ORDER BY md5(concat_ws(',', partner_id, product_id, copy.number))
                 """,
                 company=self.env.company.id,
                 customers=customers.ids,
@@ -733,8 +733,9 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             after - first
             for after, first in zip(self.env.cr.fetchone(), before, strict=True)
         ]
-        # about 2,000 and 1,000, against 14,500 and 12,500 before
-        self.assertLess(read[0], 5000)
+        # about 2,000 (up to 4,000 as the deletions are planned) and 1,000,
+        # against 14,500 and 12,500 before
+        self.assertLess(read[0], 7000)
         self.assertLess(read[1], 3000)
 
     def test_queue_drained_clears_the_pending_notice(self):
