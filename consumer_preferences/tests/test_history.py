@@ -636,14 +636,11 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
                 [{"invoice_count": 2, "quantity": 5.0}],
             )
 
-    def test_queue_batch_reads_its_own_rows(self):
-        """A batch of the queue reads its oldest rows and the other rows of
-        their keys, not the whole queue: grouping the whole queue at each
-        batch made a drain quadratic in its size (9.6 s of 17.1 s for 400,000
-        rows), and reading each key's rows by customer made a batch of a
-        customer queued whole quadratic in its keys (3.8 s a batch for 250
-        keys queued 40 times). One customer, 100 products queued 20 times
-        each, in no order; a batch of 20 rows."""
+    def _fill_queue(self, customers, copies, whole_copies=0):
+        """Queue each key of ``customers`` with 100 new products ``copies``
+        times, and each customer whole ``whole_copies`` times, in no order,
+        with the statistics a busy queue has (autovacuum analyzes it within a
+        minute of such an insert)."""
         products = self.env["product.product"].create(
             [{"name": f"Queued product {index}"} for index in range(100)]
         )
@@ -653,19 +650,34 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
                 """
                 INSERT INTO consumer_preference_history_queue
                        (company_id, partner_id, product_id, queued_at)
-                SELECT %s, %s, product_id, NOW() AT TIME ZONE 'UTC'
-                  FROM unnest(%s::int[]) AS product(product_id)
-                 CROSS JOIN generate_series(1, 20) AS copy(number)
-                 ORDER BY md5(product_id::text || copy.number::text)
+                SELECT %(company)s, partner_id, product_id, NOW() AT TIME ZONE 'UTC'
+                  FROM unnest(%(customers)s::int[]) AS customer(partner_id)
+                 CROSS JOIN unnest(%(products)s || ARRAY[NULL]::int[])
+                       AS product(product_id)
+                 CROSS JOIN generate_series(1, GREATEST(%(copies)s, %(whole)s))
+                       AS copy(number)
+                 WHERE copy.number <= CASE WHEN product_id IS NULL
+                                           THEN %(whole)s ELSE %(copies)s END
+                 ORDER BY md5(concat_ws(',', partner_id, product_id, copy.number))
                 """,
-                self.env.company.id,
-                self.customer.id,
-                products.ids,
+                company=self.env.company.id,
+                customers=customers.ids,
+                products=products.ids,
+                copies=copies,
+                whole=whole_copies,
             )
         )
-        # The statistics a busy queue has: autovacuum analyzes it within
-        # a minute of such an insert.
         self.env.cr.execute("ANALYZE consumer_preference_history_queue")
+
+    def test_queue_batch_reads_its_own_rows(self):
+        """A batch of the queue reads its oldest rows and the other rows of
+        their keys, not the whole queue: grouping the whole queue at each
+        batch made a drain quadratic in its size (9.6 s of 17.1 s for 400,000
+        rows), and reading each key's rows by customer made a batch of a
+        customer queued whole quadratic in its keys (3.8 s a batch for 250
+        keys queued 40 times). One customer, 100 products queued 20 times
+        each, in no order; a batch of 20 rows."""
+        self._fill_queue(self.customer, copies=20)
         history = self.env["consumer.preference.history"]
         with explained_plans("pg_try_advisory_xact_lock", analyze=True) as plans:
             batch, _last_id = history._lock_queued_keys(20, [])
@@ -687,32 +699,10 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
         queued whole 100 times, in no order, drained by batches of 50: the
         entries of the queue's indexes read stay a few per row, where each
         batch reading again the rows done before it read over 10 per row."""
-        products = self.env["product.product"].create(
-            [{"name": f"Queued product {index}"} for index in range(100)]
-        )
         customers = self.env["res.partner"].create(
             [{"name": f"Queued customer {index}"} for index in range(10)]
         )
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                """
-                INSERT INTO consumer_preference_history_queue
-                       (company_id, partner_id, product_id, queued_at)
-                SELECT %(company)s, partner_id, product_id, NOW() AT TIME ZONE 'UTC'
-                  FROM unnest(%(customers)s::int[]) AS customer(partner_id)
-                 CROSS JOIN unnest(%(products)s || ARRAY[NULL]::int[])
-                       AS product(product_id)
-                 CROSS JOIN generate_series(1, 100) AS copy(number)
-                 WHERE product_id IS NULL OR copy.number = 1
-                 ORDER BY md5(concat_ws(',', partner_id, product_id, copy.number))
-                """,
-                company=self.env.company.id,
-                customers=customers.ids,
-                products=products.ids,
-            )
-        )
-        self.env.cr.execute("ANALYZE consumer_preference_history_queue")
+        self._fill_queue(customers, copies=1, whole_copies=100)
         indexes = (
             "consumer_preference_history_queue_pkey",
             "consumer_preference_history_queue_customer_index",
