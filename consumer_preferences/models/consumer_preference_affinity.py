@@ -222,7 +222,7 @@ class ConsumerPreferenceAffinity(models.Model):
         """The statement creating ``AFFINITY_BOUGHT_TABLE``: who bought what
         in the period of ``company``, and kept it."""
         since = fields.Date.subtract(
-            fields.Date.context_today(self),
+            company._consumer_preference_today(),
             months=company.consumer_preference_affinity_months,
         )
         quantity_digits = self.env["consumer.preference"]._quantity_digits()

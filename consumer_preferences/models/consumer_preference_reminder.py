@@ -163,12 +163,13 @@ class ConsumerPreferenceReminder(models.Model):
 
     @api.model
     def _create_reminders(self, company, after_partner_id, limit):
-        """Insert the reminders due today in ``company`` that do not exist
-        yet, for the customers with a due product that no reminder listed
-        since it fell due, in one statement, among the next ``limit``
-        customers after ``after_partner_id`` (by id) with a product expected
-        before today. Return them, and the last of these customers, after
-        which the next batch goes on (none when no customer is left)."""
+        """Insert the reminders due today (the company's day) in
+        ``company`` that do not exist yet, for the customers with a due
+        product that no reminder listed since it fell due, in one statement,
+        among the next ``limit`` customers after ``after_partner_id`` (by id)
+        with a product expected before today. Return them, and the last of
+        these customers, after which the next batch goes on (none when no
+        customer is left)."""
         self.env["consumer.preference"].flush_model()
         self.flush_model()
         self.env["res.partner"].flush_model(["active", "consumer_preference_consent"])
@@ -287,7 +288,7 @@ class ConsumerPreferenceReminder(models.Model):
                 """,
                 company_id=company.id,
                 company_ids=company.parent_ids.ids,
-                today=fields.Date.context_today(self),
+                today=company._consumer_preference_today(),
                 threshold=0.5 * 10**-quantity_digits,
                 uid=self.env.uid,
                 after_partner_id=after_partner_id,
@@ -416,7 +417,7 @@ class ConsumerPreferenceReminder(models.Model):
                     "res_id": reminder.partner_id.id,
                     "activity_type_id": todo_type.id,
                     "user_id": salesperson.id,
-                    "date_deadline": fields.Date.context_today(self),
+                    "date_deadline": reminder.reminder_date,
                     "summary": reminder_lang._activity_summary(),
                     # the link, as the Bill Due Products button: shown while
                     # billing is on, to those who may bill

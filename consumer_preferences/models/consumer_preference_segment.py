@@ -380,7 +380,7 @@ class ConsumerPreferenceSegment(models.Model):
             move_types=HISTORY_MOVE_TYPES,
             partner_ids=partner_ids,
             segment=self._segment_sql(),
-            today=fields.Date.context_today(self),
+            today=company._consumer_preference_today(),
             churn_factor=CHURN_INTERVAL_FACTOR,
             uid=self.env.uid,
             assignments=SQL(", ").join(

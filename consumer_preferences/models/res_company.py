@@ -44,3 +44,14 @@ class ResCompany(models.Model):
                     months=MAX_AFFINITY_MONTHS,
                 )
             )
+
+    def _consumer_preference_today(self):
+        """Today in the company's time zone (its address's), else in the
+        user's: the day the scheduled actions count from (reorder reminders,
+        segments, products bought together), whatever the server's or the
+        action's user's time zone. A nightly run at 05:00 UTC is still the
+        evening before in America."""
+        self.ensure_one()
+        return fields.Date.context_today(
+            self.with_context(tz=self.partner_id.tz or self.env.user.tz)
+        )

@@ -150,6 +150,46 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
             self._reminders().filtered(lambda r: r.partner_id == self.customer),
         )
 
+    def test_today_is_the_companys_day(self):
+        """The nightly run at 05:00 UTC is still the evening of 2026-03-13 in
+        Los Angeles: Azure Shop's coffee, expected on 2026-03-13, is not due
+        before the company's day is over, and the reminder and its To-Do are
+        of the company's day, whatever the action's user's time zone."""
+        self.env.ref("base.user_root").tz = "Asia/Tokyo"
+        self.company.partner_id.tz = "America/Los_Angeles"
+        self._run_cron("2026-03-14 05:00:00")
+        self.assertRecordValues(
+            self._reminders(),
+            [
+                {
+                    "partner_id": self.other_customer.id,
+                    "due_date": date(2026, 2, 14),
+                    "reminder_date": date(2026, 3, 13),
+                }
+            ],
+        )
+        self.assertFalse(self._todo_activities(self.customer))
+        # The next night, 2026-03-14 in Los Angeles: due.
+        self._run_cron("2026-03-15 05:00:00")
+        reminder = self._reminders().filtered(lambda r: r.partner_id == self.customer)
+        self.assertRecordValues(
+            reminder,
+            [{"due_date": date(2026, 3, 13), "reminder_date": date(2026, 3, 14)}],
+        )
+        self.assertEqual(reminder.activity_id.date_deadline, date(2026, 3, 14))
+
+    def test_today_is_the_users_day_without_company_time_zone(self):
+        """A company that gives no time zone: the action's user's day, here
+        already 2026-03-14 in Tokyo at 16:00 UTC."""
+        self.env.ref("base.user_root").tz = "Asia/Tokyo"
+        self.company.partner_id.tz = False
+        self._run_cron("2026-03-13 16:00:00")
+        reminder = self._reminders().filtered(lambda r: r.partner_id == self.customer)
+        self.assertRecordValues(
+            reminder,
+            [{"due_date": date(2026, 3, 13), "reminder_date": date(2026, 3, 14)}],
+        )
+
     def test_activity_link_for_salespeople_who_may_bill(self):
         """The To-Do activity links to the Bill wizard filled with the due
         products only for a salesperson who may open it: an invoicing user

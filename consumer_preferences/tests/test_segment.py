@@ -141,6 +141,20 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
         self.assertFalse(self.other_customer.consumer_rfm_segment)
         self.assertFalse(self._segment(self.other_customer))
 
+    def test_churn_risk_counts_the_companys_days(self):
+        """Regular last bought on 2026-06-05, every 30.2 days: at risk after
+        60.4 days, from 2026-08-05. At 03:00 UTC that day it is still the
+        evening of 2026-08-04 in Los Angeles, where the company is."""
+        self.env.user.tz = "UTC"
+        self.company.partner_id.tz = "America/Los_Angeles"
+        with freeze_time("2026-08-05 03:00:00"):
+            self.Segment._recompute(self.company)
+        self.assertFalse(self.regular.consumer_churn_risk)
+        with freeze_time("2026-08-05 08:00:00"):
+            self.Segment._recompute(self.company)
+        self.regular.invalidate_recordset()
+        self.assertTrue(self.regular.consumer_churn_risk)
+
     def test_search_and_group_customers(self):
         self._recompute()
         Partner = self.env["res.partner"]
