@@ -151,6 +151,30 @@ class TestConsumerPreferenceAffinity(ConsumerPreferenceCommon):
         )
         self.assertEqual(beans_cups.customer_count, 4)
 
+    def test_period_counts_from_the_companys_day(self):
+        """Two customers bought Filters and Tea on 2025-06-30. At 03:00 UTC
+        on 2026-07-01 it is still 2026-06-30 in Los Angeles, where the
+        company is: the last 12 months start on 2025-06-30, and the pair
+        counts."""
+        for name in ("C8", "C9"):
+            self._post_customer_invoice(
+                self.env["res.partner"].create({"name": name, "is_company": True}),
+                [(self.filters, 1, 5.0), (self.tea, 1, 5.0)],
+                invoice_date="2025-06-30",
+            )
+        self.env.user.tz = "UTC"
+        self.company.partner_id.tz = "America/Los_Angeles"
+        with freeze_time("2026-07-01 03:00:00"):
+            self.Affinity._recompute(self.company)
+        filters_tea = self.Affinity.search(
+            [
+                ("company_id", "=", self.company.id),
+                ("product_id", "=", self.filters.id),
+                ("related_product_id", "=", self.tea.id),
+            ]
+        )
+        self.assertEqual(filters_tea.customer_count, 2)
+
     def test_withdrawn_customer_leaves_the_pairs_at_once(self):
         """A customer who withdraws consent (or is erased, which withdraws
         it) stops counting in the products bought together as soon as the
