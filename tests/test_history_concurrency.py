@@ -99,6 +99,18 @@ class TestHistoryConcurrency(BaseCase):
                 .ids
             )
             cls.company_id = company.id
+            cls.pack_id = (
+                env["uom.uom"]
+                .create(
+                    {
+                        "name": f"Concurrency Pack {cls.tag}",
+                        "category_id": env.ref("uom.product_uom_categ_unit").id,
+                        "uom_type": "bigger",
+                        "factor_inv": 6,
+                    }
+                )
+                .id
+            )
 
     @classmethod
     def _remove_committed_data(cls):
@@ -121,11 +133,19 @@ class TestHistoryConcurrency(BaseCase):
             env["account.journal"].search(
                 [("name", "=", f"Concurrency Sales {cls.tag}")]
             ).unlink()
+            env["uom.uom"].search(
+                [("name", "=", f"Concurrency Pack {cls.tag}")]
+            ).unlink()
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {"active_test": False})
             left_over = [
                 (model, env[model].search_count([("name", "like", cls.tag)]))
-                for model in ("res.partner", "product.product", "account.journal")
+                for model in (
+                    "res.partner",
+                    "product.product",
+                    "account.journal",
+                    "uom.uom",
+                )
             ] + [
                 (
                     "consumer.preference",
@@ -538,6 +558,120 @@ class TestHistoryConcurrency(BaseCase):
         self.assertEqual(self._queued(), [])
         self.assertEqual(self._history(self.bread_id)[0]["invoice_count"], 1)
 
+    def _pack_invoice(self, customer_id, product_id, packs):
+        """A committed draft invoice of ``packs`` packs (of six) of the
+        product, sold by the unit."""
+
+        def create(env):
+            return (
+                env["account.move"]
+                .create(
+                    {
+                        "move_type": "out_invoice",
+                        "partner_id": customer_id,
+                        "journal_id": self.journal_id,
+                        "invoice_date": "2026-06-01",
+                        "invoice_line_ids": [
+                            Command.create(
+                                {
+                                    "product_id": product_id,
+                                    "product_uom_id": self.pack_id,
+                                    "quantity": packs,
+                                    "price_unit": 60.0,
+                                }
+                            )
+                        ],
+                    }
+                )
+                .id
+            )
+
+        return self._commit(create)
+
+    def _set_pack_size(self, env, size):
+        env["uom.uom"].browse(self.pack_id).write({"factor_inv": size})
+        env.flush_all()
+
+    def test_a_unit_ratio_changed_before_a_posting_in_it_commits(self):
+        """The pack becomes ten units after the posting took its snapshot
+        and before it posts; the scheduled action runs in between, and sees
+        no line in packs. The posting must not add its packs at six: it
+        holds the unit, finds it changed, and queues its key instead (never
+        replayed). Once the queue ran: 2 packs of ten."""
+        customer_id = self._new_customer("Packs Before", consent=True)
+        draft = self._pack_invoice(customer_id, self.juice_id, 2)
+
+        def change_then_run_the_queue(env):
+            self._set_pack_size(env, 10)
+            env.cr.commit()
+            self._drain()
+
+        try:
+            attempts = self._post_around(draft, change_then_run_the_queue)
+            self.assertEqual(attempts, 1)
+            self.assertEqual(self._states([draft]), ["posted"])
+            self._drain()
+            self.assertEqual(
+                self._customer_history(customer_id), [(self.juice_id, 1, 20.0)]
+            )
+        finally:
+            self._commit(lambda env: self._set_pack_size(env, 6))
+
+    def test_a_unit_ratio_changed_while_a_posting_holds_it(self):
+        """The posting holds the pack when the change is saved: the change
+        waits for it, but its snapshot, taken before, misses the posting's
+        line (restated from nothing). The scheduled action, reading once
+        the change committed, restates it: 2 packs of ten."""
+        customer_id = self._new_customer("Packs While", consent=True)
+        draft = self._pack_invoice(customer_id, self.water_id, 2)
+        snapshot_taken = threading.Event()
+
+        def change():
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, self.user_id, {})
+
+                def call():
+                    env["uom.uom"].browse(self.pack_id).read(["factor_inv"])
+                    snapshot_taken.set()
+                    self._set_pack_size(env, 10)
+
+                retrying(call, env)
+
+        try:
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, self.user_id, {})
+                env["account.move"].browse(draft).action_post()
+                env.flush_all()
+                thread, result = self._in_thread(change)
+                self.assertTrue(snapshot_taken.wait(WORKER_TIMEOUT))
+                self._wait_for_a_lock_wait()
+            thread.join(WORKER_TIMEOUT)
+            self.assertFalse(thread.is_alive(), "the change never committed")
+            self.assertNotIn("error", result)
+            self.assertEqual(
+                self._customer_history(customer_id), [(self.water_id, 1, 12.0)]
+            )
+            self._drain()
+            self.assertEqual(
+                self._customer_history(customer_id), [(self.water_id, 1, 20.0)]
+            )
+        finally:
+            self._commit(lambda env: self._set_pack_size(env, 6))
+
+    def _wait_for_a_lock_wait(self):
+        """Wait until a transaction of the database waits for a lock."""
+        deadline = time.monotonic() + WORKER_TIMEOUT
+        while time.monotonic() < deadline:
+            with self.registry.cursor() as cr:
+                cr.execute(
+                    "SELECT COUNT(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+                if cr.fetchone()[0]:
+                    return
+            time.sleep(0.05)
+        raise AssertionError("no transaction ever waited for the unit")
+
     def test_a_key_committed_behind_a_batch_is_left_for_the_next_run(self):
         """A transaction queued a key (its row's id taken) and commits only
         once the scheduled action's first batch has read past that id: each
@@ -776,7 +910,10 @@ class TestHistoryConcurrency(BaseCase):
 
     def _drain(self):
         with self.registry.cursor() as cr:
-            cr.execute("SELECT COUNT(*) FROM consumer_preference_history_queue")
+            cr.execute(
+                "SELECT (SELECT COUNT(*) FROM consumer_preference_history_queue)"
+                " + (SELECT COUNT(*) FROM consumer_preference_history_unit_queue)"
+            )
             queued = cr.fetchone()[0]
         if queued:
             self._run_scheduled_action()

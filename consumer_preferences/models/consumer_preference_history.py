@@ -314,7 +314,28 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         products = self.env["product.product"].browse(
             row[0] for row in self.env.cr.fetchall()
         )
+        self._queue_units(units)
         return self._recompute_products(products)
+
+    def _queue_units(self, units):
+        """Queue ``units``, whose ratio changed, for the scheduled action
+        to queue the keys whose lines they convert once this transaction
+        commits (``_expand_queued_units``): a posting in these units that
+        held them first (``_increment_sql``) commits before this
+        transaction can change them, and the action, reading after it, sees
+        its lines, which this transaction's snapshot may not."""
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO consumer_preference_history_unit_queue
+                       (uom_id, queued_at)
+                SELECT id, NOW() AT TIME ZONE 'UTC' FROM unnest(%s::int[]) AS unit(id)
+                """,
+                units.ids,
+            )
+        )
+        self._wake_scheduled_action()
+        return True
 
     @api.model
     def _erase(self, partners):
@@ -407,6 +428,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         # long as a snapshot older than their deletion is open (a report, a
         # backup), which made a drain quadratic again. A row committed
         # meanwhile behind it is for the next run, which the rows left wake.
+        done += self._expand_queued_units()
+        if auto_commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
         last_id = 0
         while batch := self._queued_customers(batch_size, last_id):
             done_ids = set(self._expand_queued_customers(batch))
@@ -626,6 +650,38 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             ["consumer_preference_history_pending"]
         )
         self._wake_scheduled_action()
+
+    def _expand_queued_units(self):
+        """Take the queued units (``_queue_units``) out of the queue, and
+        queue the keys whose posted lines they convert, as the lines are
+        now. Returns how many units were done."""
+        self.env.cr.execute(
+            "DELETE FROM consumer_preference_history_unit_queue RETURNING uom_id"
+        )
+        unit_ids = list({unit_id for (unit_id,) in self.env.cr.fetchall()})
+        if not unit_ids:
+            return 0
+        self._flush_sources()
+        self.env.cr.execute(
+            SQL(
+                "SELECT DISTINCT line.company_id, line.partner_id, line.product_id %s",
+                self._posted_lines_sql(
+                    SQL(
+                        "line.product_uom_id IS DISTINCT FROM template.uom_id"
+                        " AND (line.product_uom_id = ANY(%(units)s)"
+                        " OR template.uom_id = ANY(%(units)s))",
+                        units=unit_ids,
+                    ),
+                    joins=SQL(
+                        "JOIN product_product product ON product.id = line.product_id"
+                        " JOIN product_template template"
+                        " ON template.id = product.product_tmpl_id"
+                    ),
+                ),
+            )
+        )
+        self._enqueue([tuple(row) for row in self.env.cr.fetchall()])
+        return len(unit_ids)
 
     def _queued_customers(self, batch_size, after_id=0):
         """A batch of the queue's customers queued whole, the next
@@ -1172,8 +1228,28 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                                   SELECT product.product_tmpl_id
                                     FROM product_product product
                                    WHERE product.id = line.product_id)))
-                       AS product_uom_factor
+                       AS product_uom_factor,
+                   line.product_uom_id AS line_unit_id,
+                   (SELECT template.uom_id FROM product_template template
+                     WHERE template.id = (
+                           SELECT product.product_tmpl_id FROM product_product product
+                            WHERE product.id = line.product_id)) AS product_unit_id
               %(move_lines)s
+        ),
+        held_units AS MATERIALIZED (
+            -- the units converting the lines (a line's own and its
+            -- product's, when they differ; most lines: none), held until
+            -- this transaction ends against a change of their ratio: one
+            -- committed since this snapshot, or under way, is a contention
+            -- (the keys are queued, recomputed once both are committed); one
+            -- made later waits for this transaction, and then queues the
+            -- keys its units convert (_queue_units)
+            SELECT unit.id FROM uom_uom unit
+             WHERE unit.id IN (
+                   SELECT UNNEST(ARRAY[line.line_unit_id, line.product_unit_id])
+                     FROM move_lines line
+                    WHERE line.line_unit_id <> line.product_unit_id)
+               FOR SHARE OF unit NOWAIT
         ),
         move_keys AS MATERIALIZED (
             -- each key once, and its lock tried once
@@ -1184,6 +1260,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                       FROM move_lines line
                       JOIN res_partner partner ON partner.id = line.partner_id
                      WHERE partner.consumer_preference_consent IS NOT FALSE
+                       -- the units held first
+                       AND (SELECT COUNT(*) FROM held_units) >= 0
                      GROUP BY line.company_id, line.partner_id, line.product_id
                    ) keys_of_moves
         ),

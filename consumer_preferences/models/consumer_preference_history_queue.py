@@ -54,3 +54,25 @@ class ConsumerPreferenceHistoryQueue(models.Model):
             ["partner_id", "product_id", "company_id"],
         )
         return result
+
+
+class ConsumerPreferenceHistoryUnitQueue(models.Model):
+    """Units whose ratio changed, waiting for the scheduled action
+    ``ir_cron_consumer_preference_history_queue`` to queue the keys whose
+    lines they convert (``consumer.preference.history._expand_queued_units``).
+
+    The change restates the lines it sees at once, from its own snapshot; a
+    posting in that unit committed meanwhile is not among them. The action
+    looks the keys up once the change is committed, and so after every
+    posting that held the unit before it (``_increment_sql``), with
+    the new ratio."""
+
+    _name = "consumer.preference.history.unit.queue"
+    _description = "Consumer Preference History Unit Queue"
+    _log_access = False
+    _order = "id"
+
+    uom_id = fields.Many2one(
+        comodel_name="uom.uom", string="Unit", required=True, ondelete="cascade"
+    )
+    queued_at = fields.Datetime(required=True, default=fields.Datetime.now)

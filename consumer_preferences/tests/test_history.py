@@ -215,6 +215,17 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             self._history(self.customer),
             [{"quantity": 20.0, "last_price_unit": 9.6}],
         )
+        # The unit is queued too: the scheduled action looks up the lines it
+        # converts once the change is committed, which a posting in dozens
+        # committed meanwhile is among (tests/test_history_concurrency.py).
+        units_queued = self.env["consumer.preference.history.unit.queue"].search([])
+        self.assertEqual(units_queued.uom_id, dozen)
+        self.env["consumer.preference.history"]._process_queue()
+        self.assertFalse(units_queued.exists())
+        self.assertRecordValues(
+            self._history(self.customer),
+            [{"quantity": 20.0, "last_price_unit": 9.6}],
+        )
         self._post_customer_invoice(
             self.customer, [(self.coffee, 5, 9.0)], invoice_date="2026-02-01"
         )
