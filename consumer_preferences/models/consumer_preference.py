@@ -695,6 +695,57 @@ class ConsumerPreference(models.Model):
             }
         )
 
+    def _give_to_customer(self, customer, move=True):
+        """Give these specifications to ``customer`` (a commercial partner),
+        merging each into an identical one it has, or that another of them
+        brings (same company, product and characteristic values): both
+        notes, active when either is. Without ``move``, only merge them
+        among themselves (a merge's record about to become ``customer``:
+        Odoo repoints them). Returns the specifications left. A partner
+        merged into another, or made a contact of a company: a company and
+        its contacts share one profile."""
+        if not self:
+            return self
+        existing = {}
+        if move:
+            existing = {
+                specification._merge_key(): specification
+                for specification in self.with_context(active_test=False).search(
+                    [
+                        ("partner_id", "=", customer.id),
+                        ("preference_type", "=", "specification"),
+                        ("id", "not in", self.ids),
+                    ]
+                )
+            }
+        duplicates = self.browse()
+        for specification in self:
+            kept = existing.setdefault(specification._merge_key(), specification)
+            if kept != specification:
+                duplicates |= specification
+                kept.write(kept._merge_vals(specification))
+        duplicates.unlink()
+        left = self - duplicates
+        if move:
+            left.write({"partner_id": customer.id})
+        return left
+
+    def _merge_key(self):
+        """What makes two specifications identical: the unique constraint's
+        key, the customer aside."""
+        self.ensure_one()
+        return (self.company_id.id, self.product_id.id, self.attribute_value_key)
+
+    def _merge_vals(self, duplicate):
+        """The values of this specification once ``duplicate`` is merged
+        into it: both notes, and active when either is."""
+        self.ensure_one()
+        notes = [note for note in (self.note, duplicate.note) if note]
+        return {
+            "note": " / ".join(dict.fromkeys(notes)) or False,
+            "active": self.active or duplicate.active,
+        }
+
     @api.model
     def _check_no_statistics(self, vals_list):
         """Refuse purchase figures given by hand (a client writes read-only

@@ -220,6 +220,16 @@ class ResPartner(models.Model):
                     )
         moved_invoices = self._consumer_preference_moved_invoices(vals)
         customers_before = moved_invoices.commercial_partner_id
+        # Customers about to become contacts of a company, with the consent
+        # they had: Odoo gives them the company's.
+        joining = self.browse()
+        if "parent_id" in vals or "is_company" in vals:
+            joining = self.filtered(
+                lambda partner: partner.commercial_partner_id == partner
+            )
+        joining_withdrawn = joining.filtered(
+            lambda partner: not partner.consumer_preference_consent
+        )
         segments = self.env["consumer.preference.segment"]
         if moved_invoices:
             # Their customers' segments, before they leave them.
@@ -229,6 +239,11 @@ class ResPartner(models.Model):
             # After the write (and its access check): postings that did not
             # see the change are replayed.
             self.env["consumer.preference.history"]._lock_consent(consent_changed)
+        joining = joining.filtered(
+            lambda partner: partner.commercial_partner_id != partner
+        )
+        if joining:
+            joining._consumer_preference_join_company(joining_withdrawn)
         given_back = consent_changed.filtered("consumer_preference_consent")
         # Invoices posted while consent was withdrawn count again.
         to_rebuild = given_back
@@ -267,6 +282,38 @@ class ResPartner(models.Model):
             # queue's next run, not at the nightly run.
             segments._enqueue_customers(given_back)
         return result
+
+    def _consumer_preference_join_company(self, withdrawn):
+        """These customers just became contacts of a company, whose profile
+        is now theirs (a company and its contacts share one): their
+        specifications go to it, merged into identical ones; their history
+        lines go (the company's rebuild counts their invoices); and a
+        consent one of them had withdrawn (``withdrawn``) stays withdrawn,
+        on the company now, as when merging them into its contact: Odoo gave
+        them the company's box, and the history would otherwise record the
+        purchases they asked not to be, erased ones included."""
+        # sudo and every company: moving a customer under a company takes
+        # contact rights, not Preferences ones, and its profile follows in
+        # every company.
+        all_companies = self.env["res.company"].sudo().search([])
+        history = (
+            self.env["consumer.preference.history"]
+            .sudo()
+            .with_context(allowed_company_ids=all_companies.ids)
+        )
+        Preference = (
+            self.env["consumer.preference"].sudo().with_context(active_test=False)
+        )
+        for partner in self:
+            Preference.search(
+                [
+                    ("partner_id", "=", partner.id),
+                    ("preference_type", "=", "specification"),
+                ]
+            )._give_to_customer(partner.commercial_partner_id)
+        history._delete_history(self)
+        withdrawn.commercial_partner_id._withdraw_consumer_preference_consent()
+        return True
 
     def _consumer_preference_moved_invoices(self, vals):
         """The posted customer invoices and credit notes of these partners,

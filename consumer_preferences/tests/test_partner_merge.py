@@ -206,6 +206,65 @@ class TestConsumerPreferencePartnerMerge(ConsumerPreferenceCommon):
         )
         self.assertEqual(specification.partner_id, self.customer)
 
+    def test_erased_person_made_a_contact_stays_erased(self):
+        """The same private customer, made a contact of Azure Shop on its
+        form (Company field) instead of merged: Odoo gives it Azure Shop's
+        ticked box and its invoices; Azure Shop's consent is withdrawn, as in
+        a merge, so the erased purchases are not recorded again."""
+        person = self.env["res.partner"].create({"name": "Jane Azure (private)"})
+        self._post_customer_invoice(person, [(self.tea, 4, 5.0)])
+        self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        history_before = self._history(self.customer).read(
+            ["product_id", "invoice_count", "quantity"]
+        )
+        person.with_user(self.salesperson).action_consumer_preference_erase_history()
+
+        with Form(person.with_user(self.salesperson)) as person_form:
+            person_form.parent_id = self.customer
+        self.env["consumer.preference.history"]._process_queue()
+
+        self.assertEqual(person.commercial_partner_id, self.customer)
+        self.assertFalse(self.customer.consumer_preference_consent)
+        self.assertFalse(self._history(self.customer, self.tea))
+        self.assertEqual(
+            self._history(self.customer).read(
+                ["product_id", "invoice_count", "quantity"]
+            ),
+            history_before,
+        )
+
+    def test_person_made_a_contact_gives_its_specifications_to_the_company(self):
+        """A private customer's specifications go to the company it is made
+        a contact of (their shared profile), one the company already has
+        merged into it; its history goes to the company's."""
+        person = self.env["res.partner"].create({"name": "Jane Azure (private)"})
+        self._post_customer_invoice(person, [(self.tea, 4, 5.0)])
+        Preference = self.env["consumer.preference"]
+        shirt_of_person, coffee_of_person = Preference.create(
+            [
+                {"partner_id": person.id, "product_id": self.shirt_m.id, "note": "M"},
+                {"partner_id": person.id, "product_id": self.coffee.id},
+            ]
+        )
+        shirt_of_company = Preference.create(
+            {"partner_id": self.customer.id, "product_id": self.shirt_m.id}
+        )
+
+        with Form(person.with_user(self.salesperson)) as person_form:
+            person_form.parent_id = self.customer
+
+        self.assertFalse(shirt_of_person.exists())
+        self.assertEqual(shirt_of_company.note, "M")
+        self.assertEqual(coffee_of_person.partner_id, self.customer)
+        self.assertEqual(
+            self.customer_contact.commercial_specification_ids,
+            shirt_of_company | coffee_of_person,
+        )
+        self.assertFalse(Preference.search([("partner_id", "=", person.id)]))
+        self.assertRecordValues(
+            self._history(self.customer, self.tea), [{"quantity": 4.0}]
+        )
+
     def test_company_merged_into_a_contact_kept_makes_it_the_customer(self):
         """A company merged into another company's contact, keeping the
         contact: Odoo's merge makes it a company, its own customer. Its

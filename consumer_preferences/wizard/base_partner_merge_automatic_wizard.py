@@ -95,56 +95,11 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
                 ("preference_type", "=", "specification"),
             ]
         )
-        if not specifications:
-            return
         # A contact that Odoo's merge of values makes a company has no
         # specification of its own yet (a contact's are its company's):
         # Odoo's repointing of the foreign keys gives it the merged ones,
         # once their duplicates are folded (the ORM would move them to the
         # contact's company).
-        becomes_company = customer.commercial_partner_id != customer
-        existing = {}
-        if not becomes_company:
-            existing = {
-                self._consumer_preference_merge_key(specification): specification
-                for specification in Preference.search(
-                    [
-                        ("partner_id", "=", customer.id),
-                        ("preference_type", "=", "specification"),
-                    ]
-                )
-            }
-        duplicates = Preference
-        for specification in specifications:
-            key = self._consumer_preference_merge_key(specification)
-            kept = existing.get(key)
-            if not kept:
-                existing[key] = specification
-                continue
-            duplicates |= specification
-            kept.write(
-                self._prepare_consumer_preference_merge_vals(kept, specification)
-            )
-        duplicates.unlink()
-        if not becomes_company:
-            (specifications - duplicates).write({"partner_id": customer.id})
-
-    @staticmethod
-    def _consumer_preference_merge_key(preference):
-        """What makes two specifications identical: the unique constraint's
-        key, the customer aside."""
-        return (
-            preference.company_id.id,
-            preference.product_id.id,
-            preference.attribute_value_key,
+        specifications._give_to_customer(
+            customer, move=customer.commercial_partner_id == customer
         )
-
-    @staticmethod
-    def _prepare_consumer_preference_merge_vals(kept, duplicate):
-        """The values of ``kept`` once ``duplicate`` is merged into it: both
-        notes, and active when either is."""
-        notes = [note for note in (kept.note, duplicate.note) if note]
-        return {
-            "note": " / ".join(dict.fromkeys(notes)) or False,
-            "active": kept.active or duplicate.active,
-        }
