@@ -126,9 +126,13 @@ class ConsumerPreferenceAffinity(models.Model):
     def action_add_and_bill(self):
         """Add the suggested product to the customer's specifications and
         open the Bill wizard with them."""
-        # Before adding anything: a user who may not bill would get the
-        # specification and then an error opening the wizard.
-        self.env["consumer.preference.bill"].check_access("create")
+        # Before adding anything: a user who may not bill, or a company that
+        # no longer bills from preferences (a form opened before it was
+        # switched off), would get the specification and then an error
+        # opening the wizard.
+        Bill = self.env["consumer.preference.bill"]
+        Bill.check_access("create")
+        Bill._check_billing_enabled(self.env.company)
         self.action_add_to_specifications()
         partner = self._context_partner()
         action = self.env["ir.actions.act_window"]._for_xml_id(

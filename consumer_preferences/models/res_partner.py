@@ -597,11 +597,28 @@ class ResPartner(models.Model):
                     company=self.env.company.display_name,
                 )
             )
-        wizard = (
-            self.env["consumer.preference.bill"]
-            .with_context(active_model="consumer.preference", active_ids=due.ids)
-            .create({})
+        # With the specifications of the due products (their values, a
+        # value's price extra): the Bill button pairs each with the history
+        # line of what it specifies, the same rows here.
+        Bill = self.env["consumer.preference.bill"]
+        specifications = self.env["consumer.preference"].search(
+            Bill._preferences_domain(partner)
+            + [
+                ("preference_type", "=", "specification"),
+                ("product_id", "in", due.product_id.ids),
+            ]
         )
+        specifications = specifications.filtered(
+            lambda specification: any(
+                line.product_id == specification.product_id
+                and line.attribute_value_ids <= specification.attribute_value_ids
+                for line in due
+            )
+        )
+        wizard = Bill.with_context(
+            active_model="consumer.preference",
+            active_ids=(specifications | due).ids,
+        ).create({})
         return wizard.action_fill_suggested_quantities()
 
     def action_view_consumer_due_preferences(self):

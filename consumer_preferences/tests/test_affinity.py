@@ -377,6 +377,20 @@ class TestConsumerPreferenceAffinity(ConsumerPreferenceCommon):
         ).arch
         self.assertIn("not parent.consumer_preference_can_bill", arch)
 
+    def test_add_and_bill_while_billing_is_off_adds_nothing(self):
+        """Billing from preferences switched off after the form was opened:
+        Specify and Bill says so before adding the specification."""
+        self._recompute()
+        self.company.consumer_preference_billing = False
+        self.salesperson.groups_id |= self.env.ref("account.group_account_invoice")
+        specifications = self.c2.consumer_specification_ids
+        with self.assertRaisesRegex(UserError, "Billing from preferences is disabled"):
+            self.c2.consumer_suggestion_ids.with_user(self.salesperson).with_context(
+                consumer_partner_id=self.c2.id
+            ).action_add_and_bill()
+        self.c2.invalidate_recordset()
+        self.assertEqual(self.c2.consumer_specification_ids, specifications)
+
     def test_rights_and_companies(self):
         self._recompute()
         with self.assertRaises(AccessError):

@@ -201,6 +201,27 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
             },
         )
 
+    def test_no_suggestion_of_a_product_bill_refuses(self):
+        """Coffee, bought on two invoices, archived or no longer sold: Fill
+        Suggested Quantities leaves it at 0 (Bill would refuse it), and the
+        wizard then bills what is filled."""
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-02-15"
+        )
+        for change in ({"sale_ok": False}, {"active": False}):
+            with self.subTest(change=change):
+                self.coffee.write(change)
+                wizard = self._bill_form().save()
+                wizard.action_fill_suggested_quantities()
+                coffee_line = wizard.line_ids.filtered(
+                    lambda line: line.preference_id == self.coffee_history
+                )
+                self.assertEqual(len(coffee_line), 1)
+                self.assertEqual(
+                    (coffee_line.suggested_quantity, coffee_line.quantity), (0.0, 0.0)
+                )
+                self.coffee.write({"sale_ok": True, "active": True})
+
     def test_no_suggestion_once_consent_is_withdrawn(self):
         """A customer who withdrew consent is not profiled: its history lines
         can still be billed, with no suggested quantity."""

@@ -379,6 +379,56 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
                 self.accountant
             ).action_consumer_preference_bill_due()
 
+    def test_bill_due_products_keeps_the_specified_values(self):
+        """Azure Shop specified its M shirts of quality 8, which costs 3.00
+        more, and bought them twice: Bill Due Products bills them as the
+        Bill button does, with the specified quality and its price."""
+        self.company.consumer_preference_billing = True
+        self.shirt_template.attribute_line_ids.filtered(
+            lambda line: line.attribute_id == self.quality
+        ).product_template_value_ids.filtered(
+            lambda value: value.product_attribute_value_id == self.quality_8
+        ).price_extra = 3.0
+        specification = self.env["consumer.preference"].create(
+            {
+                "partner_id": self.customer.id,
+                "product_id": self.shirt_m.id,
+                "attribute_value_ids": [
+                    Command.set((self.size_m | self.quality_8).ids)
+                ],
+            }
+        )
+        for invoice_date in ("2026-01-15", "2026-02-15"):
+            self._post_customer_invoice(
+                self.customer, [(self.shirt_m, 2, 23.0)], invoice_date=invoice_date
+            )
+        with freeze_time("2026-04-01"):
+            action = self.customer.with_user(
+                self.accountant
+            ).action_consumer_preference_bill_due()
+            wizard = self.env["consumer.preference.bill"].browse(action["res_id"])
+            shirt_line = wizard.line_ids.filtered(
+                lambda line: line.product_id == self.shirt_m
+            )
+            self.assertRecordValues(
+                shirt_line,
+                [
+                    {
+                        "preference_id": specification.id,
+                        "quantity": 2.0,
+                        "price_unit": 23.0,
+                    }
+                ],
+            )
+            invoice = self.env["account.move"].browse(
+                wizard.with_user(self.accountant).action_bill()["res_id"]
+            )
+        shirts = invoice.invoice_line_ids.filtered(
+            lambda line: line.product_id == self.shirt_m
+        )
+        self.assertRecordValues(shirts, [{"quantity": 2.0, "price_unit": 23.0}])
+        self.assertIn("Quality: 8", shirts.name)
+
     def _reminder_mails(self, reminders):
         return self.env["mail.mail"].search(
             [

@@ -90,19 +90,25 @@ class ConsumerPreferenceBillLine(models.TransientModel):
         "history_id.invoice_count",
         "history_id.average_quantity",
         "history_id.partner_id.consumer_preference_consent",
+        "product_id.active",
+        "product_id.sale_ok",
         "uom_id.rounding",
     )
     def _compute_suggested_quantity(self):
         """A one-off purchase says nothing about the next one, and a customer
         who withdrew consent is not profiled (as in its purchase profile).
-        The average is billed in the product's unit: 2.5 Units suggests 3
-        where the unit rounds at 1, 2.5 kg stays."""
+        Nor is a product suggested that Bill would refuse (archived, or no
+        longer sold: as Due for Reorder). The average is billed in the
+        product's unit: 2.5 Units suggests 3 where the unit rounds at 1,
+        2.5 kg stays."""
         for line in self:
             history = line.history_id
             repeated = (
                 history.invoice_count > 1
                 and not history.is_fully_returned
                 and history.partner_id.consumer_preference_consent
+                and line.product_id.active
+                and line.product_id.sale_ok
             )
             line.suggested_quantity = (
                 float_round(
