@@ -8,6 +8,9 @@ from .consumer_preference_history import HISTORY_MOVE_TYPES, STATISTICS_FIELDS
 
 # How many history lines an error refusing to change them names.
 HISTORY_LINES_NAMED = 5
+# Stored fields computed from the product and its values, never written as
+# given (_drop_derived_values).
+DERIVED_FIELDS = ("product_tmpl_id", "product_category_id", "attribute_value_key")
 
 
 class ConsumerPreference(models.Model):
@@ -588,6 +591,7 @@ class ConsumerPreference(models.Model):
                     )
                 )
             self._normalize_partner(vals)
+            self._drop_derived_values(vals)
         self._check_no_statistics(vals_list)
         company_id = self.default_get(["company_id"]).get("company_id")
         # Odoo checks the company rule once the lines are written: a line in
@@ -615,6 +619,7 @@ class ConsumerPreference(models.Model):
         if vals.get("preference_type", "specification") != "specification":
             raise UserError(_("A preference cannot be turned into history by hand."))
         self._normalize_partner(vals)
+        vals = self._drop_derived_values(dict(vals))
         self._check_no_statistics([vals])
         result = super().write(vals)
         if "company_id" in vals:
@@ -873,6 +878,17 @@ class ConsumerPreference(models.Model):
                     preferences=names,
                 )
             )
+
+    @api.model
+    def _drop_derived_values(self, vals):
+        """Drop from ``vals`` what follows the product and its values (its
+        template and category, the values' key), which a client writes as it
+        likes: stored as given, a line would name one product and price or
+        check its values as another, or repeat another line's product and
+        values under another key. Returns ``vals``."""
+        for name in DERIVED_FIELDS:
+            vals.pop(name, None)
+        return vals
 
     def _normalize_partner(self, vals):
         """Preferences belong to the commercial partner: a company and its

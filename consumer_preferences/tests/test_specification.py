@@ -379,6 +379,46 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
         )
         self.assertEqual(copy.note, "Loose leaf")
 
+    def test_what_follows_the_product_is_not_written_as_given(self):
+        """A client writing a line's template, category or values' key (read
+        only in the web client, not over RPC) changes nothing: stored as
+        given, the line would name one product and check its values against
+        another's, or repeat the customer's coffee under another key."""
+        Preference = self.env["consumer.preference"].with_user(self.salesperson)
+        coffee = Preference.create(
+            {
+                "partner_id": self.customer.id,
+                "product_id": self.coffee.id,
+                "attribute_value_key": "forged",
+                "product_tmpl_id": self.shirt_template.id,
+            }
+        )
+        coffee.write(
+            {
+                "attribute_value_key": "forged",
+                "product_tmpl_id": self.shirt_template.id,
+                "product_category_id": self.category_textile.id,
+            }
+        )
+        self.env.flush_all()
+        self.assertRecordValues(
+            coffee,
+            [
+                {
+                    "attribute_value_key": "",
+                    "product_tmpl_id": self.coffee.product_tmpl_id.id,
+                    "product_category_id": self.coffee.categ_id.id,
+                }
+            ],
+        )
+        with self.assertRaisesRegex(ValidationError, "already has this product"):
+            Preference.create(
+                {"partner_id": self.customer.id, "product_id": self.coffee.id}
+            )
+        # The shirt's values are not the coffee's, whatever template was sent.
+        with self.assertRaisesRegex(ValidationError, "configured on"):
+            coffee.write({"attribute_value_ids": [Command.set(self.quality_8.ids)]})
+
     def test_history_lines_refused_are_named(self):
         """Deleting or archiving a selection of the preferences list: the
         message says which selected lines are history lines."""
