@@ -580,6 +580,31 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
         with self.assertRaisesRegex(ValidationError, "Edit the existing line"):
             with_quality.write({"attribute_value_ids": [Command.set(self.size_m.ids)]})
 
+    def test_deleted_characteristic_of_specifications_archived(self):
+        """A characteristic deleted while specifications name its values
+        (its values go with it, below their own deletion) is archived
+        instead, with them: the lines keep their values, shown and in their
+        key. One whose values no line names is deleted as before."""
+        with_quality = self._specify(
+            self.customer, self.shirt_m, values=[self.size_m, self.quality_8]
+        )
+        self.shirt_template.attribute_line_ids.filtered(
+            lambda line: line.attribute_id == self.quality
+        ).unlink()
+        self.quality.unlink()
+        self.assertTrue(self.quality.exists())
+        self.assertFalse(self.quality.active)
+        self.assertFalse(self.quality_8.active)
+        with_quality = self._as_web_client(with_quality)
+        self.assertEqual(with_quality.attribute_value_ids, self.size_m | self.quality_8)
+        self.assertEqual(
+            with_quality.attribute_value_key,
+            with_quality._attribute_value_key((self.size_m | self.quality_8).ids),
+        )
+        self.assertEqual(with_quality.display_name, "Shirt (M) (Quality: 8, Size: M)")
+        self.colour.unlink()
+        self.assertFalse(self.colour.exists())
+
     def test_history_form_read_only(self):
         """Defect 10: the form of a history line offers nothing to edit."""
         self._post_customer_invoice(self.customer, [(self.coffee, 1, 8.0)])
