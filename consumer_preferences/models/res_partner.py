@@ -200,6 +200,10 @@ class ResPartner(models.Model):
         consent_changed = self.browse()
         if "consumer_preference_consent" in vals:
             consent = bool(vals["consumer_preference_consent"])
+            # The addon's own withdrawals write as superuser: a merge withdraws
+            # consent on a contact it is about to make a company.
+            if not self.env.su and not {"parent_id", "is_company"} & set(vals):
+                self._check_consent_on_the_customer(consent)
             consent_changed = self.filtered(
                 lambda partner: (
                     partner.commercial_partner_id == partner
@@ -282,6 +286,29 @@ class ResPartner(models.Model):
             # queue's next run, not at the nightly run.
             segments._enqueue_customers(given_back)
         return result
+
+    def _check_consent_on_the_customer(self, consent):
+        """Refuse ``consent`` written on a contact whose company gives
+        another (over RPC, or an import: the form shows a contact's box
+        read-only): the history reads the company's, a contact's follows it,
+        and it would be a choice recorded in vain. Odoo copying the
+        company's box to its contacts writes the company's own."""
+        contacts = self.filtered(
+            lambda partner: (
+                partner.commercial_partner_id != partner
+                and partner.commercial_partner_id not in self
+                and partner.commercial_partner_id.consumer_preference_consent != consent
+            )
+        )
+        if contacts:
+            raise UserError(
+                _(
+                    "%(contact)s is a contact of %(customer)s, whose consent "
+                    "it follows: record the consent on %(customer)s.",
+                    contact=contacts[0].display_name,
+                    customer=contacts[0].commercial_partner_id.display_name,
+                )
+            )
 
     def _consumer_preference_join_company(self, withdrawn):
         """These customers just became contacts of a company, whose profile

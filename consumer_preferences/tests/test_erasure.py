@@ -1,6 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import Command
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
@@ -219,6 +219,24 @@ class TestConsumerPreferenceErasure(ConsumerPreferenceCommon):
 
         self.assertEqual(self._history(self.customer).product_id, self.coffee)
         self.assertFalse(self.customer.consumer_preference_history_pending)
+
+    def test_consent_recorded_on_the_company_not_a_contact(self):
+        """A contact's box follows its company's (read-only on its form):
+        written on the contact over RPC, where the history would ignore it,
+        it is refused, naming the company; Odoo's own copy of the company's
+        box to its contacts goes on."""
+        with self.assertRaisesRegex(UserError, "record the consent on Azure Shop"):
+            self.customer_contact.with_user(self.salesperson).write(
+                {"consumer_preference_consent": False}
+            )
+        self.assertTrue(self.customer.consumer_preference_consent)
+        self.assertTrue(self.customer_contact.consumer_preference_consent)
+        self.customer.with_user(self.salesperson).consumer_preference_consent = False
+        self.assertFalse(self.customer_contact.consumer_preference_consent)
+        # the same value as its company's: nothing to refuse
+        self.customer_contact.with_user(self.salesperson).write(
+            {"consumer_preference_consent": False}
+        )
 
     def test_consent_given_back_by_preferences_users_only(self):
         """A user who may edit contacts but has no Preferences right may
