@@ -1248,7 +1248,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
              WHERE unit.id IN (
                    SELECT UNNEST(ARRAY[line.line_unit_id, line.product_unit_id])
                      FROM move_lines line
-                    WHERE line.line_unit_id <> line.product_unit_id)
+                    WHERE line.line_unit_id IS DISTINCT FROM line.product_unit_id)
                FOR SHARE OF unit NOWAIT
         ),
         move_keys AS MATERIALIZED (

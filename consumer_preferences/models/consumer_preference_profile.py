@@ -1,5 +1,5 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
-from odoo import _, api, fields, models
+from odoo import _, api, models
 from odoo.tools import format_list, formatLang
 
 from .consumer_preference_history import HISTORY_MOVE_TYPES
@@ -88,7 +88,8 @@ class ConsumerPreferenceProfile(models.AbstractModel):
         company = company or self.env.company
         return [
             ("preference_type", "=", "history"),
-            ("next_expected_date", "<", fields.Date.context_today(self)),
+            # the company's day, as its reorder reminders
+            ("next_expected_date", "<", company._consumer_preference_today()),
             ("is_fully_returned", "=", False),
             ("product_id.active", "=", True),
             ("product_id.sale_ok", "=", True),

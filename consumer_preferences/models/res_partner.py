@@ -232,13 +232,23 @@ class ResPartner(models.Model):
                 lambda partner: partner.commercial_partner_id == partner
             )
         joining_withdrawn = joining.filtered(
-            lambda partner: not partner.consumer_preference_consent
+            lambda partner: (
+                not vals.get(
+                    "consumer_preference_consent", partner.consumer_preference_consent
+                )
+            )
         )
         segments = self.env["consumer.preference.segment"]
         if moved_invoices:
             # Their customers' segments, before they leave them.
             segments._enqueue(moved_invoices)
         result = super().write(vals)
+        # A customer made a contact in the same write takes its company's
+        # consent (Odoo copies it): its own choice is the company's to make
+        # (_consumer_preference_join_company).
+        consent_changed = consent_changed.filtered(
+            lambda partner: partner.commercial_partner_id == partner
+        )
         if consent_changed:
             # After the write (and its access check): postings that did not
             # see the change are replayed.
@@ -314,7 +324,8 @@ class ResPartner(models.Model):
         """These customers just became contacts of a company, whose profile
         is now theirs (a company and its contacts share one): their
         specifications go to it, merged into identical ones; their history
-        lines go (the company's rebuild counts their invoices); and a
+        is recomputed (their invoices Odoo gave the company count there, and
+        those it left on them, here); and a
         consent one of them had withdrawn (``withdrawn``) stays withdrawn,
         on the company now, as when merging them into its contact: Odoo gave
         them the company's box, and the history would otherwise record the
@@ -338,7 +349,7 @@ class ResPartner(models.Model):
                     ("preference_type", "=", "specification"),
                 ]
             )._give_to_customer(partner.commercial_partner_id)
-        history._delete_history(self)
+        history._rebuild(self)
         withdrawn.commercial_partner_id._withdraw_consumer_preference_consent()
         return True
 

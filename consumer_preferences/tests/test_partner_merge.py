@@ -265,6 +265,39 @@ class TestConsumerPreferencePartnerMerge(ConsumerPreferenceCommon):
             self._history(self.customer, self.tea), [{"quantity": 4.0}]
         )
 
+    def test_customer_made_a_contact_keeps_what_odoo_leaves_on_it(self):
+        """Odoo moves a person's own invoices to the company it is made a
+        contact of, not those of the person's invoice address: their
+        purchases stay in the person's history, the invoices' customer, even
+        when the person has no invoice of its own to move."""
+        person = self.env["res.partner"].create({"name": "Jane Azure (private)"})
+        billing = self.env["res.partner"].create(
+            {"name": "Jane's billing", "type": "invoice", "parent_id": person.id}
+        )
+        self._post_customer_invoice(billing, [(self.tea, 3, 5.0)])
+
+        with Form(person.with_user(self.salesperson)) as person_form:
+            person_form.parent_id = self.customer
+
+        self.assertRecordValues(
+            self._history(person), [{"product_id": self.tea.id, "quantity": 3.0}]
+        )
+        self.assertFalse(self._history(self.customer, self.tea))
+
+    def test_customer_made_a_contact_withdrawing_consent_withdraws_the_companys(
+        self,
+    ):
+        """Made a contact of Azure Shop and unticked in the same save: the
+        choice is the company's now (Odoo gives the contact its box), so
+        Azure Shop's consent is withdrawn, as for a customer who had
+        withdrawn it before."""
+        person = self.env["res.partner"].create({"name": "Jane Azure (private)"})
+        person.with_user(self.salesperson).write(
+            {"parent_id": self.customer.id, "consumer_preference_consent": False}
+        )
+        self.assertFalse(self.customer.consumer_preference_consent)
+        self.assertFalse(person.consumer_preference_consent)
+
     def test_company_merged_into_a_contact_kept_makes_it_the_customer(self):
         """A company merged into another company's contact, keeping the
         contact: Odoo's merge makes it a company, its own customer. Its

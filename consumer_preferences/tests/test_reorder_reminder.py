@@ -178,6 +178,32 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         )
         self.assertEqual(reminder.activity_id.date_deadline, date(2026, 3, 14))
 
+    def test_due_for_reorder_counts_the_companys_day(self):
+        """Due for Reorder (the profile, its filter, Bill Due Products)
+        counts in the company's day, as its reminders: at 05:00 UTC on
+        2026-03-14, already that day in Tokyo where the salesperson works,
+        Azure Shop's coffee expected on 2026-03-13 is not due yet in Los
+        Angeles."""
+        self.salesperson.tz = "Asia/Tokyo"
+        self.company.partner_id.tz = "America/Los_Angeles"
+        Preference = self.env["consumer.preference"].with_user(self.salesperson)
+        coffee = Preference.search(
+            [
+                ("partner_id", "=", self.customer.id),
+                ("preference_type", "=", "history"),
+                ("product_id", "=", self.coffee.id),
+            ]
+        )
+        with freeze_time("2026-03-14 05:00:00"):
+            coffee.invalidate_recordset()
+            self.assertFalse(coffee.is_due_for_reorder)
+            self.assertNotIn(
+                coffee, Preference.search([("is_due_for_reorder", "=", True)])
+            )
+        with freeze_time("2026-03-15 05:00:00"):
+            coffee.invalidate_recordset()
+            self.assertTrue(coffee.is_due_for_reorder)
+
     def test_today_is_the_users_day_without_company_time_zone(self):
         """A company that gives no time zone: the action's user's day, here
         already 2026-03-14 in Tokyo at 16:00 UTC."""
