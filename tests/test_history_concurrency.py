@@ -558,36 +558,6 @@ class TestHistoryConcurrency(BaseCase):
         self.assertEqual(self._queued(), [])
         self.assertEqual(self._history(self.bread_id)[0]["invoice_count"], 1)
 
-    def _pack_invoice(self, customer_id, product_id, packs):
-        """A committed draft invoice of ``packs`` packs (of six) of the
-        product, sold by the unit."""
-
-        def create(env):
-            return (
-                env["account.move"]
-                .create(
-                    {
-                        "move_type": "out_invoice",
-                        "partner_id": customer_id,
-                        "journal_id": self.journal_id,
-                        "invoice_date": "2026-06-01",
-                        "invoice_line_ids": [
-                            Command.create(
-                                {
-                                    "product_id": product_id,
-                                    "product_uom_id": self.pack_id,
-                                    "quantity": packs,
-                                    "price_unit": 60.0,
-                                }
-                            )
-                        ],
-                    }
-                )
-                .id
-            )
-
-        return self._commit(create)
-
     def _set_pack_size(self, env, size):
         env["uom.uom"].browse(self.pack_id).write({"factor_inv": size})
         env.flush_all()
@@ -599,7 +569,7 @@ class TestHistoryConcurrency(BaseCase):
         holds the unit, finds it changed, and queues its key instead (never
         replayed). Once the queue ran: 2 packs of ten."""
         customer_id = self._new_customer("Packs Before", consent=True)
-        draft = self._pack_invoice(customer_id, self.juice_id, 2)
+        draft = self._customer_invoice(customer_id, self.juice_id, 2, self.pack_id)
 
         def change_then_run_the_queue(env):
             self._set_pack_size(env, 10)
@@ -623,7 +593,7 @@ class TestHistoryConcurrency(BaseCase):
         line (restated from nothing). The scheduled action, reading once
         the change committed, restates it: 2 packs of ten."""
         customer_id = self._new_customer("Packs While", consent=True)
-        draft = self._pack_invoice(customer_id, self.water_id, 2)
+        draft = self._customer_invoice(customer_id, self.water_id, 2, self.pack_id)
         snapshot_taken = threading.Event()
 
         def change():
@@ -882,7 +852,13 @@ class TestHistoryConcurrency(BaseCase):
             self._post_while_held(customer_id, move_id),
         )
 
-    def _customer_invoice(self, customer_id, product_id, quantity):
+    def _customer_invoice(self, customer_id, product_id, quantity, unit_id=None):
+        """A committed draft invoice of the customer: ``quantity`` of the
+        product, in its own unit or ``unit_id``."""
+        line = {"product_id": product_id, "quantity": quantity, "price_unit": 10.0}
+        if unit_id:
+            line["product_uom_id"] = unit_id
+
         def create(env):
             return (
                 env["account.move"]
@@ -892,15 +868,7 @@ class TestHistoryConcurrency(BaseCase):
                         "partner_id": customer_id,
                         "journal_id": self.journal_id,
                         "invoice_date": "2026-06-01",
-                        "invoice_line_ids": [
-                            Command.create(
-                                {
-                                    "product_id": product_id,
-                                    "quantity": quantity,
-                                    "price_unit": 10.0,
-                                }
-                            )
-                        ],
+                        "invoice_line_ids": [Command.create(line)],
                     }
                 )
                 .id

@@ -542,6 +542,15 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
                 {"attribute_value_ids": [Command.link(self.colour.value_ids.id)]}
             )
 
+    def _assert_names_quality_8(self, line):
+        """``line`` still names an M shirt of quality 8: shown, and in its key."""
+        self.assertEqual(line.attribute_value_ids, self.size_m | self.quality_8)
+        self.assertEqual(
+            line.attribute_value_key,
+            line._attribute_value_key((self.size_m | self.quality_8).ids),
+        )
+        self.assertEqual(line.display_name, "Shirt (M) (Quality: 8, Size: M)")
+
     def test_deleted_value_of_specifications_archived(self):
         """A value deleted while specifications name it is archived instead:
         the lines keep it, shown and in their key, and stay told apart."""
@@ -559,12 +568,7 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
         self.assertTrue(self.quality_8.exists())
         self.assertFalse(self.quality_8.active)
         with_quality = self._as_web_client(with_quality)
-        self.assertEqual(with_quality.attribute_value_ids, self.size_m | self.quality_8)
-        self.assertEqual(
-            with_quality.attribute_value_key,
-            with_quality._attribute_value_key((self.size_m | self.quality_8).ids),
-        )
-        self.assertEqual(with_quality.display_name, "Shirt (M) (Quality: 8, Size: M)")
+        self._assert_names_quality_8(with_quality)
         self.assertNotEqual(with_quality.display_name, without_quality.display_name)
         # Its values can still be edited; dropping the archived value makes
         # it the other line, which is refused.
@@ -596,12 +600,7 @@ class TestConsumerPreferenceSpecification(ConsumerPreferenceCommon):
         self.assertFalse(self.quality.active)
         self.assertFalse(self.quality_8.active)
         with_quality = self._as_web_client(with_quality)
-        self.assertEqual(with_quality.attribute_value_ids, self.size_m | self.quality_8)
-        self.assertEqual(
-            with_quality.attribute_value_key,
-            with_quality._attribute_value_key((self.size_m | self.quality_8).ids),
-        )
-        self.assertEqual(with_quality.display_name, "Shirt (M) (Quality: 8, Size: M)")
+        self._assert_names_quality_8(with_quality)
         self.colour.unlink()
         self.assertFalse(self.colour.exists())
 
