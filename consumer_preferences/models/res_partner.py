@@ -324,12 +324,12 @@ class ResPartner(models.Model):
         """These customers just became contacts of a company, whose profile
         is now theirs (a company and its contacts share one): their
         specifications go to it, merged into identical ones; their history
-        is recomputed (their invoices Odoo gave the company count there, and
-        those it left on them, here); and a
-        consent one of them had withdrawn (``withdrawn``) stays withdrawn,
-        on the company now, as when merging them into its contact: Odoo gave
-        them the company's box, and the history would otherwise record the
-        purchases they asked not to be, erased ones included."""
+        is recomputed (the invoices Odoo gave the company count there, those
+        it left on them here); and a consent one of them had withdrawn
+        (``withdrawn``) stays withdrawn, on the company now, as when merging
+        them into its contact: Odoo gave them the company's box, and the
+        history would otherwise record the purchases they asked not to be,
+        erased ones included."""
         # sudo and every company: moving a customer under a company takes
         # contact rights, not Preferences ones, and its profile follows in
         # every company.
