@@ -259,8 +259,9 @@ class ResPartner(models.Model):
         if joining:
             joining._consumer_preference_join_company(joining_withdrawn)
         given_back = consent_changed.filtered("consumer_preference_consent")
-        # Invoices posted while consent was withdrawn count again.
-        to_rebuild = given_back
+        # Invoices posted while consent was withdrawn count again; customers
+        # made contacts keep the invoices Odoo leaves on them.
+        to_rebuild = given_back | joining
         customers_after = moved_invoices.commercial_partner_id
         if customers_after != customers_before:
             # Account gives a contact's invoices, posted ones included, the
@@ -323,9 +324,9 @@ class ResPartner(models.Model):
     def _consumer_preference_join_company(self, withdrawn):
         """These customers just became contacts of a company, whose profile
         is now theirs (a company and its contacts share one): their
-        specifications go to it, merged into identical ones; their history
-        is recomputed (the invoices Odoo gave the company count there, those
-        it left on them here); and a consent one of them had withdrawn
+        specifications go to it, merged into identical ones (the caller
+        rebuilds their history: the invoices Odoo leaves on them still
+        count there); and a consent one of them had withdrawn
         (``withdrawn``) stays withdrawn, on the company now, as when merging
         them into its contact: Odoo gave them the company's box, and the
         history would otherwise record the purchases they asked not to be,
@@ -333,12 +334,6 @@ class ResPartner(models.Model):
         # sudo and every company: moving a customer under a company takes
         # contact rights, not Preferences ones, and its profile follows in
         # every company.
-        all_companies = self.env["res.company"].sudo().search([])
-        history = (
-            self.env["consumer.preference.history"]
-            .sudo()
-            .with_context(allowed_company_ids=all_companies.ids)
-        )
         Preference = (
             self.env["consumer.preference"].sudo().with_context(active_test=False)
         )
@@ -349,7 +344,6 @@ class ResPartner(models.Model):
                     ("preference_type", "=", "specification"),
                 ]
             )._give_to_customer(partner.commercial_partner_id)
-        history._rebuild(self)
         withdrawn.commercial_partner_id._withdraw_consumer_preference_consent()
         return True
 
