@@ -628,6 +628,39 @@ class TestHistoryConcurrency(BaseCase):
         finally:
             self._commit(lambda env: self._set_pack_size(env, 6))
 
+    def test_a_unit_ratio_changed_before_a_key_is_recomputed_from_its_past(self):
+        """The customer's only juice so far came back: a credit note of 2
+        packs, which makes no history line. The pack becomes ten units after
+        a posting of one juice, in its own unit, took its snapshot; the
+        scheduled action runs in between, with nothing to restate (no line).
+        The posting recomputes the key from all its lines, the credit note's
+        packs with them: it must not count them at six (1 - 12). It holds
+        the pack, finds it changed, and queues the key. Once the queue ran:
+        1 - 20."""
+        customer_id = self._new_customer("Packs Credited", consent=True)
+        refund = self._customer_invoice(
+            customer_id, self.juice_id, 2, self.pack_id, move_type="out_refund"
+        )
+        self._commit(lambda env: env["account.move"].browse(refund).action_post())
+        draft = self._customer_invoice(customer_id, self.juice_id, 1)
+        self.assertEqual(self._customer_history(customer_id), [])
+
+        def change_then_run_the_queue(env):
+            self._set_pack_size(env, 10)
+            env.cr.commit()
+            self._drain()
+
+        try:
+            attempts = self._post_around(draft, change_then_run_the_queue)
+            self.assertEqual(attempts, 1)
+            self.assertEqual(self._states([draft]), ["posted"])
+            self._drain()
+            self.assertEqual(
+                self._customer_history(customer_id), [(self.juice_id, 1, -19.0)]
+            )
+        finally:
+            self._commit(lambda env: self._set_pack_size(env, 6))
+
     def _wait_for_a_lock_wait(self):
         """Wait until a transaction of the database waits for a lock."""
         deadline = time.monotonic() + WORKER_TIMEOUT
@@ -852,9 +885,11 @@ class TestHistoryConcurrency(BaseCase):
             self._post_while_held(customer_id, move_id),
         )
 
-    def _customer_invoice(self, customer_id, product_id, quantity, unit_id=None):
-        """A committed draft invoice of the customer: ``quantity`` of the
-        product, in its own unit or ``unit_id``."""
+    def _customer_invoice(
+        self, customer_id, product_id, quantity, unit_id=None, move_type="out_invoice"
+    ):
+        """A committed draft invoice (or ``move_type``) of the customer:
+        ``quantity`` of the product, in its own unit or ``unit_id``."""
         line = {"product_id": product_id, "quantity": quantity, "price_unit": 10.0}
         if unit_id:
             line["product_uom_id"] = unit_id
@@ -864,7 +899,7 @@ class TestHistoryConcurrency(BaseCase):
                 env["account.move"]
                 .create(
                     {
-                        "move_type": "out_invoice",
+                        "move_type": move_type,
                         "partner_id": customer_id,
                         "journal_id": self.journal_id,
                         "invoice_date": "2026-06-01",

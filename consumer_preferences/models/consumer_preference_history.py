@@ -1463,10 +1463,12 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             # Recomputing keys runs beside postings: never wait for a line
             # another transaction holds, let the caller queue the key.
             row_locks = SQL("FOR UPDATE OF preference NOWAIT")
+            held_units = self._held_units_sql()
         else:
             # A rebuild may wait: it is the manager's, not the accountant's.
             row_locks = SQL()
             keys_cte = SQL("SELECT NULL")
+            held_units = SQL("SELECT NULL")
             # PostgreSQL runs no statement that writes in parallel: the
             # aggregate over every posted line goes first, in one that can.
             self.env.cr.execute(
@@ -1493,6 +1495,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             SQL(
                 """
         WITH keys AS (%(keys)s),
+        held_units AS MATERIALIZED (%(held_units)s),
         statistics AS MATERIALIZED (%(statistics)s),
         existing AS MATERIALIZED (
             SELECT preference.id, preference.company_id, preference.partner_id,
@@ -1549,8 +1552,12 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         linked_values AS (%(link_values)s)
         SELECT (SELECT COUNT(*) FROM updated), (SELECT COUNT(*) FROM deleted),
                (SELECT COUNT(*) FROM inserted)
+         -- the units held whatever the keys' lines (a condition on nothing:
+         -- always evaluated)
+         WHERE (SELECT COUNT(*) FROM held_units) >= 0
                 """,
                 keys=keys_cte,
+                held_units=held_units,
                 statistics=statistics,
                 existing_scope=existing_scope,
                 row_locks=row_locks,
@@ -1580,6 +1587,34 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 self._set_setting(name, value)
             self.env.cr.execute(SQL("DROP TABLE %s", SQL.identifier(REBUILD_TABLE)))
         return counts
+
+    @staticmethod
+    def _held_units_sql():
+        """The units that may convert the posted lines of the ``keys``
+        relation, held against a change of their ratio until this
+        transaction ends, as a posting holds its own lines' units
+        (``_increment_sql``): a change committed since this snapshot is a
+        contention (the keys are queued, recomputed from a snapshot that sees
+        it); one made later waits, then queues the keys its units convert
+        (``_queue_units``). Without it, a key recomputed at a posting from
+        lines in another unit than the invoice's (a credit note's, say)
+        could keep the former ratio. Odoo keeps a line's unit in its
+        product's unit category: the category's units are held, found
+        without reading the keys' lines (reading them again cost a quarter
+        more on a key of 4,000 lines)."""
+        return SQL(
+            """
+            SELECT unit.id FROM uom_uom unit
+             WHERE unit.category_id IN (
+                   SELECT product_uom.category_id
+                     FROM keys
+                     JOIN product_product product ON product.id = keys.product_id
+                     JOIN product_template template
+                       ON template.id = product.product_tmpl_id
+                     JOIN uom_uom product_uom ON product_uom.id = template.uom_id)
+               FOR SHARE OF unit NOWAIT
+            """
+        )
 
     # ------------------------------------------------------------------
     # Around the statements
