@@ -711,6 +711,7 @@ class ConsumerPreference(models.Model):
         its contacts share one profile."""
         if not self:
             return self
+        self._check_customer_company(customer)
         existing = {}
         if move:
             existing = {
@@ -734,6 +735,34 @@ class ConsumerPreference(models.Model):
         if move:
             left.write({"partner_id": customer.id})
         return left
+
+    def _check_customer_company(self, customer):
+        """Refuse to give these specifications to ``customer`` when it
+        belongs to a company they cannot name it in (not theirs, nor a
+        parent of theirs): say which and what to do, rather than Odoo's
+        list of incompatible records."""
+        customer_company = customer.company_id
+        foreign = self.filtered(
+            lambda specification: (
+                customer_company
+                and customer_company not in specification.company_id.parent_ids
+            )
+        )
+        if foreign:
+            raise UserError(
+                _(
+                    "%(customer)s belongs to %(company)s only, and these "
+                    "specifications of %(partners)s are in %(companies)s: "
+                    "%(products)s. Share %(customer)s with every company (empty "
+                    "its Company field), or delete those specifications, first.",
+                    customer=customer.display_name,
+                    company=customer_company.display_name,
+                    partners=", ".join(foreign.partner_id.mapped("name")),
+                    companies=", ".join(foreign.company_id.mapped("display_name")),
+                    products=", ".join(foreign.product_id.mapped("display_name")),
+                )
+            )
+        return True
 
     def _merge_key(self):
         """What makes two specifications identical: the unique constraint's

@@ -691,6 +691,53 @@ class TestConsumerPreferenceBillErrors(ConsumerPreferenceBillCommon):
         self.customer.action_archive()
         self._assert_nothing_billed(wizard, "Azure Shop is archived")
 
+    def test_customer_restricted_to_another_company(self):
+        """The customer was restricted to another company after its
+        preferences here were recorded: the wizard says so and what to do,
+        not Odoo's list of incompatible records."""
+        wizard = self._wizard_with_quantities({self.coffee_history: 2})
+        other_company = self.setup_other_company()["company"]
+        self.accountant.company_ids |= other_company
+        self.customer.company_id = other_company
+        self._assert_nothing_billed(
+            wizard.with_context(
+                allowed_company_ids=[self.company.id, other_company.id]
+            ),
+            f"Azure Shop belongs to {other_company.name} only: bill it from "
+            f"{other_company.name}, or share the customer with every company",
+        )
+
+    def test_customer_of_the_parent_company_billed_from_a_branch(self):
+        """A customer restricted to the parent company is the branches'
+        customer too: a branch bills it."""
+        branch = self.env["res.company"].create(
+            {
+                "name": "Azure Branch",
+                "parent_id": self.company.id,
+                "consumer_preference_billing": True,
+            }
+        )
+        self.customer.company_id = self.company
+        preference = self.env["consumer.preference"].create(
+            {
+                "partner_id": self.customer.id,
+                "product_id": self.coffee.id,
+                "company_id": branch.id,
+            }
+        )
+        wizard = (
+            self.env["consumer.preference.bill"]
+            .with_company(branch)
+            .with_context(active_model="consumer.preference", active_ids=preference.ids)
+            .create({})
+        )
+        wizard.line_ids.quantity = 2
+        invoice = self.env["account.move"].browse(wizard.action_bill()["res_id"])
+        self.assertRecordValues(
+            invoice, [{"company_id": branch.id, "partner_id": self.customer.id}]
+        )
+        self.assertEqual(invoice.invoice_line_ids.quantity, 2.0)
+
     def test_preference_of_another_customer(self):
         other_specification = self.env["consumer.preference"].create(
             {"partner_id": self.other_customer.id, "product_id": self.coffee.id}

@@ -1,5 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 
 from .common import ConsumerPreferenceCommon
@@ -264,6 +265,49 @@ class TestConsumerPreferencePartnerMerge(ConsumerPreferenceCommon):
         self.assertRecordValues(
             self._history(self.customer, self.tea), [{"quantity": 4.0}]
         )
+
+    def _overseas_company(self):
+        """A customer company restricted to another company, and a private
+        customer with a specification here."""
+        overseas = self.env["res.company"].create({"name": "Azure Overseas"})
+        company = self.env["res.partner"].create(
+            {"name": "Overseas Ltd", "is_company": True, "company_id": overseas.id}
+        )
+        person = self.env["res.partner"].create({"name": "Jane Azure (private)"})
+        specification = self.env["consumer.preference"].create(
+            {"partner_id": person.id, "product_id": self.coffee.id}
+        )
+        return company, person, specification
+
+    def test_customer_made_a_contact_of_another_companys_customer_refused(self):
+        """The company it is made a contact of belongs to another company
+        only: its specifications here could not go to it. Refused, saying
+        what to do, not Odoo's list of incompatible records."""
+        company, person, specification = self._overseas_company()
+        # Odoo's assertRaises: the write rolled back, as a request would be
+        with self.assertRaises(UserError) as caught:
+            person.write({"parent_id": company.id})
+        self.assertIn(
+            "Overseas Ltd belongs to Azure Overseas only, and these "
+            "specifications of Jane Azure (private) are in",
+            str(caught.exception),
+        )
+        self.env.invalidate_all()
+        self.assertEqual(specification.partner_id, person)
+        self.assertFalse(person.parent_id)
+
+    def test_customer_merged_into_another_companys_customer_refused(self):
+        company, person, specification = self._overseas_company()
+        with self.assertRaises(UserError) as caught:
+            self.env["base.partner.merge.automatic.wizard"]._merge(
+                (person | company).ids, company
+            )
+        self.assertIn(
+            "Overseas Ltd belongs to Azure Overseas only", str(caught.exception)
+        )
+        self.env.invalidate_all()
+        self.assertTrue(person.exists())
+        self.assertEqual(specification.partner_id, person)
 
     def test_customer_made_a_contact_keeps_what_odoo_leaves_on_it(self):
         """Odoo moves a person's own invoices to the company it is made a

@@ -478,6 +478,23 @@ class ConsumerPreferenceBill(models.TransientModel):
                     customer=self.partner_id.display_name,
                 )
             )
+        # The customer may have been restricted to another company since its
+        # preferences here were recorded: the invoice could not name it (a
+        # parent company's customer is a branch's too).
+        restricted_to = (
+            self.partner_id | customer
+        ).company_id - self.company_id.parent_ids
+        if restricted_to:
+            raise UserError(
+                _(
+                    "%(customer)s belongs to %(other_company)s only: bill it from "
+                    "%(other_company)s, or share the customer with every company "
+                    "(empty its Company field) to bill it from %(company)s.",
+                    customer=self.partner_id.display_name,
+                    other_company=restricted_to[:1].display_name,
+                    company=self.company_id.display_name,
+                )
+            )
         foreign_lines = self.line_ids.filtered(
             lambda line: any(
                 preference.partner_id != customer
