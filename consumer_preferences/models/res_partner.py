@@ -17,6 +17,8 @@ PROFILE_GROUPS = (
     "consumer_preferences.group_consumer_preference_user,"
     "account.group_account_invoice,account.group_account_readonly"
 )
+# Context key: the consent an import writes is checked once every row is.
+CONSENT_CHECKED_AFTER_LOAD = "consumer_preference_consent_checked_after_load"
 # The comparisons of a number in a domain.
 NUMBER_ORDERS = {
     "<": py_operator.lt,
@@ -202,7 +204,12 @@ class ResPartner(models.Model):
             consent = bool(vals["consumer_preference_consent"])
             # The addon's own withdrawals write as superuser: a merge withdraws
             # consent on a contact it is about to make a company.
-            if not self.env.su and not {"parent_id", "is_company"} & set(vals):
+            if (
+                not self.env.su
+                and not {"parent_id", "is_company"} & set(vals)
+                # an import checks its contacts once every row is written (load)
+                and not self.env.context.get(CONSENT_CHECKED_AFTER_LOAD)
+            ):
                 self._check_consent_on_the_customer(consent)
             consent_changed = self.filtered(
                 lambda partner: (
@@ -298,6 +305,51 @@ class ResPartner(models.Model):
             segments._enqueue_customers(given_back)
         return result
 
+    def load(self, fields, data):
+        """An import may list a company's contacts before the company, with
+        the consent changed on all of them: each contact's row alone would be
+        refused while its company still gives the former consent. The
+        imported contacts are checked once every row is written instead
+        (their company's row then gave them its consent), and the import is
+        undone whole when one still differs from its company."""
+        if "consumer_preference_consent" not in fields:
+            return super().load(fields, data)
+        # a flushing savepoint: rolled back, it drops what the import left
+        # in the cache
+        with self.env.cr.savepoint() as savepoint:
+            result = super(
+                ResPartner, self.with_context(**{CONSENT_CHECKED_AFTER_LOAD: True})
+            ).load(fields, data)
+            for index, partner in enumerate(self.browse(result["ids"] or [])):
+                customer = partner.commercial_partner_id
+                if (
+                    partner.consumer_preference_consent
+                    != customer.consumer_preference_consent
+                ):
+                    message = self._consent_on_a_contact_message(partner)
+                    savepoint.close(rollback=True)
+                    self.pool.reset_changes()
+                    return {
+                        "ids": False,
+                        "messages": [
+                            {
+                                "type": "error",
+                                "record": index,
+                                "rows": {"from": index, "to": index},
+                                "message": message,
+                            }
+                        ],
+                    }
+        return result
+
+    def _consent_on_a_contact_message(self, contact):
+        return _(
+            "%(contact)s is a contact of %(customer)s, whose consent it "
+            "follows: record the consent on %(customer)s.",
+            contact=contact.display_name,
+            customer=contact.commercial_partner_id.display_name,
+        )
+
     def _check_consent_on_the_customer(self, consent):
         """Refuse ``consent`` written on a contact whose company gives
         another (over RPC, or an import: the form shows a contact's box
@@ -312,14 +364,7 @@ class ResPartner(models.Model):
             )
         )
         if contacts:
-            raise UserError(
-                _(
-                    "%(contact)s is a contact of %(customer)s, whose consent "
-                    "it follows: record the consent on %(customer)s.",
-                    contact=contacts[0].display_name,
-                    customer=contacts[0].commercial_partner_id.display_name,
-                )
-            )
+            raise UserError(self._consent_on_a_contact_message(contacts[0]))
 
     def _consumer_preference_join_company(self, withdrawn):
         """These customers just became contacts of a company, whose profile

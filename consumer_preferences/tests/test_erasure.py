@@ -238,6 +238,34 @@ class TestConsumerPreferenceErasure(ConsumerPreferenceCommon):
             {"consumer_preference_consent": False}
         )
 
+    def test_consent_imported_for_contacts_before_their_company(self):
+        """An import unticks the box of a company and of its contact, the
+        contact's row first: each row alone would be refused (the company
+        still consents when the contact's is written); the whole file is
+        not. A file that leaves a contact differing from its company is
+        refused whole, naming the company."""
+        Partner = self.env["res.partner"].with_user(self.salesperson)
+        fields = [".id", "consumer_preference_consent"]
+
+        result = Partner.load(
+            fields,
+            [[str(self.customer_contact.id), "0"], [str(self.customer.id), "0"]],
+        )
+
+        self.assertEqual(result["messages"], [])
+        self.assertEqual(result["ids"], [self.customer_contact.id, self.customer.id])
+        self.assertFalse(self.customer.consumer_preference_consent)
+        self.assertFalse(self.customer_contact.consumer_preference_consent)
+
+        result = Partner.load(fields, [[str(self.customer_contact.id), "1"]])
+
+        self.assertFalse(result["ids"])
+        self.assertEqual(len(result["messages"]), 1)
+        self.assertIn(
+            "record the consent on Azure Shop", result["messages"][0]["message"]
+        )
+        self.assertFalse(self.customer_contact.consumer_preference_consent)
+
     def test_consent_given_back_by_preferences_users_only(self):
         """A user who may edit contacts but has no Preferences right may
         withdraw a customer's consent, not give it back: that rebuilds the
