@@ -20,11 +20,12 @@ import logging
 import threading
 import time
 import uuid
+from datetime import timedelta
 from unittest.mock import patch
 
 from psycopg2 import OperationalError
 
-from odoo import Command, api
+from odoo import Command, api, fields
 from odoo.modules.registry import Registry
 from odoo.service.model import retrying
 from odoo.tests import BaseCase, tagged
@@ -1178,7 +1179,9 @@ class TestHistoryConcurrency(BaseCase):
         company to a run triggered a minute later, and the customer has one
         reminder."""
         customer_id = self._new_customer("Reminded", consent=True)
-        for invoice_date in ("2026-01-05", "2026-02-05"):
+        # expected again 20 days ago: due, within the window of 180 days
+        today = fields.Date.today()
+        for invoice_date in (today - timedelta(days=60), today - timedelta(days=40)):
             move_id = self._commit(
                 lambda env, invoice_date=invoice_date: (
                     env["account.move"]

@@ -158,9 +158,10 @@ class ConsumerPreference(models.Model):
         string="Due for Reorder",
         compute="_compute_is_due_for_reorder",
         search="_search_is_due_for_reorder",
-        help="A history line expected before today, of a customer who "
-        "consents, that the customer did not fully return, and whose product "
-        "its company still sells: what the profile counts as due.",
+        help="A history line expected before today, within its company's "
+        "window (Due for Reorder Within), of a customer who consents, that the "
+        "customer did not fully return, and whose product its company still "
+        "sells: what the profile counts as due.",
     )
     is_specified_and_bought = fields.Boolean(
         string="Specified and Bought",
@@ -256,6 +257,7 @@ class ConsumerPreference(models.Model):
         "next_expected_date",
         "quantity",
         "company_id",
+        "company_id.consumer_preference_due_days",
         "partner_id.consumer_preference_consent",
         "product_id.active",
         "product_id.sale_ok",

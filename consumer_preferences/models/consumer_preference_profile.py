@@ -80,16 +80,20 @@ class ConsumerPreferenceProfile(models.AbstractModel):
 
     @api.model
     def _due_domain(self, company=None):
-        """History lines due for reorder: expected before today, still
+        """History lines due for reorder: expected before today, and not
+        longer ago than the company's window (a product expected years ago
+        is one the customer stopped buying, not one to remind it of), still
         bought (a product the customer fully returned is not reordered), and
         still sold in ``company`` (the current one by default: neither
         archived, nor unsaleable, nor restricted to another company: the Bill
         wizard refuses those)."""
         company = company or self.env.company
+        due_since = company._consumer_preference_due_since()
         return [
             ("preference_type", "=", "history"),
             # the company's day, as its reorder reminders
             ("next_expected_date", "<", company._consumer_preference_today()),
+            *([("next_expected_date", ">=", due_since)] if due_since else []),
             ("is_fully_returned", "=", False),
             ("product_id.active", "=", True),
             ("product_id.sale_ok", "=", True),

@@ -1,7 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 import logging
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
@@ -189,6 +189,7 @@ class ConsumerPreferenceReminder(models.Model):
                AND expected.preference_type = 'history'
                AND expected.active
                AND expected.next_expected_date < %(today)s
+               AND expected.next_expected_date >= %(due_since)s
                AND expected.partner_id > %(after_partner_id)s
              ORDER BY expected.partner_id
              LIMIT %(limit)s
@@ -235,6 +236,7 @@ class ConsumerPreferenceReminder(models.Model):
                AND preference.preference_type = 'history'
                AND preference.active
                AND preference.next_expected_date < %(today)s
+               AND preference.next_expected_date >= %(due_since)s
                AND preference.quantity >= %(threshold)s
                AND product.active
                AND template.sale_ok
@@ -289,6 +291,8 @@ class ConsumerPreferenceReminder(models.Model):
                 company_id=company.id,
                 company_ids=company.parent_ids.ids,
                 today=company._consumer_preference_today(),
+                # no limit: any expected date
+                due_since=company._consumer_preference_due_since() or date.min,
                 threshold=0.5 * 10**-quantity_digits,
                 uid=self.env.uid,
                 after_partner_id=after_partner_id,

@@ -1,10 +1,14 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from datetime import timedelta
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 # A century: a longer period reaches dates before the year 1, which Python
 # refuses, and the products-bought-together action would fail every night.
 MAX_AFFINITY_MONTHS = 1200
+# A century, for the same reason.
+MAX_DUE_DAYS = 36500
 
 
 class ResCompany(models.Model):
@@ -32,6 +36,28 @@ class ResCompany(models.Model):
         "posted invoices of this many last months.",
     )
 
+    consumer_preference_due_days = fields.Integer(
+        string="Due for Reorder Within (Days)",
+        default=180,
+        help="A product stays due for reorder this many days after the date "
+        "the customer was expected to buy it again; expected longer ago, it is "
+        "no longer listed as due nor reminded: the customer stopped buying it. "
+        "0: no limit.",
+    )
+
+    @api.constrains("consumer_preference_due_days")
+    def _check_consumer_preference_due_days(self):
+        if any(
+            not 0 <= company.consumer_preference_due_days <= MAX_DUE_DAYS
+            for company in self
+        ):
+            raise ValidationError(
+                _(
+                    "Keep products due for reorder 0 (no limit) to %(days)s days.",
+                    days=MAX_DUE_DAYS,
+                )
+            )
+
     @api.constrains("consumer_preference_affinity_months")
     def _check_consumer_preference_affinity_months(self):
         if any(
@@ -54,4 +80,15 @@ class ResCompany(models.Model):
         self.ensure_one()
         return fields.Date.context_today(
             self.with_context(tz=self.partner_id.tz or self.env.user.tz)
+        )
+
+    def _consumer_preference_due_since(self):
+        """The earliest expected date of a product still due for reorder
+        (``consumer_preference_due_days`` before the company's today), or
+        None without a limit."""
+        self.ensure_one()
+        if not self.consumer_preference_due_days:
+            return None
+        return self._consumer_preference_today() - timedelta(
+            days=self.consumer_preference_due_days
         )

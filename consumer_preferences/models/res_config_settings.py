@@ -21,3 +21,7 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.consumer_preference_affinity_months",
         readonly=False,
     )
+    consumer_preference_due_days = fields.Integer(
+        related="company_id.consumer_preference_due_days",
+        readonly=False,
+    )

@@ -201,6 +201,8 @@ class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
         )
 
     def test_due_products_most_overdue_first(self):
+        # over more than a year: no window (Due for Reorder Within)
+        self.company.consumer_preference_due_days = 0
         self._post_customer_invoice(
             self.customer,
             [(self.tea, 2, 5.0), (self.notebook, 1, 10.0), (self.seeds, 1, 6.0)],
@@ -450,6 +452,8 @@ class TestConsumerPreferenceProfile(ConsumerPreferenceCommon):
     def test_query_count_independent_of_history_size(self):
         """The summary costs as many queries for five history lines (customer)
         as for one (other customer)."""
+        # every line due, however long ago: no window (Due for Reorder Within)
+        self.company.consumer_preference_due_days = 0
         self._post_customer_invoice(
             self.other_customer, [(self.shirt_m, 1, 20.0)], invoice_date="2026-03-01"
         )

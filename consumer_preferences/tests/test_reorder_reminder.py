@@ -204,6 +204,42 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
             coffee.invalidate_recordset()
             self.assertTrue(coffee.is_due_for_reorder)
 
+    def test_product_expected_long_ago_is_no_longer_due(self):
+        """A product expected longer ago than the company's window (180 days
+        by default) is one the customer stopped buying: not due on its line,
+        its profile or its filter, and not reminded (nor emailed "about
+        now"). Without a limit (0), it is."""
+        lapsed = self.env["res.partner"].create(
+            {"name": "Lapsed Buyer", "is_company": True}
+        )
+        for invoice_date in ("2019-03-01", "2019-04-01"):
+            self._post_customer_invoice(
+                lapsed, [(self.coffee, 1, 8.0)], invoice_date=invoice_date
+            )
+        coffee = self._history(lapsed, self.coffee)
+        self.assertEqual(coffee.next_expected_date, date(2019, 5, 2))
+        self.assertEqual(self.company.consumer_preference_due_days, 180)
+        Preference = self.env["consumer.preference"]
+        with freeze_time("2026-04-01"):
+            coffee.invalidate_recordset()
+            lapsed.invalidate_recordset()
+            self.assertFalse(coffee.is_due_for_reorder)
+            self.assertNotIn(
+                coffee, Preference.search([("is_due_for_reorder", "=", True)])
+            )
+            self.assertNotIn("Coffee", lapsed.consumer_profile_due_products or "")
+        self._run_cron("2026-04-01")
+        self.assertNotIn(lapsed, self._reminders().partner_id)
+        # Azure Shop's coffee, expected on 2026-03-13, is within the window
+        self.assertIn(self.customer, self._reminders().partner_id)
+
+        self.company.consumer_preference_due_days = 0
+        with freeze_time("2026-04-02"):
+            coffee.invalidate_recordset()
+            self.assertTrue(coffee.is_due_for_reorder)
+        self._run_cron("2026-04-02")
+        self.assertIn(lapsed, self._reminders().partner_id)
+
     def test_today_is_the_users_day_without_company_time_zone(self):
         """A company that gives no time zone: the action's user's day, here
         already 2026-03-14 in Tokyo at 16:00 UTC."""
