@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
-from odoo.tools import SQL, format_date, formatLang
+from odoo.tools import SQL, format_date
 
 from .consumer_preference_history import CONTENTION_ERRORS
 
@@ -384,28 +384,13 @@ class ConsumerPreferenceReminder(models.Model):
         # sudo: mails are not the user's to read; only these reminders'.
         self.env["mail.mail"].sudo().search(domain).unlink()
 
-    def _due_preferences(self):
-        """The history lines of the reminder's due products."""
-        self.ensure_one()
-        return self.env["consumer.preference"].search(
-            [
-                ("company_id", "=", self.company_id.id),
-                ("partner_id", "=", self.partner_id.id),
-                ("preference_type", "=", "history"),
-                ("product_id", "in", self.product_ids.ids),
-            ],
-            order="next_expected_date, id",
-        )
-
     def _schedule_activities(self):
         """One To-Do activity per reminder, for the customer's salesperson
         (none when the customer has none, an archived one, or one who does
-        not work in the reminder's company: the note shows that company's
-        history), created in one batch."""
+        not work in the reminder's company, who could open neither the
+        reminder nor its Bill wizard), created in one batch."""
         todo_type = self.env.ref("mail.mail_activity_data_todo")
         partner_model = self.env["ir.model"]._get_id("res.partner")
-        # The link opens the Bill wizard: for salespeople who may open it.
-        Bill = self.env["consumer.preference.bill"]
         activity_values, reminders = [], self.browse()
         for reminder in self.filtered(
             lambda reminder: (
@@ -414,7 +399,6 @@ class ConsumerPreferenceReminder(models.Model):
             )
         ):
             salesperson = reminder.partner_id.user_id
-            reminder_lang = reminder.with_context(lang=salesperson.lang)
             activity_values.append(
                 {
                     "res_model_id": partner_model,
@@ -422,13 +406,7 @@ class ConsumerPreferenceReminder(models.Model):
                     "activity_type_id": todo_type.id,
                     "user_id": salesperson.id,
                     "date_deadline": reminder.reminder_date,
-                    "summary": reminder_lang._activity_summary(),
-                    # the link, as the Bill Due Products button: shown while
-                    # billing is on, to those who may bill
-                    "note": reminder_lang._activity_note(
-                        with_link=reminder.company_id.consumer_preference_billing
-                        and Bill._user_may_bill(salesperson)
-                    ),
+                    **reminder._activity_texts(salesperson),
                 }
             )
             reminders |= reminder
@@ -442,37 +420,37 @@ class ConsumerPreferenceReminder(models.Model):
         for reminder, activity in zip(reminders, activities, strict=True):
             reminder.activity_id = activity
 
-    def _activity_summary(self):
-        return self.env._(
-            "Due for reorder: %(products)s",
-            products=self.env["consumer.preference.profile"]._format_due_products(
-                self._due_preferences().product_id.ids
+    def _activity_texts(self, salesperson):
+        """The summary and note of the reminder's To-Do for ``salesperson``,
+        in their language."""
+        self.ensure_one()
+        reminder = self.with_context(lang=salesperson.lang)
+        # The link opens the Bill wizard: for salespeople who may open it.
+        return {
+            "summary": reminder._activity_summary(),
+            # the link, as the Bill Due Products button: shown while billing
+            # is on, to those who may bill
+            "note": reminder._activity_note(
+                with_link=self.company_id.consumer_preference_billing
+                and bool(salesperson)
+                and self.env["consumer.preference.bill"]._user_may_bill(salesperson)
             ),
-        )
+        }
+
+    def _activity_summary(self):
+        """Generic, as the note: the activity is the customer's, read by
+        whoever may read the customer (the chatter loads it), in every
+        company and role."""
+        return self.env._("Reorder reminder")
 
     def _activity_note(self, with_link=True):
-        """The due products, with their expected date and suggested quantity,
-        and, `with_link`, a link opening the Bill wizard filled with them."""
-        items = Markup("").join(
-            Markup("<li>%s</li>")
-            % self.env._(
-                "%(product)s: expected on %(date)s, usually %(quantity)s %(unit)s",
-                product=preference.product_id.display_name,
-                date=format_date(self.env, preference.next_expected_date),
-                quantity=formatLang(
-                    self.env, preference.average_quantity, dp="Product Unit of Measure"
-                ),
-                unit=preference.uom_id.name,
-            )
-            for preference in self._due_preferences()
-        )
-        note = Markup("<p>%s</p><ul>%s</ul>") % (
-            self.env._(
-                "Products %(customer)s usually buys again by now:",
-                customer=self.partner_id.display_name,
-            ),
-            items,
-        )
+        """The reminder's date and company, and, `with_link`, a link opening
+        the Bill wizard filled with its due products. Not the due products,
+        their expected dates nor quantities: they are preference data, which
+        the reminder (protected by its company's rule) and the Preferences tab
+        keep, while the activity is read by every user who may read the
+        customer, other companies' included."""
+        note = self._done_note()
         if not with_link:
             return note
         # In the reminder's company, whichever the salesperson works in when
@@ -486,10 +464,10 @@ class ConsumerPreferenceReminder(models.Model):
         return note + Markup("<p>%s</p>") % link
 
     def _done_note(self):
-        """What the reminder's To-Do leaves on the customer once done: the
-        customer's chatter is read by every company and role, its due
-        products are preference data (its reminder and Preferences tab keep
-        them)."""
+        """What the reminder's To-Do says on the customer, open and once
+        done: the customer's chatter is read by every company and role, its
+        due products are preference data (its reminder and Preferences tab
+        keep them)."""
         return Markup("<p>%s</p>") % self.env._(
             "Reorder reminder of %(date)s: the due products are on the "
             "Preferences tab, in %(company)s.",

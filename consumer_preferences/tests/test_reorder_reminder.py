@@ -119,7 +119,7 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
                 {
                     "user_id": self.salesperson.id,
                     "date_deadline": date(2026, 4, 1),
-                    "summary": "Due for reorder: Coffee",
+                    "summary": "Reorder reminder",
                 }
             ],
         )
@@ -127,8 +127,8 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
             reminders.filtered(lambda r: r.partner_id == self.customer).activity_id,
             activity,
         )
-        self.assertIn("Coffee: expected on 03/13/2026, usually 2.50", activity.note)
-        self.assertNotIn("Tea", activity.note)
+        self.assertIn("Reorder reminder of 04/01/2026", activity.note)
+        self.assertNotIn("Coffee", activity.note)
         # Deco Store has no salesperson: recorded, nobody to give a To-Do.
         self.assertFalse(self._todo_activities(self.other_customer))
         # Coffee again on 2026-04-20 (expected next on 2026-06-09); tea falls
@@ -263,10 +263,10 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         self._run_cron("2026-04-01")
         link = f"/consumer_preferences/bill_due/{{}}/{self.company.id}"
         accountant_note = self._todo_activities(self.other_customer).note
-        self.assertIn("Coffee: expected on 02/14/2026", accountant_note)
+        self.assertIn("Reorder reminder of 04/01/2026", accountant_note)
         self.assertIn(link.format(self.other_customer.id), accountant_note)
         salesperson_note = self._todo_activities(self.customer).note
-        self.assertIn("Coffee: expected on 03/13/2026", salesperson_note)
+        self.assertIn("Reorder reminder of 04/01/2026", salesperson_note)
         if "consumer_preferences_sale" in self.env.registry._init_modules:
             self.assertIn(link.format(self.customer.id), salesperson_note)
         else:
@@ -279,7 +279,7 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         self.other_customer.user_id = self.accountant
         self._run_cron("2026-04-01")
         note = self._todo_activities(self.other_customer).note
-        self.assertIn("Coffee: expected on 02/14/2026", note)
+        self.assertIn("Reorder reminder of 04/01/2026", note)
         self.assertNotIn("/consumer_preferences/bill_due/", note)
 
     def test_product_restricted_to_another_company_is_not_due(self):
@@ -631,9 +631,9 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
                     ).run()
 
     def test_no_activity_for_salesperson_of_other_company(self):
-        """The To-Do activity lists the due products, their dates and usual
-        quantities of one company's history: a salesperson who does not work
-        in that company gets none (as a customer without salesperson)."""
+        """The To-Do activity sends to one company's reminder and Bill
+        wizard: a salesperson who does not work in that company, who could
+        open neither, gets none (as a customer without salesperson)."""
         other_company = self.setup_other_company()["company"]
         outsider = new_test_user(
             self.env,
@@ -648,6 +648,49 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         self.assertEqual(reminder.product_ids, self.coffee)
         self.assertFalse(reminder.activity_id)
         self.assertFalse(self._todo_activities(self.customer))
+
+    def test_activity_shows_no_preference_data_to_other_companies(self):
+        """The To-Do is the customer's activity: whoever may read the
+        customer reads it, as the chatter loads it. A user working only in
+        another company, without the Preferences group but with Odoo's
+        default Contact Creation, may not read Azure Shop's preference lines,
+        and reads in its To-Do neither the due products
+        nor their expected dates and usual quantities (it listed them): only
+        that a reminder of that day waits in the reminder's company."""
+        self.company.consumer_preference_billing = True
+        self.customer.user_id = self.accountant
+        other_company = self.setup_other_company()["company"]
+        outsider = new_test_user(
+            self.env,
+            login="cp_other_company_contacts",
+            groups="base.group_user,base.group_partner_manager",
+            company_id=other_company.id,
+            company_ids=[Command.set(other_company.ids)],
+        )
+        self._run_cron("2026-04-01")
+        reminder = self._reminders().filtered(lambda r: r.partner_id == self.customer)
+        self.assertEqual(reminder.product_ids, self.coffee)
+        customer = self.customer.with_user(outsider)
+        with self.assertRaises(AccessError):
+            self.env["consumer.preference"].with_user(outsider).search(
+                [("partner_id", "=", self.customer.id)]
+            )
+        [activity] = customer.activity_ids.read(["summary", "note"])
+        self.assertEqual(activity["summary"], "Reorder reminder")
+        for shown in (activity["summary"], activity["note"]):
+            self.assertNotIn("Coffee", shown)
+            self.assertNotIn("03/13/2026", shown)
+            self.assertNotIn("2.50", shown)
+        self.assertIn(
+            f"Reorder reminder of 04/01/2026: the due products are on the "
+            f"Preferences tab, in {self.company.name}.",
+            activity["note"],
+        )
+        # the salesperson, who may bill, keeps the link to the Bill wizard
+        self.assertIn(
+            f"/consumer_preferences/bill_due/{self.customer.id}/{self.company.id}",
+            activity["note"],
+        )
 
     def test_withdrawn_consent_stops_the_emails_not_sent(self):
         """A customer who withdraws consent (the box only, without erasing)
@@ -713,9 +756,9 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
     def test_archived_or_unsaleable_products_are_not_due(self):
         """A product the company archived, or no longer sells, is not due for
         reorder: the profile does not count it, no reminder lists it (its
-        activity would read "Due for reorder: False" and its email list
-        nothing, the reminder's products hiding archived ones), and Bill Due
-        Products does not offer what the Bill wizard then refuses."""
+        email would list nothing, the reminder's products hiding archived
+        ones), and Bill Due Products does not offer what the Bill wizard then
+        refuses."""
         self.company.consumer_preference_billing = True
         self.company.consumer_preference_reorder_email = True
         self.customer.email = "azure@example.com"

@@ -13,7 +13,7 @@ registry.category("web_tour.tours").add("consumer_preferences_reminder_link", {
         },
         {
             content: "Show the details of the reminder's To-Do",
-            trigger: ".o-mail-Activity:contains(Due for reorder) .o-mail-Activity-info i[title=Info]",
+            trigger: ".o-mail-Activity:contains(Reorder reminder) .o-mail-Activity-info i[title=Info]",
             run: "click",
         },
         {
