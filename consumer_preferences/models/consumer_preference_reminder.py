@@ -28,9 +28,14 @@ class ConsumerPreferenceReminder(models.Model):
     was emailed.
 
     Written by the scheduled action ``ir_cron_consumer_preference_reorder``.
-    The due date is the earliest expected date of the due products: it stays
-    the same, run after run, until the customer buys again, and the database
-    refuses a second reminder for the same customer and due date."""
+    The due date is the earliest expected date of the due products that no
+    reminder listed since they fell due, and the first of those products
+    expected on it (the lowest id) identifies the reminder with its customer
+    and due date: the database refuses a second reminder of that product for
+    that expected date, and two runs at once computing the same reminder
+    meet on it, while a product expected on an older reminder's due date,
+    which that reminder did not list (not on sale on that day), still gets
+    its own."""
 
     _name = "consumer.preference.reminder"
     _description = "Consumer Preference Reorder Reminder"
@@ -41,8 +46,8 @@ class ConsumerPreferenceReminder(models.Model):
     _sql_constraints = [
         (
             "unique_due_date",
-            "unique(company_id, partner_id, due_date)",
-            "This customer was already reminded of the products due on this date.",
+            "unique(company_id, partner_id, due_date, first_due_product_id)",
+            "This customer was already reminded of this product for this due date.",
         ),
     ]
 
@@ -71,6 +76,18 @@ class ConsumerPreferenceReminder(models.Model):
         readonly=True,
         default=fields.Date.context_today,
         help="The day the customer was reminded of the products due.",
+    )
+    # None on the reminders made before 1.7.0, keyed by due date alone.
+    first_due_product_id = fields.Many2one(
+        comodel_name="product.product",
+        readonly=True,
+        # the deletion of any product looks it up (ON DELETE SET NULL)
+        index="btree_not_null",
+        ondelete="set null",
+        check_company=True,
+        help="The first product (lowest id) expected on the due date that no "
+        "earlier reminder listed since it fell due: the one that made the "
+        "reminder.",
     )
     product_ids = fields.Many2many(
         comodel_name="product.product",
@@ -105,10 +122,10 @@ class ConsumerPreferenceReminder(models.Model):
 
     @api.model
     def _cron_remind(self):
-        """For each customer with products due for reorder, one reminder per
-        due date: a To-Do activity for its salesperson and, when its company
-        says so, an email to the customer. Returns the number of reminders
-        created."""
+        """For each customer with a product due for reorder that no reminder
+        listed since it fell due, a reminder: a To-Do activity for its
+        salesperson and, when its company says so, an email to the customer.
+        Returns the number of reminders created."""
         auto_commit = not getattr(threading.current_thread(), "testing", False)
         self._withdraw_after_consent_withdrawn()
         created = 0
@@ -208,6 +225,13 @@ class ConsumerPreferenceReminder(models.Model):
                    -- reminder does not hold back the others
                    MIN(preference.next_expected_date)
                        FILTER (WHERE NOT listed.done) AS due_date,
+                   -- the first of them expected on that date, which keys the
+                   -- reminder: a product expected on an older reminder's due
+                   -- date that it did not list gets a reminder of its own
+                   (ARRAY_AGG(preference.product_id
+                              ORDER BY preference.next_expected_date,
+                                       preference.product_id)
+                       FILTER (WHERE NOT listed.done))[1] AS first_product_id,
                    ARRAY_AGG(DISTINCT preference.product_id) AS product_ids
               FROM consumer_preference preference
               CROSS JOIN LATERAL (
@@ -262,13 +286,16 @@ class ConsumerPreferenceReminder(models.Model):
                       AND reminder.partner_id > %(after_partner_id)s
                       AND reminder.partner_id <= (SELECT last_partner_id FROM span)
                       AND reminder.partner_id = due.partner_id
-                      AND reminder.due_date = due.due_date)
+                      AND reminder.due_date = due.due_date
+                      AND reminder.first_due_product_id = due.first_product_id)
         ),
         inserted AS (
             INSERT INTO consumer_preference_reminder AS reminder (
-                   company_id, partner_id, due_date, reminder_date, email_sent,
+                   company_id, partner_id, due_date, first_due_product_id,
+                   reminder_date, email_sent,
                    create_uid, create_date, write_uid, write_date)
-            SELECT %(company_id)s, partner_id, due_date, %(today)s, FALSE,
+            SELECT %(company_id)s, partner_id, due_date, first_product_id,
+                   %(today)s, FALSE,
                    %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s,
                    NOW() AT TIME ZONE 'UTC'
               FROM batch

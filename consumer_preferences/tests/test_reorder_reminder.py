@@ -808,6 +808,55 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         )
         self.assertEqual(len(self._todo_activities(self.customer)), 2)
 
+    def test_product_off_sale_on_its_due_date_is_reminded_back_on_sale(self):
+        """Deco Store buys coffee and tea together: both are expected on
+        2026-02-14. Tea is off sale on the day of a run, whose reminder lists
+        coffee alone; back on sale, tea is reminded by the next run, the same
+        day (Run Manually) as on any other, with a To-Do and an email of its
+        own (before, a reminder of that due date existed: tea stayed due,
+        never reminded). Then neither is reminded again for that date."""
+        self.company.consumer_preference_reorder_email = True
+        self.other_customer.user_id = self.salesperson
+        for invoice_date in ("2026-01-05", "2026-01-25"):
+            self._post_customer_invoice(
+                self.other_customer, [(self.tea, 1, 5.0)], invoice_date=invoice_date
+            )
+        self.tea.sale_ok = False
+        self._run_cron("2026-04-01")
+        first = self.Reminder.search([("partner_id", "=", self.other_customer.id)])
+        self.assertRecordValues(
+            first, [{"due_date": date(2026, 2, 14), "product_ids": self.coffee.ids}]
+        )
+        self.tea.sale_ok = True
+        self._run_cron("2026-04-01")
+        reminders = self.Reminder.search([("partner_id", "=", self.other_customer.id)])
+        second = reminders - first
+        self.assertRecordValues(
+            second,
+            [
+                {
+                    "due_date": date(2026, 2, 14),
+                    "reminder_date": date(2026, 4, 1),
+                    # with coffee, still due, as any new reminder
+                    "product_ids": (self.coffee | self.tea).ids,
+                    "email_sent": True,
+                }
+            ],
+        )
+        self.assertTrue(second.activity_id)
+        self.assertEqual(
+            self._todo_activities(self.other_customer), reminders.activity_id
+        )
+        self.assertIn("Tea", self._reminder_mails(second).body_html)
+        # Nothing new is due: the next runs remind of nothing again.
+        self._run_cron("2026-04-01")
+        self._run_cron("2026-04-02")
+        self.assertEqual(
+            self.Reminder.search([("partner_id", "=", self.other_customer.id)]),
+            reminders,
+        )
+        self.assertEqual(len(self._reminder_mails(reminders)), 2)
+
     def test_return_does_not_remind_again(self):
         """A credit note is not a purchase: when Deco Store returns all its
         coffee, tea, already listed by the reminder of 2026-04-01 and bought

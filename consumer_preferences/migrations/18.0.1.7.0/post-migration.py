@@ -3,7 +3,12 @@
 expected dates and usual quantities: the activity is the customer's, read by
 whoever may read the customer, in every company. The To-Dos still open get
 the summary and note the scheduled action now writes (the reminder's date and
-company, and the Bill link for those who may bill)."""
+company, and the Bill link for those who may bill).
+
+It also keys a reminder by its first due product with the customer and due
+date: the reminders made before keep none (NULL, which the new unique
+constraint lets be, as the former one, by due date, kept them unique); the
+due products they list still count as reminded."""
 
 from odoo import SUPERUSER_ID, api
 
