@@ -1,5 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
-from odoo import Command
+from datetime import timedelta
+
+from odoo import Command, fields
 from odoo.tests import HttpCase, tagged
 
 
@@ -27,7 +29,9 @@ class TestReminderLinkTour(HttpCase):
         tea = env["product.product"].create(
             {"name": "Link Tea", "list_price": 10.0, "taxes_id": [Command.clear()]}
         )
-        for invoice_date in ("2026-01-10", "2026-02-10"):
+        # expected again 20 days ago: due, within the company's window
+        today = fields.Date.today()
+        for invoice_date in (today - timedelta(days=60), today - timedelta(days=40)):
             env["account.move"].create(
                 {
                     "move_type": "out_invoice",
