@@ -1,4 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+import hashlib
+import json
 import re
 import secrets
 
@@ -173,6 +175,8 @@ class ConsumerPreferencePortal(CustomerPortal):
                 "today": today,
                 "reorder_token": secrets.token_urlsafe(24),
                 "reorder": self._get_reorder_confirmation(kwargs.get("reorder")),
+                # the quotation of a form submitted again with other quantities
+                "sent_order": self._get_reorder_confirmation(kwargs.get("sent")),
                 "message": kwargs.get("message"),
             }
         )
@@ -228,7 +232,13 @@ class ConsumerPreferencePortal(CustomerPortal):
     def portal_consumer_preferences_reorder(self, reorder_token=None, **post):
         """One draft quotation of the quantities entered, for the customer's
         salesperson to confirm. The form's token makes a second submission of
-        the same form open the first one's result."""
+        the same form open the first one's result: the same quantities (a
+        double click, a refresh) open its quotation; other quantities (the
+        browser's Back button, then a product added) are not ordered, and the
+        page says so. Ordering them as a second quotation would order again
+        what the form still holds of the first, and opening the first as
+        "received" would drop them silently: the customer, told, enters what
+        it still wants on the reloaded page, a new form."""
         if not isinstance(reorder_token, str) or not REORDER_TOKEN.fullmatch(
             reorder_token
         ):
@@ -238,9 +248,10 @@ class ConsumerPreferencePortal(CustomerPortal):
         # and the order found must be the customer's own.
         SaleOrder = request.env["sale.order"].sudo()
         customer = self._consumer_preference_customer()
-        existing = SaleOrder.browse(
-            SaleOrder._consumer_preference_reorder_of_token(reorder_token)
+        existing_id, existing_digest = SaleOrder._consumer_preference_reorder_lookup(
+            reorder_token
         )
+        existing = SaleOrder.browse(existing_id)
         if existing:
             # one committed by a submission running at the same moment is
             # not in this transaction's snapshot: the page it is shown on
@@ -249,6 +260,11 @@ class ConsumerPreferencePortal(CustomerPortal):
                 existing.partner_id.commercial_partner_id != customer
             ):
                 raise NotFound()
+            # a quotation of before the digests has none: the same form
+            if existing_digest and existing_digest != self._get_reorder_digest(post):
+                return request.redirect(
+                    f"{PORTAL_URL}?message=reorder_form_sent&sent={existing.id}"
+                )
             return request.redirect(f"{PORTAL_URL}?reorder={existing.id}")
         if not customer.active:
             # An archived customer whose contact still has its portal user
@@ -258,7 +274,12 @@ class ConsumerPreferencePortal(CustomerPortal):
         quantities, message = self._get_reorder_quantities(post)
         if message:
             return request.redirect(f"{PORTAL_URL}?message={message}")
-        order = SaleOrder.create(self._prepare_reorder_vals(quantities, reorder_token))
+        order = SaleOrder.create(
+            dict(
+                self._prepare_reorder_vals(quantities, reorder_token),
+                consumer_preference_reorder_digest=self._get_reorder_digest(post),
+            )
+        )
         order._message_log(
             body=_(
                 "Requested by %(customer)s from its preferences in the customer "
@@ -311,6 +332,20 @@ class ConsumerPreferencePortal(CustomerPortal):
         if not quantities:
             return {}, "no_quantity"
         return quantities, None
+
+    @staticmethod
+    def _get_reorder_digest(post):
+        """A digest of the quantities a Reorder form posted, as typed: the
+        same form submitted again gives the same digest, other quantities
+        another one. Empty fields are left out (an id's field left empty
+        orders nothing), a file posted instead of a quantity is counted."""
+        quantities = sorted(
+            (name, text.strip() if isinstance(text, str) else repr(type(text)))
+            for name, text in post.items()
+            if name.startswith("quantity_")
+            and not (isinstance(text, str) and not text.strip())
+        )
+        return hashlib.sha256(json.dumps(quantities).encode()).hexdigest()
 
     def _prepare_reorder_vals(self, quantities, reorder_token):
         """A draft quotation addressed to the portal user; prices, taxes and

@@ -22,13 +22,24 @@ class SaleOrder(models.Model):
     consumer_preference_reorder_token = fields.Char(
         copy=False, readonly=True, index="btree_not_null"
     )
+    # What that form asked for (a digest of its quantities): only the same
+    # quantities submitted again open this order; a form changed since (the
+    # browser's Back button, then other quantities) is not this reorder.
+    consumer_preference_reorder_digest = fields.Char(copy=False, readonly=True)
 
     @api.model
     def _consumer_preference_reorder_of_token(self, token):
         """The id of the quotation the portal Reorder form of ``token``
-        created, or 0. The same form submitted twice at the same moment (a
-        double click): the first submission holds the token until its
-        transaction ends, the second waits for it, then looks in a new
+        created, or 0 (``_consumer_preference_reorder_lookup``)."""
+        return self._consumer_preference_reorder_lookup(token)[0]
+
+    @api.model
+    def _consumer_preference_reorder_lookup(self, token):
+        """``(id, digest)``: the quotation the portal Reorder form of
+        ``token`` created and the digest of the quantities it was created
+        from, or ``(0, False)``. The same form submitted twice at the same
+        moment (a double click): the first submission holds the token until
+        its transaction ends, the second waits for it, then looks in a new
         transaction. Its own snapshot may predate the first's commit: it
         would not see that quotation and would create a second one, which
         the unique constraint refuses with an error page."""
@@ -40,11 +51,10 @@ class SaleOrder(models.Model):
             )
         )
         with self.env.registry.cursor() as cr:
-            return (
-                self.with_env(self.env(cr=cr))
-                .search([("consumer_preference_reorder_token", "=", token)], limit=1)
-                .id
+            order = self.with_env(self.env(cr=cr)).search(
+                [("consumer_preference_reorder_token", "=", token)], limit=1
             )
+            return order.id, order.consumer_preference_reorder_digest
 
     def action_add_from_preferences(self):
         """Open the preferences wizard on this quotation's customer; its lines

@@ -244,8 +244,15 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
         )
         self.assertIn("customer portal", order.message_ids[0].body)
 
-        # The same form again (double click, back button): the same quotation.
-        response = self._reorder({self.tea_specification: "2"}, tokens)
+        # The same form again (double click, refresh): the same quotation.
+        response = self._reorder(
+            {
+                self.tea_specification: "2",
+                self.coffee_history: "3",
+                self.shirt_specification: "",
+            },
+            tokens,
+        )
         self.assertEqual(self._customer_orders(), order)
         self.assertIn(f"?reorder={order.id}", response.url)
         # A fresh form is a new request.
@@ -259,6 +266,36 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
                     "product_no_variant_attribute_value_ids": self.shirt_quality_8.ids,
                 }
             ],
+        )
+
+    def test_same_form_sent_again_with_other_quantities(self):
+        """The customer reorders tea, goes back with the browser's Back
+        button, adds a shirt and reorders again: the same form (token) with
+        other quantities. The shirt is not ordered silently under the first
+        request's "received": the page says the form was already sent and
+        nothing of the change was ordered, and the reloaded page's fresh
+        form orders the shirt."""
+        self.authenticate("cp_portal", "cp_portal")
+        tokens = self._tokens(self._page().text)
+        self._reorder({self.tea_specification: "2"}, tokens)
+        order = self._customer_orders()
+        response = self._reorder(
+            {self.tea_specification: "2", self.shirt_specification: "5"}, tokens
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self._customer_orders(), order)
+        self.assertNotIn("o_consumer_preference_reordered", response.text)
+        self.assertIn("This form was already sent", response.text)
+        self.assertIn(order.name, response.text)
+        self.assertRecordValues(
+            order.order_line, [{"product_id": self.tea.id, "product_uom_qty": 2.0}]
+        )
+        # the page shown is a new form: the shirt is ordered
+        self._reorder({self.shirt_specification: "5"}, self._tokens(response.text))
+        new_order = self._customer_orders() - order
+        self.assertRecordValues(
+            new_order.order_line,
+            [{"product_id": self.shirt_s.id, "product_uom_qty": 5.0}],
         )
 
     def test_reorder_refuses_bad_quantities_and_creates_nothing(self):
