@@ -166,6 +166,29 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
         new_lines.product_uom_qty = 4
         self.assertEqual(new_lines.mapped("price_unit"), [3.25, 8.0])
 
+    def test_quotation_deleted_while_the_wizard_is_open(self):
+        """A colleague deletes the quotation while Add from Preferences is
+        open on it: Add to Quotation says so and quotes nothing, instead of
+        creating a new quotation the user never asked for."""
+        order = self._create_quotation()
+        name = order.name
+        form = self._wizard_form(order=order)
+        self._set_quantities(form, {self.tea_specification: 2})
+        wizard = form.save()
+        # by a sales administrator
+        self.env["sale.order"].browse(order.id).unlink()
+        # a new request: nothing of the quotation read before
+        self.env.invalidate_all()
+        with self.assertRaisesRegex(
+            UserError, f"The quotation {name} was deleted after this window opened"
+        ):
+            wizard.action_quote()
+        self.assertFalse(
+            self.env["sale.order"].search(
+                [("partner_id.commercial_partner_id", "=", self.customer.id)]
+            )
+        )
+
     def test_archived_and_unsellable_products_left_out_with_a_note(self):
         self.tea.product_tmpl_id.active = False
         self.coffee.sale_ok = False

@@ -30,6 +30,17 @@ class ConsumerPreferenceBill(models.TransientModel):
         help="The quotation whose Add from Preferences button opened this "
         "wizard: the lines are added to it.",
     )
+    # Deleting the quotation empties sale_order_id (a wizard is no reason to
+    # keep one, nor to lose the user's quantities without a word): its name
+    # says the wizard adds to a quotation, and which one is gone, instead of
+    # quoting the customer anew.
+    sale_order_name = fields.Char(
+        string="Quotation Name",
+        compute="_compute_sale_order_name",
+        store=True,
+        help="The quotation this wizard adds to, by name: kept should the "
+        "quotation be deleted while the wizard is open.",
+    )
     quotation_id = fields.Many2one(
         comodel_name="sale.order",
         readonly=True,
@@ -40,6 +51,12 @@ class ConsumerPreferenceBill(models.TransientModel):
         readonly=True,
         help="Preferred products left out because they cannot be sold.",
     )
+
+    @api.depends("sale_order_id")
+    def _compute_sale_order_name(self):
+        for wizard in self:
+            # kept once the quotation is gone (see the field)
+            wizard.sale_order_name = wizard.sale_order_id.name or wizard.sale_order_name
 
     @api.model
     def _default_document_type(self):
@@ -251,7 +268,11 @@ class ConsumerPreferenceBill(models.TransientModel):
         """With Quotation chosen, or opened from a quotation, quote instead
         of billing."""
         self.ensure_one()
-        if self.document_type == "quotation" or self.sale_order_id:
+        if (
+            self.document_type == "quotation"
+            or self.sale_order_id
+            or self.sale_order_name
+        ):
             return self.action_quote()
         return super().action_bill()
 
@@ -271,7 +292,9 @@ class ConsumerPreferenceBill(models.TransientModel):
         issued_action = self._get_issued_document_action()
         if issued_action:
             return issued_action
-        if self.sale_order_id:
+        # the quotation may have been deleted since this request read it
+        self.invalidate_recordset(["sale_order_id"])
+        if self.sale_order_id or self.sale_order_name:
             self._check_order_open()
         else:
             self._check_billing_enabled(self.company_id)
@@ -316,6 +339,16 @@ class ConsumerPreferenceBill(models.TransientModel):
 
     def _check_order_open(self):
         order = self.sale_order_id
+        if not order:
+            # deleted while the wizard was open (the field then emptied)
+            raise UserError(
+                _(
+                    "The quotation %(order)s was deleted after this window "
+                    "opened: nothing was added. Close this window, and add "
+                    "products from preferences to another quotation.",
+                    order=self.sale_order_name,
+                )
+            )
         if order.state not in ("draft", "sent"):
             raise UserError(
                 _(
