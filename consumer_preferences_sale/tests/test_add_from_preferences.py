@@ -230,6 +230,26 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
             )
         ).save()
 
+    def test_note_names_only_the_products_offered(self):
+        """Actions › Bill from Preferences on the tea line alone, while the
+        customer's shirt is archived and its coffee no longer sold: the
+        wizard offers tea, and its note names nothing it left out (it named
+        the shirt and the coffee, never selected)."""
+        self.shirt_s.product_tmpl_id.active = False
+        self.coffee.sale_ok = False
+        wizard = self._selected_lines_wizard(self.tea_specification)
+        self.assertEqual(wizard.line_ids.product_id, self.tea)
+        self.assertFalse(wizard.unavailable_product_note)
+        # the coffee selected too: the note names it, and it only
+        wizard = self._selected_lines_wizard(
+            self.tea_specification | self.coffee_history
+        )
+        self.assertEqual(
+            wizard.unavailable_product_note,
+            "Products that cannot be sold are left out: Coffee. Tick Sales on "
+            "a product to offer it again.",
+        )
+
     def test_product_sold_by_another_company_only_left_out_with_a_note(self):
         """A product restricted to another company after the customer's
         preferences recorded it is not quoted here: the note names it."""

@@ -89,8 +89,10 @@ class ConsumerPreferenceBill(models.TransientModel):
             if values.get("partner_id") and self._default_document_type() == (
                 "quotation"
             ):
+                # the lines offered: the customer's, or those selected (Bill
+                # Due Products, Actions › Bill from Preferences)
                 values["unavailable_product_note"] = self._get_unavailable_note(
-                    self.env["res.partner"].browse(values["partner_id"])
+                    self._get_partner_and_preferences()[1]
                 )
             return values
         # The order's company decides the preferences, prices and taxes.
@@ -103,7 +105,7 @@ class ConsumerPreferenceBill(models.TransientModel):
                 "sale_order_id": order.id,
                 "document_type": "quotation",
                 "unavailable_product_note": wizard._get_unavailable_note(
-                    order.partner_id
+                    wizard._get_partner_and_preferences()[1]
                 ),
             }
         )
@@ -164,10 +166,16 @@ class ConsumerPreferenceBill(models.TransientModel):
         return result
 
     @api.model
-    def _get_unavailable_note(self, partner):
-        """Which preferred products the wizard leaves out, and why."""
-        preferences = self.env["consumer.preference"].search(
-            self._preferences_domain(partner)
+    def _get_unavailable_note(self, preferences):
+        """Which products of ``preferences``, those the wizard offers, it
+        leaves out, and why: not those of the customer's other preferences
+        (the wizard opened on selected lines), nor those of fully returned
+        purchases, which no wizard offers."""
+        preferences = preferences.filtered(
+            lambda preference: (
+                preference.preference_type == "specification"
+                or not preference.is_fully_returned
+            )
         )
         # sudo: a product restricted to another company is not readable by
         # this user; it is only named among the products left out.
