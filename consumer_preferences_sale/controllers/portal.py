@@ -6,7 +6,7 @@ import secrets
 
 from werkzeug.exceptions import BadRequest, NotFound
 
-from odoo import Command, _, fields, http
+from odoo import Command, fields, http
 from odoo.http import request
 from odoo.tools import float_compare
 
@@ -280,14 +280,25 @@ class ConsumerPreferencePortal(CustomerPortal):
                 consumer_preference_reorder_digest=self._get_reorder_digest(post),
             )
         )
+        # Its Source and note are read by the salesperson, not the customer:
+        # in the salesperson's language (sale.order chose who), not the
+        # portal user's.
+        staff_env = order.with_context(lang=self._get_reorder_staff_lang(order)).env
+        order.origin = staff_env._("Customer portal: preferences")
         order._message_log(
-            body=_(
+            body=staff_env._(
                 "Requested by %(customer)s from its preferences in the customer "
                 "portal: confirm it with the customer.",
                 customer=request.env.user.partner_id.display_name,
             )
         )
         return request.redirect(f"{PORTAL_URL}?reorder={order.id}")
+
+    @staticmethod
+    def _get_reorder_staff_lang(order):
+        """The language of whoever confirms the reorder: its salesperson's,
+        or else the company's (no salesperson: anyone of the company)."""
+        return order.user_id.lang or order.company_id.partner_id.lang
 
     def _get_reorder_quantities(self, post):
         """``({preference: quantity}, message code)`` from the form's
@@ -349,11 +360,11 @@ class ConsumerPreferencePortal(CustomerPortal):
 
     def _prepare_reorder_vals(self, quantities, reorder_token):
         """A draft quotation addressed to the portal user; prices, taxes and
-        salesperson come from sale.order's own computes."""
+        salesperson come from sale.order's own computes (its Source is
+        written once the salesperson is known, in its language)."""
         return {
             "partner_id": request.env.user.partner_id.id,
             "company_id": request.env.company.id,
-            "origin": _("Customer portal: preferences"),
             "consumer_preference_reorder_token": reorder_token,
             "order_line": [
                 Command.create(preference._prepare_sale_order_line_vals(quantity))

@@ -298,6 +298,30 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
             [{"product_id": self.shirt_s.id, "product_uom_qty": 5.0}],
         )
 
+    def test_reorder_note_and_source_in_the_salespersons_language(self):
+        """A French-speaking customer reorders: its Spanish-speaking
+        salesperson reads the quotation's Source and note in Spanish, not in
+        the customer's French; without salesperson, in the company's
+        language."""
+        for lang in ("fr_FR", "es_ES"):
+            self.env["res.lang"]._activate_lang(lang)
+        self.portal_user.lang = "fr_FR"
+        self.salesperson.lang = "es_ES"
+        self.customer.user_id = self.salesperson
+        self.company.partner_id.lang = "en_US"
+        self.authenticate("cp_portal", "cp_portal")
+        self._reorder({self.tea_specification: "2"})
+        order = self._customer_orders()
+        self.assertEqual(order.user_id, self.salesperson)
+        self.assertEqual(order.origin, "Portal del cliente: preferencias")
+        self.assertIn("Solicitado por", order.message_ids[0].body)
+        self.customer.user_id = False
+        self._reorder({self.coffee_history: "1"})
+        order = self._customer_orders() - order
+        self.assertFalse(order.user_id)
+        self.assertEqual(order.origin, "Customer portal: preferences")
+        self.assertIn("Requested by", order.message_ids[0].body)
+
     def test_reorder_refuses_bad_quantities_and_creates_nothing(self):
         self.authenticate("cp_portal", "cp_portal")
         for quantities, message in (
