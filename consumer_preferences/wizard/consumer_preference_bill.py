@@ -305,8 +305,7 @@ class ConsumerPreferenceBill(models.TransientModel):
         taxes, the discount rounded line by line, taxed then untaxed, so that
         the untaxed amount stays and the taxes shrink."""
         self.ensure_one()
-        company = self.company_id or self.env.company
-        term = self.partner_id.with_company(company).property_payment_term_id
+        term = self._get_payment_term()
         if not (
             term.early_discount
             and term.early_pay_discount_computation == "mixed"
@@ -337,6 +336,14 @@ class ConsumerPreferenceBill(models.TransientModel):
                     )
                 )
         return base_lines
+
+    def _get_payment_term(self):
+        """The payment terms of the document the wizard issues, whose early
+        payment discount its totals show: the customer's, as the invoice gets
+        them (consumer_preferences_sale: a quotation's own)."""
+        self.ensure_one()
+        company = self.company_id or self.env.company
+        return self.partner_id.with_company(company).property_payment_term_id
 
     def _get_income_account_taxes(self, product):
         """The sales taxes of the income account of an invoice line of

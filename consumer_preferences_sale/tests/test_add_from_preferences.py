@@ -166,6 +166,47 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
         new_lines.product_uom_qty = 4
         self.assertEqual(new_lines.mapped("price_unit"), [3.25, 8.0])
 
+    def test_totals_follow_the_quotations_early_payment_discount(self):
+        """The quotation has terms with a 10 % early payment discount that
+        taxes the discounted amount (mixed), the customer none: the wizard's
+        totals are those the quotation gets, 0.81 of tax on 9.00 of tea, not
+        0.90 (the customer's terms)."""
+        self.tea.taxes_id = self.env["account.tax"].create(
+            {"name": "VAT 10 %", "amount": 10.0, "company_id": self.company.id}
+        )
+        term = self.env["account.payment.term"].create(
+            {
+                "name": "10 % early payment discount",
+                "company_id": self.company.id,
+                "early_discount": True,
+                "discount_percentage": 10.0,
+                "discount_days": 10,
+                "early_pay_discount_computation": "mixed",
+                "line_ids": [
+                    Command.create(
+                        {"value": "percent", "value_amount": 100.0, "nb_days": 30}
+                    )
+                ],
+            }
+        )
+        self.assertFalse(self.customer.property_payment_term_id)
+        order = (
+            self.env["sale.order"]
+            .with_user(self.salesperson)
+            .create({"partner_id": self.customer.id, "payment_term_id": term.id})
+        )
+        form = self._wizard_form(order=order)
+        self._set_quantities(form, {self.tea_specification: 2})
+        self.assertEqual(
+            (form.amount_untaxed, form.amount_tax, form.amount_total),
+            (9.0, 0.81, 9.81),
+        )
+        form.save().action_quote()
+        self.assertEqual(
+            (order.amount_untaxed, order.amount_tax, order.amount_total),
+            (9.0, 0.81, 9.81),
+        )
+
     def test_quotation_deleted_while_the_wizard_is_open(self):
         """A colleague deletes the quotation while Add from Preferences is
         open on it: Add to Quotation says so and quotes nothing, instead of

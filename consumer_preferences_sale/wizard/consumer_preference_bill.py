@@ -255,6 +255,13 @@ class ConsumerPreferenceBill(models.TransientModel):
             ConsumerPreferenceBill, self - order_wizards
         )._compute_currency_id()
 
+    def _get_payment_term(self):
+        # The quotation's own terms, which its totals follow (they may differ
+        # from the customer's: an early payment discount given on it only).
+        if self.sale_order_id:
+            return self.sale_order_id.payment_term_id
+        return super()._get_payment_term()
+
     def _get_income_account_taxes(self, product):
         # A quotation line has its product's taxes only (sale.order.line).
         if self.document_type == "quotation":
