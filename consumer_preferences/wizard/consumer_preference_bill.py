@@ -337,6 +337,12 @@ class ConsumerPreferenceBill(models.TransientModel):
                 )
         return base_lines
 
+    def _get_pricing_date(self):
+        """The date the lines are priced at (pricelist rules, currency rate):
+        today, the date the invoice is issued at (consumer_preferences_sale:
+        a quotation's order date, at which its lines are priced)."""
+        return fields.Date.context_today(self)
+
     def _get_payment_term(self):
         """The payment terms of the document the wizard issues, whose early
         payment discount its totals show: the customer's, as the invoice gets

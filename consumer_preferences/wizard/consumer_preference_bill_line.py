@@ -200,12 +200,13 @@ class ConsumerPreferenceBillLine(models.TransientModel):
         """{line: unit price}: the unit price an invoice line would get: the
         price of the line's preference (``consumer.preference.
         _get_sale_unit_prices``) for the wizard's pricelist, currency and
-        fiscal position, at the line's quantity. Pricelist rules are fetched
-        once per wizard, quantity and price extra, not once per line."""
-        today = fields.Date.context_today(self)
+        fiscal position, at the line's quantity, on the wizard's pricing date
+        (``_get_pricing_date``). Pricelist rules are fetched once per wizard,
+        quantity and price extra, not once per line."""
         prices_by_line = {}
         for wizard, wizard_lines in self.grouped("wizard_id").items():
             company = wizard.company_id or self.env.company
+            date = wizard._get_pricing_date()
             for quantity, lines in wizard_lines.grouped(
                 lambda line: line.quantity or 1.0
             ).items():
@@ -215,7 +216,7 @@ class ConsumerPreferenceBillLine(models.TransientModel):
                     wizard.fiscal_position_id,
                     company,
                     quantity=quantity,
-                    date=today,
+                    date=date,
                 )
                 for line in lines:
                     prices_by_line[line] = prices.get(line.preference_id, 0.0)

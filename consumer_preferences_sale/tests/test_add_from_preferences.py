@@ -1,7 +1,8 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 import unittest
+from datetime import timedelta
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 
@@ -206,6 +207,45 @@ class TestAddFromPreferences(ConsumerPreferenceSaleCommon):
             (order.amount_untaxed, order.amount_tax, order.amount_total),
             (9.0, 0.81, 9.81),
         )
+
+    def test_prices_at_the_quotations_date(self):
+        """A quotation of ten days ago, whose pricelist takes 20 % off coffee
+        since yesterday: Odoo prices its lines at the order's date (8.00),
+        and the wizard shows that price, not today's 6.40."""
+        self.pricelist.item_ids = [
+            Command.create(
+                {
+                    "applied_on": "0_product_variant",
+                    "product_id": self.coffee.id,
+                    "compute_price": "percentage",
+                    "percent_price": 20.0,
+                    "date_start": fields.Datetime.now() - timedelta(days=1),
+                }
+            )
+        ]
+        order = (
+            self.env["sale.order"]
+            .with_user(self.salesperson)
+            .create(
+                {
+                    "partner_id": self.customer.id,
+                    "date_order": fields.Datetime.now() - timedelta(days=10),
+                }
+            )
+        )
+        form = self._wizard_form(order=order)
+        self._set_quantities(form, {self.coffee_history: 2})
+        self.assertEqual(form.amount_untaxed, 16.0)
+        wizard = form.save()
+        coffee_line = wizard.line_ids.filtered(
+            lambda line: line.preference_id == self.coffee_history
+        )
+        self.assertEqual(coffee_line.price_unit, 8.0)
+        wizard.action_quote()
+        self.assertRecordValues(
+            order.order_line, [{"product_id": self.coffee.id, "price_unit": 8.0}]
+        )
+        self.assertEqual(order.amount_untaxed, 16.0)
 
     def test_quotation_deleted_while_the_wizard_is_open(self):
         """A colleague deletes the quotation while Add from Preferences is

@@ -255,6 +255,13 @@ class ConsumerPreferenceBill(models.TransientModel):
             ConsumerPreferenceBill, self - order_wizards
         )._compute_currency_id()
 
+    def _get_pricing_date(self):
+        # The date a quotation's lines are priced at (sale.order.line's
+        # _get_order_date): the prices shown are those the lines will get.
+        if self.sale_order_id:
+            return self.sale_order_id.date_order
+        return super()._get_pricing_date()
+
     def _get_payment_term(self):
         # The quotation's own terms, which its totals follow (they may differ
         # from the customer's: an early payment discount given on it only).
