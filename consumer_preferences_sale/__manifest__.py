@@ -4,7 +4,7 @@
     "summary": "Sell from consumer preferences: quotations from the Bill wizard, "
     "Add from Preferences on quotations, and the customer's own preferences "
     "in its portal",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Sales/Sales",
     "website": "https://github.com/consumer-preferences/consumer_preferences",
     "author": "Consumer Preferences contributors",
