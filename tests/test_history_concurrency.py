@@ -563,6 +563,23 @@ class TestHistoryConcurrency(BaseCase):
         env["uom.uom"].browse(self.pack_id).write({"factor_inv": size})
         env.flush_all()
 
+    def _post_as_the_pack_becomes_ten(self, draft):
+        """Post ``draft`` as an RPC call does, the pack made ten units and the
+        scheduled action run in between (after the call took its snapshot,
+        before it posts); then run the action again. Returns the attempts
+        (1: never replayed). The pack is six again after the test."""
+
+        def change_then_run_the_queue(env):
+            self._set_pack_size(env, 10)
+            env.cr.commit()
+            self._drain()
+
+        self.addCleanup(self._commit, lambda env: self._set_pack_size(env, 6))
+        attempts = self._post_around(draft, change_then_run_the_queue)
+        self.assertEqual(self._states([draft]), ["posted"])
+        self._drain()
+        return attempts
+
     def test_a_unit_ratio_changed_before_a_posting_in_it_commits(self):
         """The pack becomes ten units after the posting took its snapshot
         and before it posts; the scheduled action runs in between, and sees
@@ -572,21 +589,10 @@ class TestHistoryConcurrency(BaseCase):
         customer_id = self._new_customer("Packs Before", consent=True)
         draft = self._customer_invoice(customer_id, self.juice_id, 2, self.pack_id)
 
-        def change_then_run_the_queue(env):
-            self._set_pack_size(env, 10)
-            env.cr.commit()
-            self._drain()
-
-        try:
-            attempts = self._post_around(draft, change_then_run_the_queue)
-            self.assertEqual(attempts, 1)
-            self.assertEqual(self._states([draft]), ["posted"])
-            self._drain()
-            self.assertEqual(
-                self._customer_history(customer_id), [(self.juice_id, 1, 20.0)]
-            )
-        finally:
-            self._commit(lambda env: self._set_pack_size(env, 6))
+        self.assertEqual(self._post_as_the_pack_becomes_ten(draft), 1)
+        self.assertEqual(
+            self._customer_history(customer_id), [(self.juice_id, 1, 20.0)]
+        )
 
     def test_a_unit_ratio_changed_while_a_posting_holds_it(self):
         """The posting holds the pack when the change is saved: the change
@@ -646,21 +652,10 @@ class TestHistoryConcurrency(BaseCase):
         draft = self._customer_invoice(customer_id, self.juice_id, 1)
         self.assertEqual(self._customer_history(customer_id), [])
 
-        def change_then_run_the_queue(env):
-            self._set_pack_size(env, 10)
-            env.cr.commit()
-            self._drain()
-
-        try:
-            attempts = self._post_around(draft, change_then_run_the_queue)
-            self.assertEqual(attempts, 1)
-            self.assertEqual(self._states([draft]), ["posted"])
-            self._drain()
-            self.assertEqual(
-                self._customer_history(customer_id), [(self.juice_id, 1, -19.0)]
-            )
-        finally:
-            self._commit(lambda env: self._set_pack_size(env, 6))
+        self.assertEqual(self._post_as_the_pack_becomes_ten(draft), 1)
+        self.assertEqual(
+            self._customer_history(customer_id), [(self.juice_id, 1, -19.0)]
+        )
 
     def _wait_for_a_lock_wait(self):
         """Wait until a transaction of the database waits for a lock."""

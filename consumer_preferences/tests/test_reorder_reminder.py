@@ -630,17 +630,23 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
                         active_id=partner.id
                     ).run()
 
+    def _other_company_user(self, login, groups):
+        """A user of ``groups`` working only in another company."""
+        other_company = self.setup_other_company()["company"]
+        return new_test_user(
+            self.env,
+            login=login,
+            groups=groups,
+            company_id=other_company.id,
+            company_ids=[Command.set(other_company.ids)],
+        )
+
     def test_no_activity_for_salesperson_of_other_company(self):
         """The To-Do activity sends to one company's reminder and Bill
         wizard: a salesperson who does not work in that company, who could
         open neither, gets none (as a customer without salesperson)."""
-        other_company = self.setup_other_company()["company"]
-        outsider = new_test_user(
-            self.env,
-            login="cp_outsider",
-            groups="base.group_user,sales_team.group_sale_salesman",
-            company_id=other_company.id,
-            company_ids=[Command.set(other_company.ids)],
+        outsider = self._other_company_user(
+            "cp_outsider", "base.group_user,sales_team.group_sale_salesman"
         )
         self.customer.user_id = outsider
         self._run_cron("2026-04-01")
@@ -659,13 +665,8 @@ class TestConsumerPreferenceReorderReminder(ConsumerPreferenceCommon):
         that a reminder of that day waits in the reminder's company."""
         self.company.consumer_preference_billing = True
         self.customer.user_id = self.accountant
-        other_company = self.setup_other_company()["company"]
-        outsider = new_test_user(
-            self.env,
-            login="cp_other_company_contacts",
-            groups="base.group_user,base.group_partner_manager",
-            company_id=other_company.id,
-            company_ids=[Command.set(other_company.ids)],
+        outsider = self._other_company_user(
+            "cp_other_company_contacts", "base.group_user,base.group_partner_manager"
         )
         self._run_cron("2026-04-01")
         reminder = self._reminders().filtered(lambda r: r.partner_id == self.customer)
