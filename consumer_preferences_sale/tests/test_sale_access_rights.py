@@ -1,6 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import Command
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .common import ConsumerPreferenceSaleCommon
@@ -99,13 +99,18 @@ class TestSaleAccessRights(ConsumerPreferenceSaleCommon):
     def test_own_documents_salesperson_quotes_own_customers_only(self):
         """As in Sales: a quotation of another salesperson's customer is that
         salesperson's, which a salesperson limited to own documents cannot
-        create; nothing is left behind."""
+        create: the wizard says whose customer it is and whom to ask (not
+        Odoo's access error); nothing is left behind."""
         wizard = self._wizard_form().save()
         self.assertEqual(wizard.document_type, "quotation")
         self.assertFalse(wizard.can_invoice)
         wizard.line_ids[0].quantity = 1
-        with self.assertRaises(AccessError):
+        with self.assertRaises(UserError) as caught:
             wizard.action_quote()
+        self.assertIn(
+            f"Azure Shop is {self.salesperson_all.name}'s customer",
+            str(caught.exception),
+        )
         self.assertFalse(
             self.env["sale.order"].search([("partner_id", "=", self.customer.id)])
         )

@@ -322,6 +322,8 @@ class ConsumerPreferenceBill(models.TransientModel):
             self._check_billing_enabled(self.company_id)
         self._check_partner()
         lines = self._get_lines_to_bill()
+        if not self.sale_order_id:
+            self._check_may_quote_the_customer()
         try:
             # Nothing must survive a failure, even when the caller catches it.
             with self.env.cr.savepoint():
@@ -350,6 +352,28 @@ class ConsumerPreferenceBill(models.TransientModel):
                 )
             ) from error
         return self._get_quotation_action(order)
+
+    def _check_may_quote_the_customer(self):
+        """A new quotation is its customer's salesperson's (sale.order's
+        own compute, as in Sales), which a salesperson limited to own
+        documents may not create for another salesperson's customer (Odoo's
+        record rule): say whose customer it is and whom to ask, rather than
+        Odoo's access error."""
+        salesperson = self.env["sale.order"].new(self._prepare_quotation_vals()).user_id
+        if (
+            salesperson
+            and salesperson != self.env.user
+            and not self.env.user.has_group("sales_team.group_sale_salesman_all_leads")
+        ):
+            raise UserError(
+                _(
+                    "%(customer)s is %(salesperson)s's customer, whose quotations "
+                    "are %(salesperson)s's: ask %(salesperson)s or a sales "
+                    "manager to quote it, or to make you its salesperson.",
+                    customer=self.partner_id.display_name,
+                    salesperson=salesperson.name,
+                )
+            )
 
     def _get_issued_document_action(self):
         """A wizard that quoted issues no invoice, and one that invoiced no
