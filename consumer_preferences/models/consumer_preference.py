@@ -751,17 +751,20 @@ class ConsumerPreference(models.Model):
             )
         )
         if foreign:
+            # Read as superuser by the callers, in every company: only the
+            # companies are named, not what the user may not read there.
             raise UserError(
                 _(
-                    "%(customer)s belongs to %(company)s only, and these "
-                    "specifications of %(partners)s are in %(companies)s: "
-                    "%(products)s. Share %(customer)s with every company (empty "
-                    "its Company field), or delete those specifications, first.",
+                    "%(customer)s belongs to %(company)s only, and specifications "
+                    "of %(partners)s are recorded in %(companies)s (%(count)s), "
+                    "which it cannot have: share %(customer)s with every company "
+                    "(empty its Company field), or have those specifications "
+                    "deleted in %(companies)s, first.",
                     customer=customer.display_name,
                     company=customer_company.display_name,
                     partners=", ".join(foreign.partner_id.mapped("name")),
+                    count=len(foreign),
                     companies=", ".join(foreign.company_id.mapped("display_name")),
-                    products=", ".join(foreign.product_id.mapped("display_name")),
                 )
             )
         return True

@@ -18,7 +18,10 @@ PROFILE_GROUPS = (
     "account.group_account_invoice,account.group_account_readonly"
 )
 # Context key: the consent an import writes is checked once every row is.
+# Its value is an object no client can send (a context over RPC is JSON): the
+# check is skipped for load() only.
 CONSENT_CHECKED_AFTER_LOAD = "consumer_preference_consent_checked_after_load"
+CHECKED_AFTER_LOAD = object()
 # The comparisons of a number in a domain.
 NUMBER_ORDERS = {
     "<": py_operator.lt,
@@ -208,7 +211,8 @@ class ResPartner(models.Model):
                 not self.env.su
                 and not {"parent_id", "is_company"} & set(vals)
                 # an import checks its contacts once every row is written (load)
-                and not self.env.context.get(CONSENT_CHECKED_AFTER_LOAD)
+                and self.env.context.get(CONSENT_CHECKED_AFTER_LOAD)
+                is not CHECKED_AFTER_LOAD
             ):
                 self._check_consent_on_the_customer(consent)
             consent_changed = self.filtered(
@@ -318,9 +322,10 @@ class ResPartner(models.Model):
         # in the cache
         with self.env.cr.savepoint() as savepoint:
             result = super(
-                ResPartner, self.with_context(**{CONSENT_CHECKED_AFTER_LOAD: True})
+                ResPartner,
+                self.with_context(**{CONSENT_CHECKED_AFTER_LOAD: CHECKED_AFTER_LOAD}),
             ).load(fields, data)
-            for index, partner in enumerate(self.browse(result["ids"] or [])):
+            for partner in self.browse(result["ids"] or []):
                 customer = partner.commercial_partner_id
                 if (
                     partner.consumer_preference_consent
@@ -329,17 +334,15 @@ class ResPartner(models.Model):
                     message = self._consent_on_a_contact_message(partner)
                     savepoint.close(rollback=True)
                     self.pool.reset_changes()
-                    return {
-                        "ids": False,
-                        "messages": [
-                            {
-                                "type": "error",
-                                "record": index,
-                                "rows": {"from": index, "to": index},
-                                "message": message,
-                            }
-                        ],
-                    }
+                    # load's own result (base_import reads its nextrow), as
+                    # load gives an error: no record written; a message of
+                    # the whole file, naming the contact (its row is not
+                    # known: skipped records, rows of a line's lines)
+                    return dict(
+                        result,
+                        ids=False,
+                        messages=[{"type": "error", "message": message}],
+                    )
         return result
 
     def _consent_on_a_contact_message(self, contact):

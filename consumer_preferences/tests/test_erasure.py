@@ -257,7 +257,29 @@ class TestConsumerPreferenceErasure(ConsumerPreferenceCommon):
         self.assertFalse(self.customer.consumer_preference_consent)
         self.assertFalse(self.customer_contact.consumer_preference_consent)
 
-        result = Partner.load(fields, [[str(self.customer_contact.id), "1"]])
+        # the same file through the Import screen: its error, no traceback
+        importer = (
+            self.env["base_import.import"]
+            .with_user(self.salesperson)
+            .create(
+                {
+                    "res_model": "res.partner",
+                    "file": f".id,Consent\n{self.customer_contact.id},1\n".encode(),
+                    "file_type": "text/csv",
+                    "file_name": "consent.csv",
+                }
+            )
+        )
+        result = importer.execute_import(
+            fields,
+            [".id", "Consent"],
+            {
+                "has_headers": True,
+                "separator": ",",
+                "quoting": '"',
+                "encoding": "utf-8",
+            },
+        )
 
         self.assertFalse(result["ids"])
         self.assertEqual(len(result["messages"]), 1)
@@ -265,6 +287,11 @@ class TestConsumerPreferenceErasure(ConsumerPreferenceCommon):
             "record the consent on Azure Shop", result["messages"][0]["message"]
         )
         self.assertFalse(self.customer_contact.consumer_preference_consent)
+        # the check is load's own: a context key sent by a client skips nothing
+        with self.assertRaises(UserError):
+            self.customer_contact.with_user(self.salesperson).with_context(
+                consumer_preference_consent_checked_after_load=True
+            ).write({"consumer_preference_consent": True})
 
     def test_consent_given_back_by_preferences_users_only(self):
         """A user who may edit contacts but has no Preferences right may

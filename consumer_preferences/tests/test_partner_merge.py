@@ -288,8 +288,8 @@ class TestConsumerPreferencePartnerMerge(ConsumerPreferenceCommon):
         with self.assertRaises(UserError) as caught:
             person.write({"parent_id": company.id})
         self.assertIn(
-            "Overseas Ltd belongs to Azure Overseas only, and these "
-            "specifications of Jane Azure (private) are in",
+            "Overseas Ltd belongs to Azure Overseas only, and specifications "
+            "of Jane Azure (private) are recorded in company_1_data (1)",
             str(caught.exception),
         )
         self.env.invalidate_all()

@@ -61,9 +61,13 @@ class TestPortalPreferences(ConsumerPreferenceSaleCommon, HttpCase):
         for text in ("Favourites", "Purchase History", "Shirt", "Tea", "Coffee"):
             self.assertIn(text, html)
         self.assertIn("Quality: 8", html)
-        # coffee: bought 4 then 2, a month apart: usual 3, due since March
+        # coffee: bought 4 then 2, a month apart: usual 3, expected in March,
+        # longer ago than the company's window (180 days): not due, as on
+        # its line, the profile and the reminders
         self.assertRegex(html, r"3\.00\s*</span>\s*<span[^>]*>Units")
-        self.assertIn("o_consumer_preference_due", html)
+        self.assertNotIn("o_consumer_preference_due", html)
+        self.env.company.consumer_preference_due_days = 0
+        self.assertIn("o_consumer_preference_due", self._page().text)
         # tea at the customer's pricelist price (10 % off 5.00)
         self.assertIn("4.50", html)
         self.assertNotIn("Secret Blend", html)
