@@ -131,15 +131,24 @@ class ConsumerPreference(models.Model):
     # Which line the last unit price comes from: a newly posted invoice
     # replaces it only when it comes later (by invoice date, then line).
     last_invoice_line_id = fields.Integer(readonly=True, copy=False)
+    purchase_count = fields.Integer(
+        string="Purchases",
+        readonly=True,
+        help="Days the customer was invoiced the product: invoices of one day "
+        "are one purchase, and an invoice its reversal credit notes credit in "
+        "full (Reverse, or Reverse and Create Invoice) is none.",
+    )
+    first_purchase_date = fields.Date(readonly=True)
+    last_purchase_date = fields.Date(readonly=True)
     average_quantity = fields.Float(
         digits="Product Unit of Measure",
         readonly=True,
-        help="Net quantity per invoice.",
+        help="Net quantity per purchase.",
     )
     next_expected_date = fields.Date(
         string="Next Expected",
         readonly=True,
-        help="Last invoice date plus the average interval between invoices.",
+        help="Last purchase date plus the average interval between purchases.",
     )
     invoice_line_count = fields.Integer(
         string="Invoice Lines",

@@ -109,6 +109,9 @@ FIRST_PURCHASE_COLUMNS = (
     ("last_invoice_date", "date"),
     ("last_line_id", "int"),
     ("last_price_unit", "numeric"),
+    ("purchase_count", "int"),
+    ("first_purchase_date", "date"),
+    ("last_purchase_date", "date"),
 )
 # The figures of a history line: written by this service only (in SQL),
 # from the posted invoices.
@@ -121,6 +124,9 @@ STATISTICS_FIELDS = (
     "last_invoice_date",
     "last_invoice_line_id",
     "last_price_unit",
+    "purchase_count",
+    "first_purchase_date",
+    "last_purchase_date",
     "average_quantity",
     "next_expected_date",
 )
@@ -889,20 +895,36 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         plain ``GROUP BY``. Quantities are in the product's unit (negative on
         credit notes); amounts and the last unit price in company currency.
         The last invoiced line is the greatest (invoice date, line id), found
-        as the greatest of one number per line, without sorting."""
+        as the greatest of one number per line, without sorting.
+
+        A purchase is a day the customer was invoiced the product by an
+        invoice that its reversing credit notes (``reversed_entry_id``: the
+        reversal wizard's) did not credit in full: an invoice reversed and
+        invoiced again is one purchase, not two. The lines of an invoice and
+        of the credit notes reversing it are one window of the key's lines,
+        in the order the aggregate reads them: no second sort."""
         per_key_statistics = SQL(
             """
             SELECT line.company_id, line.partner_id, line.product_id,
                    %(aggregates)s
-              FROM (SELECT %(figures)s
-                      %(posted_lines)s
-                     -- sorted where the lines are read (in parallel in a
-                     -- rebuild), by invoice within each key: the aggregate
-                     -- then reads its keys in order, and counts distinct
-                     -- invoices over presorted values
-                     ORDER BY line.company_id, line.partner_id,
-                              line.product_id, line.move_id
-                    OFFSET 0) line
+              FROM (SELECT line.*,
+                           line.is_invoice AND NOT (
+                               BOOL_OR(line.is_reversal) OVER purchase
+                               AND ROUND(SUM(line.reference_quantity)
+                                         OVER purchase, 6) <= 0) AS is_purchase
+                      FROM (SELECT %(figures)s
+                              %(posted_lines)s
+                             -- sorted where the lines are read (in parallel
+                             -- in a rebuild): by key, then by invoice, each
+                             -- with the credit notes reversing it; the window
+                             -- and the aggregate read them in that order
+                             ORDER BY company_id, partner_id, product_id,
+                                      purchase_move_id
+                            OFFSET 0) line
+                    WINDOW purchase AS (
+                           PARTITION BY line.company_id, line.partner_id,
+                                        line.product_id, line.purchase_move_id)
+                   ) line
              GROUP BY line.company_id, line.partner_id, line.product_id
             HAVING BOOL_OR(line.is_invoice)
             """,
@@ -927,6 +949,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    per_key.amount, per_key.first_invoice_date,
                    per_key.last_invoice_date, per_key.last_line_id,
                    %(last_price_unit)s AS last_price_unit,
+                   per_key.purchase_count, per_key.first_purchase_date,
+                   per_key.last_purchase_date,
                    product.product_tmpl_id, template.categ_id,
                    -- same key as consumer.preference._attribute_value_key()
                    COALESCE(variant_values.value_key, '') AS attribute_value_key
@@ -1011,11 +1035,21 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         computed where the line is read: the key, its invoice, whether that
         is an invoice (else a credit note), the quantity in the unit of
         reference (``reference_quantity``, negative on credit notes), the
-        balance, and (invoice date, line id) as one number (``date_order``)."""
+        balance, and (invoice date, line id) as one number (``date_order``);
+        whether it is a credit note reversing an invoice (``is_reversal``),
+        and the invoice it counts for (``purchase_move_id``: its own, or the
+        one it reverses)."""
         return SQL(
             """
             line.company_id, line.partner_id, line.product_id, line.move_id,
             move.move_type = 'out_invoice' AS is_invoice,
+            move.invoice_date,
+            move.move_type = 'out_refund' AND move.reversed_entry_id IS NOT NULL
+                AS is_reversal,
+            CASE WHEN move.move_type = 'out_refund'
+                  AND move.reversed_entry_id IS NOT NULL
+                 THEN move.reversed_entry_id ELSE line.move_id END
+                AS purchase_move_id,
             CASE WHEN move.move_type = 'out_refund' THEN -%(quantity)s
                  ELSE %(quantity)s END AS reference_quantity,
             line.balance,
@@ -1032,12 +1066,15 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
 
     @staticmethod
-    def _aggregates_sql():
+    def _aggregates_sql(is_purchase=None):
         """What a history line counts of its lines (``_line_figures_sql``,
         as ``line``): invoices and credit notes, net quantity in the unit of
         reference (``reference_quantity``, negative on credit notes), net
         amount in company currency, first and last invoice dates and the last
-        invoiced line (the greatest ``date_order``: no sort)."""
+        invoiced line (the greatest ``date_order``: no sort); the purchases
+        (days of the lines meeting ``is_purchase``, ``line.is_purchase`` by
+        default), first and last."""
+        is_purchase = is_purchase or SQL("line.is_purchase")
         return SQL(
             """
             COUNT(DISTINCT line.move_id)
@@ -1051,10 +1088,17 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             DATE %(day_zero)s + (MAX(line.date_order) FILTER (WHERE line.is_invoice)
                                  / %(line_id_span)s)::int AS last_invoice_date,
             MOD(MAX(line.date_order) FILTER (WHERE line.is_invoice),
-                %(line_id_span)s)::int AS last_line_id
+                %(line_id_span)s)::int AS last_line_id,
+            COUNT(DISTINCT line.invoice_date)
+                FILTER (WHERE %(is_purchase)s) AS purchase_count,
+            MIN(line.invoice_date)
+                FILTER (WHERE %(is_purchase)s) AS first_purchase_date,
+            MAX(line.invoice_date)
+                FILTER (WHERE %(is_purchase)s) AS last_purchase_date
             """,
             day_zero=DAY_ZERO,
             line_id_span=LINE_ID_SPAN,
+            is_purchase=is_purchase,
         )
 
     def _assignments_sql(self, alias):
@@ -1071,25 +1115,38 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             last_invoice_date = %(s)s.last_invoice_date,
             last_invoice_line_id = %(s)s.last_line_id,
             last_price_unit = %(s)s.last_price_unit,
-            average_quantity = %(s)s.quantity / %(s)s.invoice_count,
+            purchase_count = %(s)s.purchase_count,
+            first_purchase_date = %(s)s.first_purchase_date,
+            last_purchase_date = %(s)s.last_purchase_date,
+            average_quantity = %(average_quantity)s,
             next_expected_date = %(next_expected_date)s,
             active = TRUE,
             write_uid = %(uid)s,
             write_date = NOW() AT TIME ZONE 'UTC'
             """,
             s=statistics,
+            average_quantity=self._average_quantity_sql(statistics),
             next_expected_date=self._next_expected_date_sql(statistics),
             uid=self.env.uid,
         )
 
     @staticmethod
+    def _average_quantity_sql(statistics):
+        """Net quantity per purchase (per invoice, should none be left)."""
+        return SQL(
+            "%(s)s.quantity / GREATEST(%(s)s.purchase_count, 1)",
+            s=statistics,
+        )
+
+    @staticmethod
     def _next_expected_date_sql(statistics):
-        """Last invoice date plus the average interval between invoices."""
+        """Last purchase date plus the average interval between purchases."""
         return SQL(
             """
-            CASE WHEN %(s)s.invoice_count > 1 THEN %(s)s.last_invoice_date
-                 + ROUND((%(s)s.last_invoice_date - %(s)s.first_invoice_date)::numeric
-                         / (%(s)s.invoice_count - 1))::int
+            CASE WHEN %(s)s.purchase_count > 1 THEN %(s)s.last_purchase_date
+                 + ROUND((%(s)s.last_purchase_date
+                          - %(s)s.first_purchase_date)::numeric
+                         / (%(s)s.purchase_count - 1))::int
             END
             """,
             s=statistics,
@@ -1140,7 +1197,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    product_category_id, preference_type, attribute_value_key,
                    sequence, active, invoice_count, refund_count, quantity,
                    amount, first_invoice_date, last_invoice_date,
-                   last_invoice_line_id, last_price_unit, average_quantity,
+                   last_invoice_line_id, last_price_unit, purchase_count,
+                   first_purchase_date, last_purchase_date, average_quantity,
                    next_expected_date, create_uid, create_date, write_uid,
                    write_date)
             SELECT %(s)s.company_id, %(s)s.partner_id, %(s)s.product_id,
@@ -1149,7 +1207,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    %(s)s.refund_count, %(s)s.quantity, %(s)s.amount,
                    %(s)s.first_invoice_date, %(s)s.last_invoice_date,
                    %(s)s.last_line_id, %(s)s.last_price_unit,
-                   %(s)s.quantity / %(s)s.invoice_count, %(next_expected_date)s,
+                   %(s)s.purchase_count, %(s)s.first_purchase_date,
+                   %(s)s.last_purchase_date, %(average_quantity)s,
+                   %(next_expected_date)s,
                    %(uid)s, NOW() AT TIME ZONE 'UTC',
                    %(uid)s, NOW() AT TIME ZONE 'UTC'
               FROM %(s)s
@@ -1159,6 +1219,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             RETURNING preference.id, preference.product_id
             """,
             s=statistics,
+            average_quantity=self._average_quantity_sql(statistics),
             next_expected_date=self._next_expected_date_sql(statistics),
             uid=self.env.uid,
             condition=condition,
@@ -1256,7 +1317,15 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             SELECT company_id, partner_id, product_id, leaving,
                    pg_try_advisory_xact_lock(%(lock_key)s) AS locked
               FROM (SELECT line.company_id, line.partner_id, line.product_id,
-                           BOOL_OR(line.move_id = ANY(%(unposted_ids)s)) AS leaving
+                           BOOL_OR(line.move_id = ANY(%(recompute_ids)s)
+                                   -- an invoice posted again after its
+                                   -- reversal was: one to undo, perhaps
+                                   OR line.is_invoice AND EXISTS (
+                                      SELECT 1 FROM account_move reversal
+                                       WHERE reversal.reversed_entry_id = line.move_id
+                                         AND reversal.state = 'posted'
+                                         AND reversal.move_type = 'out_refund'))
+                               AS leaving
                       FROM move_lines line
                       JOIN res_partner partner ON partner.id = line.partner_id
                      WHERE partner.consumer_preference_consent IS NOT FALSE
@@ -1293,6 +1362,18 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                        + delta.reference_quantity * delta.product_uom_factor
                        AS quantity,
                    preference.amount + delta.amount AS amount,
+                   CASE WHEN delta.purchase_count = 0
+                        THEN preference.purchase_count
+                        WHEN preference.purchase_count = 0
+                          OR delta.first_purchase_date > preference.last_purchase_date
+                          OR delta.last_purchase_date < preference.first_purchase_date
+                        THEN preference.purchase_count + delta.purchase_count
+                        -- a purchase on its first or last day
+                        ELSE preference.purchase_count END AS purchase_count,
+                   LEAST(preference.first_purchase_date, delta.first_purchase_date)
+                       AS first_purchase_date,
+                   GREATEST(preference.last_purchase_date, delta.last_purchase_date)
+                       AS last_purchase_date,
                    LEAST(preference.first_invoice_date, delta.first_invoice_date)
                        AS first_invoice_date,
                    GREATEST(preference.last_invoice_date, delta.last_invoice_date)
@@ -1315,6 +1396,17 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                AND preference.preference_type = 'history'
                -- a line whose product's values changed since is recomputed
                AND preference.attribute_value_key = %(value_key)s
+             -- and so is a key whose purchases the invoices' days do not
+             -- simply extend (an invoice dated between its first and last
+             -- purchases, on a day that may have one already)
+             WHERE delta.purchase_count = 0
+                OR preference.purchase_count = 0
+                OR delta.first_purchase_date > preference.last_purchase_date
+                OR delta.last_purchase_date < preference.first_purchase_date
+                OR delta.first_purchase_date = delta.last_purchase_date
+                   AND delta.first_purchase_date IN (
+                       preference.first_purchase_date,
+                       preference.last_purchase_date)
                FOR UPDATE OF preference NOWAIT
         ),
         updated AS (
@@ -1340,7 +1432,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                (delta.reference_quantity * delta.product_uom_factor)::text,
                delta.amount::text, delta.first_invoice_date,
                delta.last_invoice_date, delta.last_line_id,
-               (delta.last_line[2])::text
+               (delta.last_line[2])::text, delta.purchase_count,
+               delta.first_purchase_date, delta.last_purchase_date
           FROM move_keys
           LEFT JOIN delta
             ON delta.company_id = move_keys.company_id
@@ -1354,9 +1447,20 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 state=SQL("line.move_id = ANY(%s)", moves.ids),
             ),
             lock_key=self._lock_key_sql(),
-            unposted_ids=unposted.ids,
+            # recomputed: the keys of invoices leaving the posted state, and
+            # of credit notes reversing an invoice (an invoice that they
+            # credit in full is no purchase)
+            recompute_ids=(
+                unposted
+                | posted.filtered(
+                    lambda move: (
+                        move.move_type == "out_refund" and move.reversed_entry_id
+                    )
+                )
+            ).ids,
             figures=self._line_figures_sql(),
-            aggregates=self._aggregates_sql(),
+            # the invoices' own lines: no credit note reverses them here
+            aggregates=self._aggregates_sql(is_purchase=SQL("line.is_invoice")),
             price_unit=self._price_unit_sql(
                 "line", SQL("line.invoice_currency_rate"), "line_uom", "product_uom"
             ),
@@ -1504,7 +1608,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                     preference.quantity, preference.amount,
                     preference.first_invoice_date, preference.last_invoice_date,
                     preference.last_invoice_line_id, preference.last_price_unit,
-                    preference.active) AS figures
+                    preference.purchase_count, preference.first_purchase_date,
+                    preference.last_purchase_date, preference.active) AS figures
               FROM consumer_preference preference
               JOIN res_partner partner ON partner.id = preference.partner_id
              WHERE preference.preference_type = 'history'
@@ -1522,7 +1627,10 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                        statistics.invoice_count::int, statistics.refund_count::int,
                        statistics.quantity, statistics.amount,
                        statistics.first_invoice_date, statistics.last_invoice_date,
-                       statistics.last_line_id, statistics.last_price_unit, TRUE)
+                       statistics.last_line_id, statistics.last_price_unit,
+                       statistics.purchase_count::int,
+                       statistics.first_purchase_date,
+                       statistics.last_purchase_date, TRUE)
                        AS changed,
                    statistics.*
               FROM existing

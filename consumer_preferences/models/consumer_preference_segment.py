@@ -148,7 +148,8 @@ class ConsumerPreferenceSegment(models.Model):
         readonly=True,
         aggregator="avg",
         help="Days between the first and last purchase divided by the number of "
-        "intervals between invoices.",
+        "intervals between purchases (days with an invoice that its reversal "
+        "credit notes did not credit in full).",
     )
     next_expected_date = fields.Date(
         string="Next Expected Purchase",
@@ -245,9 +246,34 @@ class ConsumerPreferenceSegment(models.Model):
                    MAX(move.invoice_date)
                        FILTER (WHERE move.move_type = 'out_invoice')
                        AS last_invoice_date,
+                   -- the rhythm counts purchases: days with an invoice that
+                   -- the credit notes reversing it did not credit in full
+                   -- (as a history line's)
+                   COUNT(DISTINCT move.invoice_date)
+                       FILTER (WHERE purchase.is_purchase) AS purchase_count,
+                   MIN(move.invoice_date)
+                       FILTER (WHERE purchase.is_purchase) AS first_purchase_date,
+                   MAX(move.invoice_date)
+                       FILTER (WHERE purchase.is_purchase) AS last_purchase_date,
                    SUM(move.amount_untaxed_signed) AS amount
               FROM account_move move
               JOIN res_partner partner ON partner.id = move.commercial_partner_id
+              LEFT JOIN (
+                   -- what the credit notes reversing an invoice credit
+                   SELECT reversal.reversed_entry_id AS move_id,
+                          -SUM(reversal.amount_untaxed_signed) AS amount
+                     FROM account_move reversal
+                    WHERE reversal.reversed_entry_id IS NOT NULL
+                      AND reversal.company_id = %(company_id)s
+                      AND reversal.state = 'posted'
+                      AND reversal.move_type = 'out_refund'
+                    GROUP BY reversal.reversed_entry_id) reversed
+                ON reversed.move_id = move.id
+             CROSS JOIN LATERAL (
+                   SELECT move.move_type = 'out_invoice'
+                          AND (reversed.move_id IS NULL
+                               OR reversed.amount < move.amount_untaxed_signed)
+                              AS is_purchase) purchase
              WHERE move.company_id = %(company_id)s
                AND move.state = 'posted'
                AND move.move_type IN %(move_types)s
@@ -262,11 +288,12 @@ class ConsumerPreferenceSegment(models.Model):
             -- refreshing a few customers, their fresh figures and the
             -- others' stored ones
             SELECT partner_id, invoice_count, first_invoice_date,
-                   last_invoice_date, amount, TRUE AS own
+                   last_invoice_date, amount, purchase_count,
+                   first_purchase_date, last_purchase_date, TRUE AS own
               FROM fresh
              UNION ALL
             SELECT partner_id, invoice_count, first_invoice_date,
-                   last_invoice_date, amount, FALSE
+                   last_invoice_date, amount, NULL, NULL, NULL, FALSE
               FROM consumer_preference_segment segment
              WHERE %(partner_ids)s::int[] IS NOT NULL
                AND segment.company_id = %(company_id)s
@@ -299,9 +326,10 @@ class ConsumerPreferenceSegment(models.Model):
                                 / (2 * customer_count)) AS frequency_score,
                    LEAST(5, 1 + 5 * monetary_rank
                                 / (2 * customer_count)) AS monetary_score,
-                   CASE WHEN invoice_count > 1
-                        THEN (last_invoice_date - first_invoice_date)::numeric
-                             / (invoice_count - 1)
+                   last_purchase_date,
+                   CASE WHEN purchase_count > 1
+                        THEN (last_purchase_date - first_purchase_date)::numeric
+                             / (purchase_count - 1)
                    END AS interval_days
               FROM ranked
              WHERE own
@@ -325,11 +353,10 @@ class ConsumerPreferenceSegment(models.Model):
                    last_invoice_date, recency_score, frequency_score,
                    monetary_score, %(segment)s AS rfm_segment,
                    ROUND(interval_days, 1) AS average_interval_days,
-                   last_invoice_date + ROUND(interval_days)::int
+                   last_purchase_date + ROUND(interval_days)::int
                        AS next_expected_date,
-                   -- invoices all of one day: an interval of 0, whatever
-                   -- day after it is overdue (as its next expected date is)
-                   COALESCE(%(today)s - last_invoice_date
+                   -- one purchase (however many invoices): no interval, no risk
+                   COALESCE(%(today)s - last_purchase_date
                             > %(churn_factor)s * interval_days, FALSE)
                        AS churn_risk
               FROM scores

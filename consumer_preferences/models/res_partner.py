@@ -785,7 +785,8 @@ class ResPartner(models.Model):
         compute="_compute_consumer_segment",
         search=_segment_search("average_interval_days"),
         groups=PROFILE_GROUPS,
-        help="Average number of days between two posted invoices.",
+        help="Average number of days between two purchases (days with an invoice "
+        "that its reversal credit notes did not credit in full).",
     )
     consumer_next_expected_date = fields.Date(
         string="Next Expected Purchase",

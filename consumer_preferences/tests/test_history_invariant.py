@@ -369,15 +369,33 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
             invoices = {line.move_id for line in invoice_lines}
             refunds = {line.move_id for line in key_lines} - invoices
             product = key_lines[0].product_id
-            quantity = sum(
-                (-1 if line.move_id.move_type == "out_refund" else 1)
-                * line.product_uom_id._compute_quantity(
+
+            def signed_quantity(line, product=product):
+                return (
+                    -1 if line.move_id.move_type == "out_refund" else 1
+                ) * line.product_uom_id._compute_quantity(
                     line.quantity, product.uom_id, round=False
                 )
-                for line in key_lines
-            )
+
+            quantity = sum(signed_quantity(line) for line in key_lines)
             invoice_dates = [move.invoice_date for move in invoices]
             last_date = max(invoice_dates)
+            # A purchase: a day with an invoice that the credit notes
+            # reversing it did not credit in full.
+            purchase_dates = set()
+            for invoice in invoices:
+                reversal_lines = [
+                    line
+                    for line in key_lines
+                    if line.move_id.reversed_entry_id == invoice
+                ]
+                net = sum(
+                    signed_quantity(line)
+                    for line in key_lines
+                    if line.move_id == invoice
+                ) + sum(signed_quantity(line) for line in reversal_lines)
+                if not reversal_lines or round(net, 6) > 0:
+                    purchase_dates.add(invoice.invoice_date)
             expected[key] = {
                 "attribute_value_ids": set(
                     product.product_template_attribute_value_ids.product_attribute_value_id.ids
@@ -397,9 +415,13 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
                     for line in invoice_lines
                     if line.move_id.invoice_date == last_date
                 },
-                "average_quantity": quantity / len(invoices),
-                "average_interval": len(invoices) > 1
-                and (last_date - min(invoice_dates)).days / (len(invoices) - 1),
+                "purchase_count": len(purchase_dates),
+                "first_purchase_date": min(purchase_dates, default=False),
+                "last_purchase_date": max(purchase_dates, default=False),
+                "average_quantity": quantity / max(len(purchase_dates), 1),
+                "average_interval": len(purchase_dates) > 1
+                and (max(purchase_dates) - min(purchase_dates)).days
+                / (len(purchase_dates) - 1),
             }
         return expected
 
@@ -451,12 +473,18 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
                     line.refund_count,
                     line.first_invoice_date,
                     line.last_invoice_date,
+                    line.purchase_count,
+                    line.first_purchase_date,
+                    line.last_purchase_date,
                 ),
                 (
                     statistics["invoice_count"],
                     statistics["refund_count"],
                     statistics["first_invoice_date"],
                     statistics["last_invoice_date"],
+                    statistics["purchase_count"],
+                    statistics["first_purchase_date"],
+                    statistics["last_purchase_date"],
                 ),
                 f"{message}: counts and dates",
             )
@@ -491,7 +519,7 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
                 self.assertFalse(line.next_expected_date, message)
             else:
                 # Last date plus the average interval, to the day.
-                offset = (line.next_expected_date - line.last_invoice_date).days
+                offset = (line.next_expected_date - line.last_purchase_date).days
                 self.assertLessEqual(
                     abs(offset - statistics["average_interval"]),
                     0.5,

@@ -297,25 +297,58 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
             self.new | self.prospect,
         )
 
-    def test_invoices_of_one_day_then_nothing_is_a_churn_risk(self):
-        """Two invoices on one day two years ago, nothing since: an interval
-        of 0 days, next expected that day, and a churn risk (none before,
-        although its next expected date was two years past)."""
-        customer = self.env["res.partner"].create(
-            {"name": "Same Day Twice", "is_company": True}
+    def test_one_purchase_in_several_invoices_has_no_rhythm(self):
+        """Two invoices on one day two years ago, or an invoice reversed and
+        invoiced again, are one purchase: like the one-off customer, no
+        interval, no next expected date, no churn risk (two invoices gave an
+        interval of 0 days, hence a churn risk from the next day on). A
+        later purchase gives the interval from the purchases' days."""
+        same_day, corrected = (
+            self.env["res.partner"].create({"name": name, "is_company": True})
+            for name in ("Same Day Twice", "Corrected Once")
         )
         for _invoice in range(2):
             self._post_customer_invoice(
-                customer, [(self.coffee, 1, 8.0)], invoice_date="2024-06-01"
+                same_day, [(self.coffee, 1, 8.0)], invoice_date="2024-06-01"
             )
+        wrong = self._post_customer_invoice(
+            corrected, [(self.coffee, 1, 9.0)], invoice_date="2026-06-01"
+        )
+        reversal = (
+            self.env["account.move.reversal"]
+            .with_user(self.accountant)
+            .with_context(active_model="account.move", active_ids=wrong.ids)
+            .create(
+                {
+                    "journal_id": wrong.journal_id.id,
+                    "reason": "Wrong price",
+                    "date": date(2026, 6, 3),
+                }
+            )
+        )
+        again = self.env["account.move"].browse(reversal.modify_moves()["res_id"])
+        again.write({"invoice_date": date(2026, 6, 3)})
+        again.with_user(self.accountant).action_post()
+        self._recompute()
+        no_rhythm = {
+            "consumer_average_interval_days": 0.0,
+            "consumer_next_expected_date": False,
+            "consumer_churn_risk": False,
+        }
+        self.assertRecordValues(same_day | corrected, [no_rhythm, no_rhythm])
+        self.assertEqual(self._segment(corrected).invoice_count, 2)
+
+        self._post_customer_invoice(
+            corrected, [(self.coffee, 1, 8.0)], invoice_date="2026-06-23"
+        )
         self._recompute()
         self.assertRecordValues(
-            customer,
+            corrected,
             [
                 {
-                    "consumer_average_interval_days": 0.0,
-                    "consumer_next_expected_date": date(2024, 6, 1),
-                    "consumer_churn_risk": True,
+                    "consumer_average_interval_days": 20.0,
+                    "consumer_next_expected_date": date(2026, 7, 13),
+                    "consumer_churn_risk": False,
                 }
             ],
         )

@@ -374,7 +374,7 @@ class ConsumerPreferenceBill(models.TransientModel):
 
     def action_fill_suggested_quantities(self):
         """Put each line's suggested quantity (the customer's average quantity
-        per invoice, for products bought repeatedly) in its quantity, and keep
+        per purchase, for products bought repeatedly) in its quantity, and keep
         the wizard open."""
         self.ensure_one()
         for line in self.line_ids:

@@ -39,8 +39,8 @@ class ConsumerPreferenceBillLine(models.TransientModel):
         string="Suggested",
         digits="Product Unit of Measure",
         compute="_compute_suggested_quantity",
-        help="The customer's average net quantity per invoice, for products "
-        "it bought on several invoices, rounded to the product's unit.",
+        help="The customer's average net quantity per purchase, for products "
+        "it bought on several days, rounded to the product's unit.",
     )
     quantity = fields.Float(digits="Product Unit of Measure")
     uom_id = fields.Many2one(related="product_id.uom_id")
@@ -87,7 +87,7 @@ class ConsumerPreferenceBillLine(models.TransientModel):
         (self.preference_id | self.history_id).check_access("read")
 
     @api.depends(
-        "history_id.invoice_count",
+        "history_id.purchase_count",
         "history_id.average_quantity",
         "history_id.partner_id.consumer_preference_consent",
         "product_id.active",
@@ -104,7 +104,7 @@ class ConsumerPreferenceBillLine(models.TransientModel):
         for line in self:
             history = line.history_id
             repeated = (
-                history.invoice_count > 1
+                history.purchase_count > 1
                 and not history.is_fully_returned
                 and history.partner_id.consumer_preference_consent
                 and line.product_id.active

@@ -1,0 +1,211 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from datetime import date
+
+from freezegun import freeze_time
+
+from odoo.tests import Form, tagged
+
+from .common import ConsumerPreferenceCommon
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
+    """A history line's rhythm counts purchases, not invoices: a day with an
+    invoice that the credit notes reversing it (Odoo's reversal wizard) did
+    not credit in full. An invoice reversed and invoiced again, or a sale
+    invoiced in two the same day, is one purchase: no reorder date, no
+    reminder, after a single purchase."""
+
+    def _reverse(self, invoice, modify=False, reversal_date=None):
+        """Odoo's reversal wizard, as the accountant: a draft credit note
+        (Reverse), or a posted one with a draft invoice to correct (Reverse
+        and Create Invoice). Returns the credit note and that draft."""
+        wizard = (
+            self.env["account.move.reversal"]
+            .with_user(self.accountant)
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create(
+                {
+                    "journal_id": invoice.journal_id.id,
+                    "reason": "Wrong price",
+                    "date": reversal_date or invoice.invoice_date,
+                }
+            )
+        )
+        action = wizard.modify_moves() if modify else wizard.refund_moves()
+        new_invoice = self.env["account.move"].browse(
+            action.get("res_id") if modify else ()
+        )
+        return invoice.reversal_move_ids, new_invoice
+
+    def _post_as_accountant(self, move, invoice_date=None):
+        if invoice_date:
+            with Form(move.with_user(self.accountant)) as move_form:
+                move_form.invoice_date = invoice_date
+        move.with_user(self.accountant).action_post()
+
+    def test_an_invoice_reversed_and_invoiced_again_is_one_purchase(self):
+        invoice = self._post_customer_invoice(
+            self.customer, [(self.coffee, 4, 8.0)], invoice_date="2026-03-02"
+        )
+        refund, corrected = self._reverse(
+            invoice, modify=True, reversal_date=date(2026, 3, 5)
+        )
+        self.assertEqual(refund.state, "posted")
+        self._post_as_accountant(corrected, invoice_date=date(2026, 3, 5))
+        history = self._history(self.customer, self.coffee)
+        expected = {
+            "invoice_count": 2,
+            "refund_count": 1,
+            "quantity": 4.0,
+            "purchase_count": 1,
+            "first_purchase_date": date(2026, 3, 5),
+            "last_purchase_date": date(2026, 3, 5),
+            "average_quantity": 4.0,
+            "next_expected_date": False,
+        }
+        self.assertRecordValues(history, [expected])
+        with freeze_time("2026-06-01"):
+            history.invalidate_recordset(["is_due_for_reorder"])
+            self.assertFalse(history.is_due_for_reorder)
+        # The rebuild (the manager's, the install's backfill) agrees.
+        self.env["consumer.preference.history"]._rebuild(partners=self.customer)
+        self.env.invalidate_all()
+        self.assertRecordValues(history, [expected])
+
+        # The next purchase gives the rhythm: thirty days after the corrected
+        # invoice, not the reversed one's.
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 4, 8.0)], invoice_date="2026-04-04"
+        )
+        self.assertRecordValues(
+            history,
+            [
+                {
+                    "invoice_count": 3,
+                    "purchase_count": 2,
+                    "average_quantity": 4.0,
+                    "next_expected_date": date(2026, 5, 4),
+                }
+            ],
+        )
+
+    def test_invoices_of_one_day_are_one_purchase(self):
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-03-02"
+        )
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 3, 8.0)], invoice_date="2026-03-02"
+        )
+        history = self._history(self.customer, self.coffee)
+        self.assertRecordValues(
+            history,
+            [
+                {
+                    "invoice_count": 2,
+                    "purchase_count": 1,
+                    "average_quantity": 5.0,
+                    "next_expected_date": False,
+                }
+            ],
+        )
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 5, 8.0)], invoice_date="2026-04-01"
+        )
+        self.assertRecordValues(
+            history,
+            [
+                {
+                    "invoice_count": 3,
+                    "purchase_count": 2,
+                    "average_quantity": 5.0,
+                    "next_expected_date": date(2026, 5, 1),
+                }
+            ],
+        )
+
+    def test_a_partial_reversal_keeps_the_purchase(self):
+        invoice = self._post_customer_invoice(
+            self.customer, [(self.coffee, 10, 8.0)], invoice_date="2026-03-02"
+        )
+        refund, _corrected = self._reverse(invoice)
+        with Form(refund.with_user(self.accountant)) as refund_form:
+            with refund_form.invoice_line_ids.edit(0) as line:
+                line.quantity = 3
+        self._post_as_accountant(refund)
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee),
+            [
+                {
+                    "refund_count": 1,
+                    "quantity": 7.0,
+                    "purchase_count": 1,
+                    "first_purchase_date": date(2026, 3, 2),
+                }
+            ],
+        )
+
+    def test_an_invoice_reversed_in_full_is_no_purchase_even_posted_again(self):
+        """Reset to draft after its reversal was posted, and posted again, an
+        invoice is still credited in full: no purchase."""
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-02-01"
+        )
+        invoice = self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-03-02"
+        )
+        refund, _corrected = self._reverse(invoice)
+        self._post_as_accountant(refund)
+        history = self._history(self.customer, self.coffee)
+        expected = {
+            "invoice_count": 2,
+            "refund_count": 1,
+            "quantity": 2.0,
+            "purchase_count": 1,
+            "last_purchase_date": date(2026, 2, 1),
+            "next_expected_date": False,
+        }
+        self.assertRecordValues(history, [expected])
+        invoice.with_user(self.accountant).button_draft()
+        self.assertRecordValues(
+            history, [{"invoice_count": 1, "quantity": 0.0, "purchase_count": 1}]
+        )
+        invoice.with_user(self.accountant).action_post()
+        self.assertRecordValues(history, [expected])
+
+    def test_a_purchase_dated_between_known_ones(self):
+        """A backdated invoice falls between the first and last purchases:
+        on a new day it is one more purchase, on a day already counted none."""
+        for invoice_date in ("2026-03-01", "2026-03-31"):
+            self._post_customer_invoice(
+                self.customer, [(self.coffee, 1, 8.0)], invoice_date=invoice_date
+            )
+        history = self._history(self.customer, self.coffee)
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 1, 8.0)], invoice_date="2026-03-16"
+        )
+        self.assertRecordValues(
+            history,
+            [
+                {
+                    "invoice_count": 3,
+                    "purchase_count": 3,
+                    "next_expected_date": date(2026, 4, 15),
+                }
+            ],
+        )
+        for invoice_date in ("2026-03-16", "2026-03-01"):
+            self._post_customer_invoice(
+                self.customer, [(self.coffee, 1, 8.0)], invoice_date=invoice_date
+            )
+        self.assertRecordValues(
+            history,
+            [
+                {
+                    "invoice_count": 5,
+                    "purchase_count": 3,
+                    "average_quantity": 5 / 3,
+                    "next_expected_date": date(2026, 4, 15),
+                }
+            ],
+        )
