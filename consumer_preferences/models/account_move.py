@@ -17,12 +17,13 @@ class AccountMove(models.Model):
     def init(self):
         result = super().init()
         # The purchase profile reads a customer's posted invoices: Odoo does
-        # not index the commercial partner of moves.
+        # not index the commercial partner of moves. A posting dated back
+        # reads those of one day (has the product a purchase that day?).
         create_index(
             self.env.cr,
             HISTORY_MOVE_INDEX,
             self._table,
-            ["commercial_partner_id", "company_id"],
+            ["commercial_partner_id", "company_id", "invoice_date"],
             where=f"state = 'posted' AND move_type IN {HISTORY_MOVE_TYPES}",
         )
         return result

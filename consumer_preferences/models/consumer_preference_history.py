@@ -900,7 +900,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         A purchase is a day the customer was invoiced the product by an
         invoice that its reversing credit notes (``reversed_entry_id``: the
         reversal wizard's) did not credit in full: an invoice reversed and
-        invoiced again is one purchase, not two. The lines of an invoice and
+        invoiced again is one purchase, not two. An invoice reversing a
+        credit note (a return cancelled) is no purchase. The lines of an invoice and
         of the credit notes reversing it are one window of the key's lines,
         in the order the aggregate reads them: no second sort."""
         per_key_statistics = SQL(
@@ -908,7 +909,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             SELECT line.company_id, line.partner_id, line.product_id,
                    %(aggregates)s
               FROM (SELECT line.*,
-                           line.is_invoice AND NOT (
+                           line.is_own_invoice AND NOT (
                                BOOL_OR(line.is_reversal) OVER purchase
                                AND ROUND(SUM(line.reference_quantity)
                                          OVER purchase, 6) <= 0) AS is_purchase
@@ -1036,14 +1037,17 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         is an invoice (else a credit note), the quantity in the unit of
         reference (``reference_quantity``, negative on credit notes), the
         balance, and (invoice date, line id) as one number (``date_order``);
-        whether it is a credit note reversing an invoice (``is_reversal``),
-        and the invoice it counts for (``purchase_move_id``: its own, or the
-        one it reverses)."""
+        whether it is an invoice of its own (``is_own_invoice``: not one
+        reversing a credit note) or a credit note reversing an invoice
+        (``is_reversal``), and the invoice it counts for
+        (``purchase_move_id``: its own, or the one it reverses)."""
         return SQL(
             """
             line.company_id, line.partner_id, line.product_id, line.move_id,
             move.move_type = 'out_invoice' AS is_invoice,
             move.invoice_date,
+            move.move_type = 'out_invoice' AND move.reversed_entry_id IS NULL
+                AS is_own_invoice,
             move.move_type = 'out_refund' AND move.reversed_entry_id IS NOT NULL
                 AS is_reversal,
             CASE WHEN move.move_type = 'out_refund'
@@ -1132,7 +1136,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
 
     @staticmethod
     def _average_quantity_sql(statistics):
-        """Net quantity per purchase (per invoice, should none be left)."""
+        """Net quantity per purchase (all of it, should none be left)."""
         return SQL(
             "%(s)s.quantity / GREATEST(%(s)s.purchase_count, 1)",
             s=statistics,
@@ -1368,8 +1372,15 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                           OR delta.first_purchase_date > preference.last_purchase_date
                           OR delta.last_purchase_date < preference.first_purchase_date
                         THEN preference.purchase_count + delta.purchase_count
-                        -- a purchase on its first or last day
-                        ELSE preference.purchase_count END AS purchase_count,
+                        -- one day, between the first and last purchases
+                        -- (an invoice dated back): one more purchase unless
+                        -- that day had one already
+                        WHEN delta.first_purchase_date IN (
+                                 preference.first_purchase_date,
+                                 preference.last_purchase_date)
+                          OR %(purchased_that_day)s
+                        THEN preference.purchase_count
+                        ELSE preference.purchase_count + 1 END AS purchase_count,
                    LEAST(preference.first_purchase_date, delta.first_purchase_date)
                        AS first_purchase_date,
                    GREATEST(preference.last_purchase_date, delta.last_purchase_date)
@@ -1396,17 +1407,13 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                AND preference.preference_type = 'history'
                -- a line whose product's values changed since is recomputed
                AND preference.attribute_value_key = %(value_key)s
-             -- and so is a key whose purchases the invoices' days do not
-             -- simply extend (an invoice dated between its first and last
-             -- purchases, on a day that may have one already)
+             -- and so is a key whose purchases invoices of several days
+             -- posted together fall among (rare)
              WHERE delta.purchase_count = 0
                 OR preference.purchase_count = 0
                 OR delta.first_purchase_date > preference.last_purchase_date
                 OR delta.last_purchase_date < preference.first_purchase_date
                 OR delta.first_purchase_date = delta.last_purchase_date
-                   AND delta.first_purchase_date IN (
-                       preference.first_purchase_date,
-                       preference.last_purchase_date)
                FOR UPDATE OF preference NOWAIT
         ),
         updated AS (
@@ -1460,13 +1467,80 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             ).ids,
             figures=self._line_figures_sql(),
             # the invoices' own lines: no credit note reverses them here
-            aggregates=self._aggregates_sql(is_purchase=SQL("line.is_invoice")),
+            aggregates=self._aggregates_sql(is_purchase=SQL("line.is_own_invoice")),
             price_unit=self._price_unit_sql(
                 "line", SQL("line.invoice_currency_rate"), "line_uom", "product_uom"
             ),
             value_key=self._value_key_sql(SQL("delta.product_id")),
+            purchased_that_day=self._purchased_that_day_sql(moves),
             assignments=self._assignments_sql("merged"),
             queue_segments=self.env["consumer.preference.segment"]._enqueue_sql(moves),
+        )
+
+    @staticmethod
+    def _purchased_that_day_sql(moves):
+        """Whether the key of ``delta`` has a purchase on
+        ``delta.first_purchase_date`` besides ``moves``: a posted invoice of
+        its own that day, with a line of the product, that the credit notes
+        reversing it did not credit in full (as ``_statistics_sql`` counts
+        purchases).
+        Read through the customer's invoices of that day, and of each, its
+        lines and its reversals' lines of the product only: whatever the
+        customer's past."""
+        reference_quantity = SQL(
+            "CASE WHEN day_line.product_uom_id IS NULL THEN day_line.quantity"
+            " ELSE day_line.quantity / (SELECT day_uom.factor FROM uom_uom day_uom"
+            " WHERE day_uom.id = day_line.product_uom_id) END"
+        )
+        return SQL(
+            """
+            EXISTS (
+                SELECT 1 FROM account_move day_move
+                 WHERE day_move.commercial_partner_id = delta.partner_id
+                   AND day_move.company_id = delta.company_id
+                   AND day_move.invoice_date = delta.first_purchase_date
+                   AND day_move.state = 'posted'
+                   AND day_move.move_type IN %(move_types)s
+                   AND day_move.move_type = 'out_invoice'
+                   AND day_move.reversed_entry_id IS NULL
+                   AND NOT day_move.id = ANY(%(move_ids)s)
+                   AND EXISTS (
+                       SELECT 1 FROM account_move_line day_line
+                        WHERE day_line.move_id = day_move.id
+                          AND day_line.product_id = delta.product_id
+                          AND day_line.partner_id = delta.partner_id
+                          AND day_line.display_type = 'product')
+                   AND (NOT EXISTS (
+                            SELECT 1 FROM account_move reversal
+                              JOIN account_move_line reversal_line
+                                ON reversal_line.move_id = reversal.id
+                             WHERE reversal.reversed_entry_id = day_move.id
+                               AND reversal.state = 'posted'
+                               AND reversal.move_type = 'out_refund'
+                               AND reversal.commercial_partner_id = delta.partner_id
+                               AND reversal_line.product_id = delta.product_id
+                               AND reversal_line.partner_id = delta.partner_id
+                               AND reversal_line.display_type = 'product')
+                        OR (SELECT ROUND(SUM(
+                                       CASE WHEN purchase_move.move_type = 'out_refund'
+                                            THEN -%(quantity)s
+                                            ELSE %(quantity)s END), 6)
+                              FROM account_move purchase_move
+                              JOIN account_move_line day_line
+                                ON day_line.move_id = purchase_move.id
+                             WHERE (purchase_move.id = day_move.id
+                                    OR purchase_move.reversed_entry_id = day_move.id
+                                       AND purchase_move.state = 'posted'
+                                       AND purchase_move.move_type = 'out_refund')
+                               AND purchase_move.commercial_partner_id
+                                   = delta.partner_id
+                               AND day_line.product_id = delta.product_id
+                               AND day_line.partner_id = delta.partner_id
+                               AND day_line.display_type = 'product') > 0))
+            """,
+            move_types=HISTORY_MOVE_TYPES,
+            move_ids=moves.ids,
+            quantity=reference_quantity,
         )
 
     def _insert_first_purchases(self, posted, figures):
@@ -1736,7 +1810,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         of the lines, not two)."""
         self.env["account.move"].flush_model(
             ["state", "move_type", "company_id", "commercial_partner_id"]
-            + ["invoice_date", "invoice_currency_rate"]
+            + ["invoice_date", "invoice_currency_rate", "reversed_entry_id"]
         )
         self.env["account.move.line"].flush_model(
             (["parent_state"] if line_states else [])

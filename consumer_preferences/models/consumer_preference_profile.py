@@ -187,8 +187,9 @@ class ConsumerPreferenceProfile(models.AbstractModel):
         for partner, move_type, count, amount, first_date, last_date in invoice_groups:
             profile = figures[partner.id]
             if move_type == "out_invoice":
-                # The purchases are the invoices counted, those of lines
-                # without product included (no history line records them).
+                # The profile's invoices are all those posted, those of lines
+                # without product included (no history line records them);
+                # the history's purchases leave out invoices reversed in full.
                 profile.update(
                     invoice_count=count, first_date=first_date, last_date=last_date
                 )

@@ -1,6 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 """Customers' rhythm and value, per company: RFM scores and segment, the
-average interval between invoices, the next expected purchase and the churn
+average interval between purchases, the next expected purchase and the churn
 risk.
 
 Derived from the posted customer invoices that the purchase profile already
@@ -42,8 +42,8 @@ RFM_SEGMENTS = [
     ("dormant", "Dormant"),
     ("prospects", "Prospects"),
 ]
-# A customer is at risk of churning when the days since its last invoice
-# exceed this many times its average interval between invoices.
+# A customer is at risk of churning when the days since its last purchase
+# exceed this many times its average interval between purchases.
 CHURN_INTERVAL_FACTOR = 2
 # Memory each sort of the statement may use (PostgreSQL's default is 4MB):
 # the three rankings sort every customer of the company.
@@ -246,9 +246,11 @@ class ConsumerPreferenceSegment(models.Model):
                    MAX(move.invoice_date)
                        FILTER (WHERE move.move_type = 'out_invoice')
                        AS last_invoice_date,
-                   -- the rhythm counts purchases: days with an invoice that
-                   -- the credit notes reversing it did not credit in full
-                   -- (as a history line's)
+                   -- the rhythm counts purchases: days with an invoice of
+                   -- its own (not one cancelling a credit note) that the
+                   -- credit notes reversing it did not credit in full, in
+                   -- its currency (a history line judges by its product's
+                   -- quantity)
                    COUNT(DISTINCT move.invoice_date)
                        FILTER (WHERE purchase.is_purchase) AS purchase_count,
                    MIN(move.invoice_date)
@@ -259,20 +261,30 @@ class ConsumerPreferenceSegment(models.Model):
               FROM account_move move
               JOIN res_partner partner ON partner.id = move.commercial_partner_id
               LEFT JOIN (
-                   -- what the credit notes reversing an invoice credit
+                   -- what the credit notes reversing an invoice credit its
+                   -- customer, in each currency
                    SELECT reversal.reversed_entry_id AS move_id,
-                          -SUM(reversal.amount_untaxed_signed) AS amount
+                          reversal.commercial_partner_id, reversal.currency_id,
+                          SUM(reversal.amount_untaxed) AS amount
                      FROM account_move reversal
                     WHERE reversal.reversed_entry_id IS NOT NULL
                       AND reversal.company_id = %(company_id)s
                       AND reversal.state = 'posted'
                       AND reversal.move_type = 'out_refund'
-                    GROUP BY reversal.reversed_entry_id) reversed
+                      AND (%(partner_ids)s::int[] IS NULL
+                           OR reversal.commercial_partner_id
+                              = ANY(%(partner_ids)s::int[]))
+                    GROUP BY reversal.reversed_entry_id,
+                             reversal.commercial_partner_id, reversal.currency_id
+                   ) reversed
                 ON reversed.move_id = move.id
+               AND reversed.commercial_partner_id = move.commercial_partner_id
+               AND reversed.currency_id = move.currency_id
              CROSS JOIN LATERAL (
                    SELECT move.move_type = 'out_invoice'
+                          AND move.reversed_entry_id IS NULL
                           AND (reversed.move_id IS NULL
-                               OR reversed.amount < move.amount_untaxed_signed)
+                               OR reversed.amount < move.amount_untaxed)
                               AS is_purchase) purchase
              WHERE move.company_id = %(company_id)s
                AND move.state = 'posted'
@@ -611,6 +623,9 @@ class ConsumerPreferenceSegment(models.Model):
                 "commercial_partner_id",
                 "invoice_date",
                 "amount_untaxed_signed",
+                "amount_untaxed",
+                "currency_id",
+                "reversed_entry_id",
             ]
         )
         self.env["res.partner"].flush_model(["consumer_preference_consent"])

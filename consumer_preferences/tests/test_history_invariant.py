@@ -219,8 +219,12 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
 
     def _step_reverse_with_wizard(self, randomizer):
         """A credit note from the reversal wizard: a draft one to post later,
-        or 'reverse and create invoice' which posts it at once."""
+        or 'reverse and create invoice' which posts it at once; now and then
+        a credit note reversed (a return cancelled: an invoice, no purchase)."""
+        move_type = "out_refund" if randomizer.random() < 0.25 else "out_invoice"
         invoices = self.moves.filtered(
+            lambda move: move.state == "posted" and move.move_type == move_type
+        ) or self.moves.filtered(
             lambda move: move.state == "posted" and move.move_type == "out_invoice"
         )
         if not invoices:
@@ -384,6 +388,9 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
             # reversing it did not credit in full.
             purchase_dates = set()
             for invoice in invoices:
+                if invoice.reversed_entry_id:
+                    # it cancels a return: no purchase of its own
+                    continue
                 reversal_lines = [
                     line
                     for line in key_lines
@@ -411,9 +418,18 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
                 # day is not specified: any of them is accepted.
                 "last_price_units": {
                     line.product_uom_id._compute_price(line.price_unit, product.uom_id)
-                    / line.move_id.invoice_currency_rate
+                    / rate
                     for line in invoice_lines
                     if line.move_id.invoice_date == last_date
+                    # at the invoice's rate, or at the line's own (an
+                    # invoice reversing a credit note keeps the credit
+                    # note's amounts, hence its rate)
+                    for rate in {
+                        line.move_id.invoice_currency_rate,
+                        line.amount_currency / line.balance
+                        if line.balance
+                        else line.move_id.invoice_currency_rate,
+                    }
                 },
                 "purchase_count": len(purchase_dates),
                 "first_purchase_date": min(purchase_dates, default=False),

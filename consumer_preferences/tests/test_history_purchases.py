@@ -1,5 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from datetime import date
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -20,6 +21,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         """Odoo's reversal wizard, as the accountant: a draft credit note
         (Reverse), or a posted one with a draft invoice to correct (Reverse
         and Create Invoice). Returns the credit note and that draft."""
+        earlier_reversals = invoice.reversal_move_ids
         wizard = (
             self.env["account.move.reversal"]
             .with_user(self.accountant)
@@ -36,7 +38,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         new_invoice = self.env["account.move"].browse(
             action.get("res_id") if modify else ()
         )
-        return invoice.reversal_move_ids, new_invoice
+        return invoice.reversal_move_ids - earlier_reversals, new_invoice
 
     def _post_as_accountant(self, move, invoice_date=None):
         if invoice_date:
@@ -173,6 +175,68 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         invoice.with_user(self.accountant).action_post()
         self.assertRecordValues(history, [expected])
 
+    def test_an_invoice_cancelling_a_return_is_no_purchase(self):
+        """A return reversed with the wizard (the return cancelled) gives an
+        invoice: the goods were bought once, on the first invoice's day."""
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 4, 8.0)], invoice_date="2026-03-01"
+        )
+        refund = self._post_customer_invoice(
+            self.customer,
+            [(self.coffee, 4, 8.0)],
+            move_type="out_refund",
+            invoice_date="2026-03-10",
+        )
+        cancelling, _corrected = self._reverse(refund, reversal_date=date(2026, 3, 12))
+        self.assertEqual(cancelling.move_type, "out_invoice")
+        self._post_as_accountant(cancelling, invoice_date=date(2026, 3, 12))
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee),
+            [
+                {
+                    "invoice_count": 2,
+                    "refund_count": 1,
+                    "quantity": 4.0,
+                    "purchase_count": 1,
+                    "last_purchase_date": date(2026, 3, 1),
+                    "next_expected_date": False,
+                }
+            ],
+        )
+
+    def test_reversals_in_another_unit_credit_an_invoice_in_full(self):
+        """Two credit notes reversing one invoice of 12 Units, one of half a
+        Dozen and one of 6 Units: credited in full, no purchase left that
+        day."""
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 1, 8.0)], invoice_date="2026-02-01"
+        )
+        invoice = self._post_customer_invoice(
+            self.customer, [(self.coffee, 12, 8.0)], invoice_date="2026-03-01"
+        )
+        history = self._history(self.customer, self.coffee)
+        self.assertEqual(history.purchase_count, 2)
+        dozen = self.env.ref("uom.product_uom_dozen")
+        for uom, quantity in ((dozen, 0.5), (self.coffee.uom_id, 6)):
+            refund, _corrected = self._reverse(invoice)
+            with Form(refund.with_user(self.accountant)) as refund_form:
+                with refund_form.invoice_line_ids.edit(0) as line:
+                    line.product_uom_id = uom
+                    line.quantity = quantity
+            self._post_as_accountant(refund)
+            if uom == dozen:
+                self.assertEqual(history.purchase_count, 2, "half credited")
+        self.assertRecordValues(
+            history,
+            [
+                {
+                    "quantity": 1.0,
+                    "purchase_count": 1,
+                    "last_purchase_date": date(2026, 2, 1),
+                }
+            ],
+        )
+
     def test_a_purchase_dated_between_known_ones(self):
         """A backdated invoice falls between the first and last purchases:
         on a new day it is one more purchase, on a day already counted none."""
@@ -208,4 +272,26 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
                     "next_expected_date": date(2026, 4, 15),
                 }
             ],
+        )
+        # A day whose only invoice was reversed in full has no purchase: an
+        # invoice dated back to it adds one.
+        reversed_invoice = self._post_customer_invoice(
+            self.customer, [(self.coffee, 1, 8.0)], invoice_date="2026-03-06"
+        )
+        self.assertEqual(history.purchase_count, 4)
+        refund, _corrected = self._reverse(reversed_invoice)
+        self._post_as_accountant(refund)
+        self.assertEqual(history.purchase_count, 3)
+        # Added to the line, as any posting: not recomputed from the key's past.
+        History = type(self.env["consumer.preference.history"])
+        with patch.object(
+            History, "_recompute", autospec=True, side_effect=History._recompute
+        ) as recompute:
+            self._post_customer_invoice(
+                self.customer, [(self.coffee, 1, 8.0)], invoice_date="2026-03-06"
+            )
+        recompute.assert_not_called()
+        self.assertRecordValues(
+            history,
+            [{"invoice_count": 7, "purchase_count": 4, "quantity": 6.0}],
         )

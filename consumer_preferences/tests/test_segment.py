@@ -353,6 +353,72 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
             ],
         )
 
+    def test_a_reversal_at_another_rate_still_credits_in_full(self):
+        """An invoice in a foreign currency, reversed at a later rate and
+        invoiced again: credited in full in its own currency, one purchase;
+        an invoice cancelling a return is none."""
+        euro = self.setup_other_currency(
+            "EUR", rates=[("2026-01-01", 2.0), ("2026-06-02", 1.5)]
+        )
+        customer = self.env["res.partner"].create(
+            {"name": "Paid in Euros", "is_company": True}
+        )
+        wrong = self._post_customer_invoice(
+            customer,
+            [(self.coffee, 1, 90.0)],
+            currency_id=euro.id,
+            invoice_date="2026-06-01",
+        )
+
+        def reverse(move, modify):
+            wizard = (
+                self.env["account.move.reversal"]
+                .with_user(self.accountant)
+                .with_context(active_model="account.move", active_ids=move.ids)
+                .create(
+                    {
+                        "journal_id": move.journal_id.id,
+                        "reason": "Wrong price",
+                        "date": date(2026, 6, 3),
+                    }
+                )
+            )
+            action = wizard.modify_moves() if modify else wizard.refund_moves()
+            return self.env["account.move"].browse(
+                action.get("res_id") or wizard.new_move_ids.ids
+            )
+
+        again = reverse(wrong, modify=True)
+        self.assertNotEqual(
+            wrong.reversal_move_ids.amount_untaxed_signed,
+            -wrong.amount_untaxed_signed,
+            "the reversal's rate differs",
+        )
+        again.write({"invoice_date": date(2026, 6, 3)})
+        again.with_user(self.accountant).action_post()
+        # a return, then cancelled: no purchase either
+        refund = self._post_customer_invoice(
+            customer,
+            [(self.coffee, 1, 80.0)],
+            move_type="out_refund",
+            currency_id=euro.id,
+            invoice_date="2026-06-10",
+        )
+        cancelling = reverse(refund, modify=False)
+        cancelling.write({"invoice_date": date(2026, 6, 12)})
+        cancelling.with_user(self.accountant).action_post()
+        self._recompute()
+        self.assertRecordValues(
+            customer,
+            [
+                {
+                    "consumer_average_interval_days": 0.0,
+                    "consumer_next_expected_date": False,
+                    "consumer_churn_risk": False,
+                }
+            ],
+        )
+
     def test_segment_searches_by_joins(self):
         """Customers outside a segment (or a score) are searched by joins:
         they were partners "not in" the segment's, which PostgreSQL checks by

@@ -5,7 +5,8 @@ quantity follow them, not the invoices: an invoice reversed and invoiced
 again, or invoiced in two the same day, is one purchase. Every line starts
 from its former figures (what a line that cannot be recomputed, a customer's
 who withdrew consent, keeps), then the history is rebuilt from the posted
-invoices."""
+invoices; the customers' intervals, next expected purchases and churn risks,
+which follow purchases too, are scored again."""
 
 from odoo import SUPERUSER_ID, api
 
@@ -24,3 +25,6 @@ def migrate(cr, version):
     )
     env = api.Environment(cr, SUPERUSER_ID, {})
     env["consumer.preference.history"]._rebuild()
+    Segment = env["consumer.preference.segment"]
+    for company in env["res.company"].search([]):
+        Segment._recompute(company)
