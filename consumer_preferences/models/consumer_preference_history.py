@@ -1031,16 +1031,32 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
 
     @staticmethod
-    def _line_figures_sql():
+    def _line_figures_sql(reversals=True):
         """What the statistics read of each line (``_posted_lines_sql``),
         computed where the line is read: the key, its invoice, whether that
         is an invoice (else a credit note), the quantity in the unit of
         reference (``reference_quantity``, negative on credit notes), the
         balance, and (invoice date, line id) as one number (``date_order``);
         whether it is an invoice of its own (``is_own_invoice``: not one
-        reversing a credit note) or a credit note reversing an invoice
-        (``is_reversal``), and the invoice it counts for
-        (``purchase_move_id``: its own, or the one it reverses)."""
+        reversing a credit note). With ``reversals``: whether it is a credit
+        note reversing an invoice (``is_reversal``), and the invoice it
+        counts for (``purchase_move_id``): its own; the one it reverses; for
+        an invoice reversing such a credit note (the return cancelled), the
+        invoice that credit note reversed."""
+        reversal_figures = SQL(
+            """
+            move.move_type = 'out_refund' AND move.reversed_entry_id IS NOT NULL
+                AS is_reversal,
+            CASE WHEN move.reversed_entry_id IS NULL THEN line.move_id
+                 WHEN move.move_type = 'out_refund' THEN move.reversed_entry_id
+                 ELSE COALESCE(
+                      (SELECT refund.reversed_entry_id FROM account_move refund
+                        WHERE refund.id = move.reversed_entry_id
+                          AND refund.move_type = 'out_refund'),
+                      line.move_id) END
+                AS purchase_move_id,
+            """
+        )
         return SQL(
             """
             line.company_id, line.partner_id, line.product_id, line.move_id,
@@ -1048,12 +1064,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             move.invoice_date,
             move.move_type = 'out_invoice' AND move.reversed_entry_id IS NULL
                 AS is_own_invoice,
-            move.move_type = 'out_refund' AND move.reversed_entry_id IS NOT NULL
-                AS is_reversal,
-            CASE WHEN move.move_type = 'out_refund'
-                  AND move.reversed_entry_id IS NOT NULL
-                 THEN move.reversed_entry_id ELSE line.move_id END
-                AS purchase_move_id,
+            %(reversal_figures)s
             CASE WHEN move.move_type = 'out_refund' THEN -%(quantity)s
                  ELSE %(quantity)s END AS reference_quantity,
             line.balance,
@@ -1067,6 +1078,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             ),
             day_zero=DAY_ZERO,
             line_id_span=LINE_ID_SPAN,
+            reversal_figures=reversal_figures if reversals else SQL(),
         )
 
     @staticmethod
@@ -1455,17 +1467,14 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             ),
             lock_key=self._lock_key_sql(),
             # recomputed: the keys of invoices leaving the posted state, and
-            # of credit notes reversing an invoice (an invoice that they
-            # credit in full is no purchase)
+            # of reversals (a credit note reversing an invoice, which is then
+            # no purchase if credited in full; an invoice reversing a credit
+            # note, which may make it one again)
             recompute_ids=(
-                unposted
-                | posted.filtered(
-                    lambda move: (
-                        move.move_type == "out_refund" and move.reversed_entry_id
-                    )
-                )
+                unposted | posted.filtered(lambda move: move.reversed_entry_id)
             ).ids,
-            figures=self._line_figures_sql(),
+            # any key with a reversal is recomputed: its own lines only
+            figures=self._line_figures_sql(reversals=False),
             # the invoices' own lines: no credit note reverses them here
             aggregates=self._aggregates_sql(is_purchase=SQL("line.is_own_invoice")),
             price_unit=self._price_unit_sql(
@@ -1529,9 +1538,19 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                               JOIN account_move_line day_line
                                 ON day_line.move_id = purchase_move.id
                              WHERE (purchase_move.id = day_move.id
-                                    OR purchase_move.reversed_entry_id = day_move.id
-                                       AND purchase_move.state = 'posted'
-                                       AND purchase_move.move_type = 'out_refund')
+                                    OR purchase_move.state = 'posted'
+                                       AND (purchase_move.move_type = 'out_refund'
+                                            AND purchase_move.reversed_entry_id
+                                                = day_move.id
+                                            -- a reversal cancelled in its turn
+                                            OR purchase_move.move_type = 'out_invoice'
+                                            AND purchase_move.reversed_entry_id IN (
+                                                SELECT refund.id
+                                                  FROM account_move refund
+                                                 WHERE refund.reversed_entry_id
+                                                       = day_move.id
+                                                   AND refund.move_type
+                                                       = 'out_refund')))
                                AND purchase_move.commercial_partner_id
                                    = delta.partner_id
                                AND day_line.product_id = delta.product_id

@@ -262,20 +262,28 @@ class ConsumerPreferenceSegment(models.Model):
               JOIN res_partner partner ON partner.id = move.commercial_partner_id
               LEFT JOIN (
                    -- what the credit notes reversing an invoice credit its
-                   -- customer, in each currency
-                   SELECT reversal.reversed_entry_id AS move_id,
+                   -- customer, in each currency, less the invoices reversing
+                   -- those credit notes (the return cancelled)
+                   SELECT COALESCE(cancelled.reversed_entry_id,
+                                   reversal.reversed_entry_id) AS move_id,
                           reversal.commercial_partner_id, reversal.currency_id,
-                          SUM(reversal.amount_untaxed) AS amount
+                          SUM(CASE WHEN reversal.move_type = 'out_refund'
+                                   THEN reversal.amount_untaxed
+                                   ELSE -reversal.amount_untaxed END) AS amount
                      FROM account_move reversal
+                     LEFT JOIN account_move cancelled
+                       ON reversal.move_type = 'out_invoice'
+                      AND cancelled.id = reversal.reversed_entry_id
+                      AND cancelled.move_type = 'out_refund'
                     WHERE reversal.reversed_entry_id IS NOT NULL
                       AND reversal.company_id = %(company_id)s
                       AND reversal.state = 'posted'
-                      AND reversal.move_type = 'out_refund'
+                      AND reversal.move_type IN %(move_types)s
                       AND (%(partner_ids)s::int[] IS NULL
                            OR reversal.commercial_partner_id
                               = ANY(%(partner_ids)s::int[]))
-                    GROUP BY reversal.reversed_entry_id,
-                             reversal.commercial_partner_id, reversal.currency_id
+                    GROUP BY 1, reversal.commercial_partner_id,
+                             reversal.currency_id
                    ) reversed
                 ON reversed.move_id = move.id
                AND reversed.commercial_partner_id = move.commercial_partner_id

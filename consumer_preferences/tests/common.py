@@ -235,6 +235,30 @@ class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
         invoice.with_user(cls.accountant).action_post()
         return invoice
 
+    def _reverse(self, move, modify=False, reversal_date=None):
+        """Odoo's reversal wizard on ``move``, as the accountant: a draft
+        reversal (Reverse), or a posted one with a draft copy of ``move`` to
+        correct (Reverse and Create Invoice). Returns the new reversal and
+        that draft."""
+        earlier_reversals = move.reversal_move_ids
+        wizard = (
+            self.env["account.move.reversal"]
+            .with_user(self.accountant)
+            .with_context(active_model="account.move", active_ids=move.ids)
+            .create(
+                {
+                    "journal_id": move.journal_id.id,
+                    "reason": "Wrong price",
+                    "date": reversal_date or move.invoice_date,
+                }
+            )
+        )
+        action = wizard.modify_moves() if modify else wizard.refund_moves()
+        corrected = self.env["account.move"].browse(
+            action.get("res_id") if modify else ()
+        )
+        return move.reversal_move_ids - earlier_reversals, corrected
+
     def _history(self, partner=None, product=None):
         domain = [("preference_type", "=", "history")]
         if partner:

@@ -17,29 +17,6 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
     invoiced in two the same day, is one purchase: no reorder date, no
     reminder, after a single purchase."""
 
-    def _reverse(self, invoice, modify=False, reversal_date=None):
-        """Odoo's reversal wizard, as the accountant: a draft credit note
-        (Reverse), or a posted one with a draft invoice to correct (Reverse
-        and Create Invoice). Returns the credit note and that draft."""
-        earlier_reversals = invoice.reversal_move_ids
-        wizard = (
-            self.env["account.move.reversal"]
-            .with_user(self.accountant)
-            .with_context(active_model="account.move", active_ids=invoice.ids)
-            .create(
-                {
-                    "journal_id": invoice.journal_id.id,
-                    "reason": "Wrong price",
-                    "date": reversal_date or invoice.invoice_date,
-                }
-            )
-        )
-        action = wizard.modify_moves() if modify else wizard.refund_moves()
-        new_invoice = self.env["account.move"].browse(
-            action.get("res_id") if modify else ()
-        )
-        return invoice.reversal_move_ids - earlier_reversals, new_invoice
-
     def _post_as_accountant(self, move, invoice_date=None):
         if invoice_date:
             with Form(move.with_user(self.accountant)) as move_form:
@@ -200,6 +177,46 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
                     "purchase_count": 1,
                     "last_purchase_date": date(2026, 3, 1),
                     "next_expected_date": False,
+                }
+            ],
+        )
+
+    def test_a_cancelled_reversal_gives_the_purchase_back(self):
+        """The credit note reversing an invoice, reversed in its turn (the
+        reversal cancelled): the invoice is a purchase again, and an invoice
+        dated back to its day finds that purchase."""
+        for invoice_date in ("2026-02-01", "2026-04-01"):
+            self._post_customer_invoice(
+                self.customer, [(self.coffee, 4, 8.0)], invoice_date=invoice_date
+            )
+        invoice = self._post_customer_invoice(
+            self.customer, [(self.coffee, 4, 8.0)], invoice_date="2026-03-01"
+        )
+        history = self._history(self.customer, self.coffee)
+        self.assertEqual(history.purchase_count, 3)
+        reversal, _corrected = self._reverse(invoice)
+        self._post_as_accountant(reversal)
+        self.assertEqual(history.purchase_count, 2)
+        reversal_cancelled, _corrected = self._reverse(
+            reversal, reversal_date=date(2026, 3, 12)
+        )
+        self.assertEqual(reversal_cancelled.move_type, "out_invoice")
+        self._post_as_accountant(reversal_cancelled)
+        self.assertRecordValues(
+            history,
+            [{"invoice_count": 4, "quantity": 12.0, "purchase_count": 3}],
+        )
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 4, 8.0)], invoice_date="2026-03-01"
+        )
+        self.assertRecordValues(
+            history,
+            [
+                {
+                    "invoice_count": 5,
+                    "purchase_count": 3,
+                    "average_quantity": 16.0 / 3,
+                    "next_expected_date": date(2026, 5, 1),
                 }
             ],
         )

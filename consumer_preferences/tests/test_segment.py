@@ -314,19 +314,9 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
         wrong = self._post_customer_invoice(
             corrected, [(self.coffee, 1, 9.0)], invoice_date="2026-06-01"
         )
-        reversal = (
-            self.env["account.move.reversal"]
-            .with_user(self.accountant)
-            .with_context(active_model="account.move", active_ids=wrong.ids)
-            .create(
-                {
-                    "journal_id": wrong.journal_id.id,
-                    "reason": "Wrong price",
-                    "date": date(2026, 6, 3),
-                }
-            )
+        _refund, again = self._reverse(
+            wrong, modify=True, reversal_date=date(2026, 6, 3)
         )
-        again = self.env["account.move"].browse(reversal.modify_moves()["res_id"])
         again.write({"invoice_date": date(2026, 6, 3)})
         again.with_user(self.accountant).action_post()
         self._recompute()
@@ -355,10 +345,11 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
 
     def test_a_reversal_at_another_rate_still_credits_in_full(self):
         """An invoice in a foreign currency, reversed at a later rate and
-        invoiced again: credited in full in its own currency, one purchase;
-        an invoice cancelling a return is none."""
+        invoiced again: credited in full in its own currency (in the
+        company's, the reversal is worth less than the invoice), one
+        purchase."""
         euro = self.setup_other_currency(
-            "EUR", rates=[("2026-01-01", 2.0), ("2026-06-02", 1.5)]
+            "EUR", rates=[("2026-01-01", 1.5), ("2026-06-02", 2.0)]
         )
         customer = self.env["res.partner"].create(
             {"name": "Paid in Euros", "is_company": True}
@@ -369,44 +360,16 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
             currency_id=euro.id,
             invoice_date="2026-06-01",
         )
-
-        def reverse(move, modify):
-            wizard = (
-                self.env["account.move.reversal"]
-                .with_user(self.accountant)
-                .with_context(active_model="account.move", active_ids=move.ids)
-                .create(
-                    {
-                        "journal_id": move.journal_id.id,
-                        "reason": "Wrong price",
-                        "date": date(2026, 6, 3),
-                    }
-                )
-            )
-            action = wizard.modify_moves() if modify else wizard.refund_moves()
-            return self.env["account.move"].browse(
-                action.get("res_id") or wizard.new_move_ids.ids
-            )
-
-        again = reverse(wrong, modify=True)
-        self.assertNotEqual(
-            wrong.reversal_move_ids.amount_untaxed_signed,
-            -wrong.amount_untaxed_signed,
-            "the reversal's rate differs",
+        refund, again = self._reverse(
+            wrong, modify=True, reversal_date=date(2026, 6, 3)
+        )
+        self.assertLess(
+            -refund.amount_untaxed_signed,
+            wrong.amount_untaxed_signed,
+            "in company currency, the reversal credits less than the invoice",
         )
         again.write({"invoice_date": date(2026, 6, 3)})
         again.with_user(self.accountant).action_post()
-        # a return, then cancelled: no purchase either
-        refund = self._post_customer_invoice(
-            customer,
-            [(self.coffee, 1, 80.0)],
-            move_type="out_refund",
-            currency_id=euro.id,
-            invoice_date="2026-06-10",
-        )
-        cancelling = reverse(refund, modify=False)
-        cancelling.write({"invoice_date": date(2026, 6, 12)})
-        cancelling.with_user(self.accountant).action_post()
         self._recompute()
         self.assertRecordValues(
             customer,
@@ -415,6 +378,51 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
                     "consumer_average_interval_days": 0.0,
                     "consumer_next_expected_date": False,
                     "consumer_churn_risk": False,
+                }
+            ],
+        )
+
+    def test_a_cancelled_return_is_no_purchase_a_cancelled_reversal_gives_it_back(
+        self,
+    ):
+        """Reversing a return (the return cancelled) gives an invoice that
+        is no purchase; reversing the credit note that reversed an invoice
+        makes that invoice a purchase again."""
+        customer = self.env["res.partner"].create(
+            {"name": "Changed Its Mind", "is_company": True}
+        )
+        self._post_customer_invoice(
+            customer, [(self.coffee, 1, 80.0)], invoice_date="2026-05-01"
+        )
+        refund = self._post_customer_invoice(
+            customer,
+            [(self.coffee, 1, 80.0)],
+            move_type="out_refund",
+            invoice_date="2026-05-10",
+        )
+        cancelling, _corrected = self._reverse(refund, reversal_date=date(2026, 5, 12))
+        cancelling.with_user(self.accountant).action_post()
+        self._recompute()
+        self.assertFalse(customer.consumer_next_expected_date)
+
+        second = self._post_customer_invoice(
+            customer, [(self.coffee, 1, 80.0)], invoice_date="2026-06-01"
+        )
+        reversal, _corrected = self._reverse(second)
+        reversal.with_user(self.accountant).action_post()
+        self._recompute()
+        self.assertFalse(customer.consumer_next_expected_date, "one purchase")
+        reversal_cancelled, _corrected = self._reverse(
+            reversal, reversal_date=date(2026, 6, 5)
+        )
+        reversal_cancelled.with_user(self.accountant).action_post()
+        self._recompute()
+        self.assertRecordValues(
+            customer,
+            [
+                {
+                    "consumer_average_interval_days": 31.0,
+                    "consumer_next_expected_date": date(2026, 7, 2),
                 }
             ],
         )
