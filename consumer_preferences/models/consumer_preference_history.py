@@ -898,39 +898,30 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         as the greatest of one number per line, without sorting.
 
         A purchase is a day the customer was invoiced the product by an
-        invoice that its reversing credit notes (``reversed_entry_id``: the
-        reversal wizard's) did not credit in full: an invoice reversed and
-        invoiced again is one purchase, not two. An invoice reversing a
-        credit note (a return cancelled) is no purchase. The lines of an invoice and
-        of the credit notes reversing it are one window of the key's lines,
-        in the order the aggregate reads them: no second sort."""
+        invoice of its own that its reversals did not credit in full
+        (``_is_purchase_sql``): looked up for the few invoices that have a
+        reversal only."""
         per_key_statistics = SQL(
             """
             SELECT line.company_id, line.partner_id, line.product_id,
                    %(aggregates)s
-              FROM (SELECT line.*,
-                           line.is_own_invoice AND NOT (
-                               BOOL_OR(line.is_reversal) OVER purchase
-                               AND ROUND(SUM(line.reference_quantity)
-                                         OVER purchase, 6) <= 0) AS is_purchase
-                      FROM (SELECT %(figures)s
-                              %(posted_lines)s
-                             -- sorted where the lines are read (in parallel
-                             -- in a rebuild): by key, then by invoice, each
-                             -- with the credit notes reversing it; the window
-                             -- and the aggregate read them in that order
-                             ORDER BY company_id, partner_id, product_id,
-                                      purchase_move_id
-                            OFFSET 0) line
-                    WINDOW purchase AS (
-                           PARTITION BY line.company_id, line.partner_id,
-                                        line.product_id, line.purchase_move_id)
-                   ) line
+              FROM (SELECT %(figures)s
+                      %(posted_lines)s
+                     -- sorted where the lines are read (in parallel in a
+                     -- rebuild), by invoice within each key: the aggregate
+                     -- then reads its keys in order
+                     ORDER BY line.company_id, line.partner_id,
+                              line.product_id, line.move_id
+                    OFFSET 0) line
              GROUP BY line.company_id, line.partner_id, line.product_id
             HAVING BOOL_OR(line.is_invoice)
             """,
             aggregates=ConsumerPreferenceHistory._aggregates_sql(),
-            figures=ConsumerPreferenceHistory._line_figures_sql(),
+            figures=ConsumerPreferenceHistory._line_figures_sql(
+                is_purchase=ConsumerPreferenceHistory._is_purchase_sql(
+                    "move", SQL("line.partner_id"), SQL("line.product_id")
+                )
+            ),
             posted_lines=ConsumerPreferenceHistory._posted_lines_sql(scope),
         )
         if per_key:
@@ -1031,32 +1022,15 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
 
     @staticmethod
-    def _line_figures_sql(reversals=True):
+    def _line_figures_sql(is_purchase=None):
         """What the statistics read of each line (``_posted_lines_sql``),
         computed where the line is read: the key, its invoice, whether that
-        is an invoice (else a credit note), the quantity in the unit of
-        reference (``reference_quantity``, negative on credit notes), the
-        balance, and (invoice date, line id) as one number (``date_order``);
-        whether it is an invoice of its own (``is_own_invoice``: not one
-        reversing a credit note). With ``reversals``: whether it is a credit
-        note reversing an invoice (``is_reversal``), and the invoice it
-        counts for (``purchase_move_id``): its own; the one it reverses; for
-        an invoice reversing such a credit note (the return cancelled), the
-        invoice that credit note reversed."""
-        reversal_figures = SQL(
-            """
-            move.move_type = 'out_refund' AND move.reversed_entry_id IS NOT NULL
-                AS is_reversal,
-            CASE WHEN move.reversed_entry_id IS NULL THEN line.move_id
-                 WHEN move.move_type = 'out_refund' THEN move.reversed_entry_id
-                 ELSE COALESCE(
-                      (SELECT refund.reversed_entry_id FROM account_move refund
-                        WHERE refund.id = move.reversed_entry_id
-                          AND refund.move_type = 'out_refund'),
-                      line.move_id) END
-                AS purchase_move_id,
-            """
-        )
+        is an invoice (else a credit note) and one of its own
+        (``is_own_invoice``: not one reversing a credit note), the quantity
+        in the unit of reference (``reference_quantity``, negative on credit
+        notes), the balance, and (invoice date, line id) as one number
+        (``date_order``); with ``is_purchase`` (an expression), whether the
+        line's invoice is a purchase."""
         return SQL(
             """
             line.company_id, line.partner_id, line.product_id, line.move_id,
@@ -1064,7 +1038,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             move.invoice_date,
             move.move_type = 'out_invoice' AND move.reversed_entry_id IS NULL
                 AS is_own_invoice,
-            %(reversal_figures)s
+            %(is_purchase)s
             CASE WHEN move.move_type = 'out_refund' THEN -%(quantity)s
                  ELSE %(quantity)s END AS reference_quantity,
             line.balance,
@@ -1078,7 +1052,71 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             ),
             day_zero=DAY_ZERO,
             line_id_span=LINE_ID_SPAN,
-            reversal_figures=reversal_figures if reversals else SQL(),
+            is_purchase=SQL("%s AS is_purchase,", is_purchase)
+            if is_purchase
+            else SQL(),
+        )
+
+    @staticmethod
+    def _is_purchase_sql(move, partner_id, product_id):
+        """Whether the invoice ``move`` (an alias) is a purchase of the
+        product ``product_id`` by the customer ``partner_id`` (expressions):
+        an invoice of its own (not one reversing a credit note: a return
+        cancelled) that the credit notes reversing it (``reversed_entry_id``,
+        the reversal wizard's) did not credit in full, in the product's net
+        quantity, what invoices cancelling those credit notes give back
+        included. Only an invoice that has a reversal reads lines."""
+        quantity = SQL(
+            "CASE WHEN purchase_line.product_uom_id IS NULL"
+            " THEN purchase_line.quantity"
+            " ELSE purchase_line.quantity / (SELECT purchase_uom.factor"
+            " FROM uom_uom purchase_uom"
+            " WHERE purchase_uom.id = purchase_line.product_uom_id) END"
+        )
+        return SQL(
+            """
+            (%(move)s.move_type = 'out_invoice'
+             AND %(move)s.reversed_entry_id IS NULL
+             AND NOT COALESCE(
+                 EXISTS (
+                     SELECT 1 FROM account_move reversal
+                      WHERE reversal.reversed_entry_id = %(move)s.id
+                        AND reversal.state = 'posted'
+                        AND reversal.move_type = 'out_refund')
+                 AND (SELECT CASE WHEN BOOL_OR(purchase_move.move_type = 'out_refund')
+                                  THEN ROUND(SUM(
+                                           CASE WHEN purchase_move.move_type
+                                                     = 'out_refund'
+                                                THEN -(%(quantity)s)
+                                                ELSE %(quantity)s END), 6) <= 0
+                             END
+                        FROM account_move purchase_move
+                        JOIN account_move_line purchase_line
+                          ON purchase_line.move_id = purchase_move.id
+                       WHERE (purchase_move.id = %(move)s.id
+                              OR purchase_move.state = 'posted'
+                                 AND (purchase_move.move_type = 'out_refund'
+                                      AND purchase_move.reversed_entry_id
+                                          = %(move)s.id
+                                      -- a reversal cancelled in its turn
+                                      OR purchase_move.move_type = 'out_invoice'
+                                      AND purchase_move.reversed_entry_id IN (
+                                          SELECT refund.id
+                                            FROM account_move refund
+                                           WHERE refund.reversed_entry_id
+                                                 = %(move)s.id
+                                             AND refund.move_type
+                                                 = 'out_refund')))
+                         AND purchase_move.commercial_partner_id = %(partner_id)s
+                         AND purchase_line.partner_id = %(partner_id)s
+                         AND purchase_line.product_id = %(product_id)s
+                         AND purchase_line.display_type = 'product'),
+                 FALSE))
+            """,
+            move=SQL.identifier(move),
+            partner_id=partner_id,
+            product_id=product_id,
+            quantity=quantity,
         )
 
     @staticmethod
@@ -1276,13 +1314,68 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         invoices add to them (``FIRST_PURCHASE_COLUMNS``). The same statement
         queues the invoices' customers for a refresh of their segment."""
         self.env.cr.execute(self._increment_sql(posted, unposted), log_exceptions=False)
-        states, no_line = {}, {}
+        states, no_line, dated_back = {}, {}, {}
         for row in self.env.cr.fetchall():
             key = tuple(row[:3])
             states[key] = row[3]
             if row[3] == "no_line":
                 no_line[key] = row[4:]
+            elif row[3] == "dated_back":
+                states[key] = "incremented"
+                dated_back[key] = row[-2]
+        if dated_back:
+            self._count_dated_back(posted, dated_back)
         return states, no_line
+
+    def _count_dated_back(self, moves, days):
+        """Count one more purchase on the lines of the keys of ``days``
+        (``{key: day}``), just incremented by ``moves`` with invoices of that
+        day, between their first and last purchases (dated back), unless the
+        key had a purchase that day already. A statement of its own, sent
+        only then: its lookups would cost every posting their planning."""
+        companies, partners, products = zip(*days, strict=True)
+        self.env.cr.execute(
+            SQL(
+                """
+        WITH delta AS (
+            SELECT * FROM unnest(%(companies)s::int[], %(partners)s::int[],
+                                 %(products)s::int[], %(days)s::date[])
+                AS delta(company_id, partner_id, product_id, first_purchase_date)
+        ),
+        counted AS (
+            SELECT preference.id, preference.quantity,
+                   preference.purchase_count + 1 AS purchase_count,
+                   preference.first_purchase_date, preference.last_purchase_date
+              FROM delta
+              JOIN consumer_preference preference
+                ON preference.company_id = delta.company_id
+               AND preference.partner_id = delta.partner_id
+               AND preference.product_id = delta.product_id
+               AND preference.preference_type = 'history'
+               AND preference.attribute_value_key = %(value_key)s
+             WHERE NOT %(purchased_that_day)s
+        )
+        UPDATE consumer_preference preference
+           SET purchase_count = counted.purchase_count,
+               average_quantity = %(average_quantity)s,
+               next_expected_date = %(next_expected_date)s
+          FROM counted
+         WHERE preference.id = counted.id
+                """,
+                companies=list(companies),
+                partners=list(partners),
+                products=list(products),
+                days=list(days.values()),
+                value_key=self._value_key_sql(SQL("delta.product_id")),
+                purchased_that_day=self._purchased_that_day_sql(moves),
+                average_quantity=self._average_quantity_sql(SQL.identifier("counted")),
+                next_expected_date=self._next_expected_date_sql(
+                    SQL.identifier("counted")
+                ),
+            ),
+            log_exceptions=False,
+        )
+        return True
 
     def _increment_sql(self, posted, unposted):
         """The statement of ``_increment``. It is planned at every posting:
@@ -1384,15 +1477,16 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                           OR delta.first_purchase_date > preference.last_purchase_date
                           OR delta.last_purchase_date < preference.first_purchase_date
                         THEN preference.purchase_count + delta.purchase_count
-                        -- one day, between the first and last purchases
-                        -- (an invoice dated back): one more purchase unless
-                        -- that day had one already
-                        WHEN delta.first_purchase_date IN (
-                                 preference.first_purchase_date,
-                                 preference.last_purchase_date)
-                          OR %(purchased_that_day)s
-                        THEN preference.purchase_count
-                        ELSE preference.purchase_count + 1 END AS purchase_count,
+                        -- one day: its first or last purchase's, or one
+                        -- between (an invoice dated back), counted apart
+                        -- (_count_dated_back) if that day has no purchase
+                        ELSE preference.purchase_count END AS purchase_count,
+                   delta.purchase_count > 0
+                       AND preference.purchase_count > 0
+                       AND delta.first_purchase_date
+                           > preference.first_purchase_date
+                       AND delta.first_purchase_date
+                           < preference.last_purchase_date AS dated_back,
                    LEAST(preference.first_purchase_date, delta.first_purchase_date)
                        AS first_purchase_date,
                    GREATEST(preference.last_purchase_date, delta.last_purchase_date)
@@ -1438,12 +1532,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         SELECT move_keys.company_id, move_keys.partner_id, move_keys.product_id,
                CASE WHEN NOT move_keys.locked THEN 'contended'
                     WHEN move_keys.leaving THEN 'leaving'
-                    WHEN EXISTS (
-                         SELECT 1 FROM merged
-                          WHERE merged.company_id = move_keys.company_id
-                            AND merged.partner_id = move_keys.partner_id
-                            AND merged.product_id = move_keys.product_id)
-                    THEN 'incremented'
+                    WHEN merged.dated_back THEN 'dated_back'
+                    WHEN merged.id IS NOT NULL THEN 'incremented'
                     ELSE 'no_line' END,
                -- what the invoices add to the key; numbers as text, so that
                -- they come back to _insert_first_purchases exact
@@ -1458,6 +1548,11 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             ON delta.company_id = move_keys.company_id
            AND delta.partner_id = move_keys.partner_id
            AND delta.product_id = move_keys.product_id
+          -- one line a key at most: the key's, with its product's values
+          LEFT JOIN merged
+            ON merged.company_id = move_keys.company_id
+           AND merged.partner_id = move_keys.partner_id
+           AND merged.product_id = move_keys.product_id
             """,
             move_lines=self._posted_lines_sql(
                 SQL("line.product_id IS NOT NULL"),
@@ -1473,15 +1568,13 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             recompute_ids=(
                 unposted | posted.filtered(lambda move: move.reversed_entry_id)
             ).ids,
-            # any key with a reversal is recomputed: its own lines only
-            figures=self._line_figures_sql(reversals=False),
+            figures=self._line_figures_sql(),
             # the invoices' own lines: no credit note reverses them here
             aggregates=self._aggregates_sql(is_purchase=SQL("line.is_own_invoice")),
             price_unit=self._price_unit_sql(
                 "line", SQL("line.invoice_currency_rate"), "line_uom", "product_uom"
             ),
             value_key=self._value_key_sql(SQL("delta.product_id")),
-            purchased_that_day=self._purchased_that_day_sql(moves),
             assignments=self._assignments_sql("merged"),
             queue_segments=self.env["consumer.preference.segment"]._enqueue_sql(moves),
         )
@@ -1490,17 +1583,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     def _purchased_that_day_sql(moves):
         """Whether the key of ``delta`` has a purchase on
         ``delta.first_purchase_date`` besides ``moves``: a posted invoice of
-        its own that day, with a line of the product, that the credit notes
-        reversing it did not credit in full (as ``_statistics_sql`` counts
-        purchases).
-        Read through the customer's invoices of that day, and of each, its
-        lines and its reversals' lines of the product only: whatever the
-        customer's past."""
-        reference_quantity = SQL(
-            "CASE WHEN day_line.product_uom_id IS NULL THEN day_line.quantity"
-            " ELSE day_line.quantity / (SELECT day_uom.factor FROM uom_uom day_uom"
-            " WHERE day_uom.id = day_line.product_uom_id) END"
-        )
+        that day, with a line of the product, that is a purchase
+        (``_is_purchase_sql``, as the statistics count them). Read through
+        the customer's invoices of that day only: whatever its past."""
         return SQL(
             """
             EXISTS (
@@ -1510,8 +1595,6 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    AND day_move.invoice_date = delta.first_purchase_date
                    AND day_move.state = 'posted'
                    AND day_move.move_type IN %(move_types)s
-                   AND day_move.move_type = 'out_invoice'
-                   AND day_move.reversed_entry_id IS NULL
                    AND NOT day_move.id = ANY(%(move_ids)s)
                    AND EXISTS (
                        SELECT 1 FROM account_move_line day_line
@@ -1519,47 +1602,13 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                           AND day_line.product_id = delta.product_id
                           AND day_line.partner_id = delta.partner_id
                           AND day_line.display_type = 'product')
-                   AND (NOT EXISTS (
-                            SELECT 1 FROM account_move reversal
-                              JOIN account_move_line reversal_line
-                                ON reversal_line.move_id = reversal.id
-                             WHERE reversal.reversed_entry_id = day_move.id
-                               AND reversal.state = 'posted'
-                               AND reversal.move_type = 'out_refund'
-                               AND reversal.commercial_partner_id = delta.partner_id
-                               AND reversal_line.product_id = delta.product_id
-                               AND reversal_line.partner_id = delta.partner_id
-                               AND reversal_line.display_type = 'product')
-                        OR (SELECT ROUND(SUM(
-                                       CASE WHEN purchase_move.move_type = 'out_refund'
-                                            THEN -%(quantity)s
-                                            ELSE %(quantity)s END), 6)
-                              FROM account_move purchase_move
-                              JOIN account_move_line day_line
-                                ON day_line.move_id = purchase_move.id
-                             WHERE (purchase_move.id = day_move.id
-                                    OR purchase_move.state = 'posted'
-                                       AND (purchase_move.move_type = 'out_refund'
-                                            AND purchase_move.reversed_entry_id
-                                                = day_move.id
-                                            -- a reversal cancelled in its turn
-                                            OR purchase_move.move_type = 'out_invoice'
-                                            AND purchase_move.reversed_entry_id IN (
-                                                SELECT refund.id
-                                                  FROM account_move refund
-                                                 WHERE refund.reversed_entry_id
-                                                       = day_move.id
-                                                   AND refund.move_type
-                                                       = 'out_refund')))
-                               AND purchase_move.commercial_partner_id
-                                   = delta.partner_id
-                               AND day_line.product_id = delta.product_id
-                               AND day_line.partner_id = delta.partner_id
-                               AND day_line.display_type = 'product') > 0))
+                   AND %(is_purchase)s)
             """,
             move_types=HISTORY_MOVE_TYPES,
             move_ids=moves.ids,
-            quantity=reference_quantity,
+            is_purchase=ConsumerPreferenceHistory._is_purchase_sql(
+                "day_move", SQL("delta.partner_id"), SQL("delta.product_id")
+            ),
         )
 
     def _insert_first_purchases(self, posted, figures):
