@@ -39,14 +39,19 @@ How it is kept, and why:
 * **Posting costs the same whatever the customer's past.** A newly posted
   invoice adds its own lines to the existing history lines (``_increment``):
   counts and sums add up, the first and last dates and the last unit price
-  compare. A key bought for the first time (no line, and no posted line but
-  the invoice's own) gets its line from the invoice's lines, in a second
-  statement sent only then (``_insert_first_purchases``). Nothing that
-  cannot be undone that way is ever undone by subtraction: an invoice
-  leaving the posted state, a key with a past but no line (credit notes
-  only), a queued key, a rebuild are all recomputed exactly from that key's
-  posted lines (``_recompute``), read through an index on the lines by
-  customer and product.
+  compare, and so do the purchases' days (an invoice dated back between
+  them asks, in a statement sent only then, whether its day had a purchase
+  already: ``_count_dated_back``). A key bought for the first time (no line,
+  and no posted line but the invoice's own) gets its line from the
+  invoice's lines, in a second statement sent only then
+  (``_insert_first_purchases``). Nothing that cannot be undone that way is
+  ever undone by subtraction: an invoice leaving the posted state, a
+  reversal (a credit note reversing an invoice, which may leave it no
+  purchase; an invoice reversing such a credit note), invoices of several
+  days falling among a key's purchases, a key with a past but no line
+  (credit notes only), a queued key, a rebuild are all recomputed exactly
+  from that key's posted lines (``_recompute``), read through an index on
+  the lines by customer and product: their cost follows that key's past.
 * **The backfill and rebuild are one set-based pass** over the posted lines.
 
 Every writer of a key writes its history line (update, delete, or insert under
@@ -146,9 +151,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         """Record customer invoices that entered or left the posted state.
 
         Newly posted invoices are added to their keys' lines; the keys of
-        invoices that left the posted state, and keys without a line yet, are
-        recomputed exactly. Keys that another transaction holds are queued,
-        never waited for. The invoices' customers are queued for a refresh
+        invoices that left the posted state, of reversals, and keys without a
+        line yet, are recomputed exactly. Keys that another transaction holds
+        are queued, never waited for. The invoices' customers are queued for a refresh
         of their segment, which is computed from the history.
         """
         posted = moves.filtered(lambda move: move.state == "posted")
@@ -1065,7 +1070,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         cancelled) that the credit notes reversing it (``reversed_entry_id``,
         the reversal wizard's) did not credit in full, in the product's net
         quantity, what invoices cancelling those credit notes give back
-        included. Only an invoice that has a reversal reads lines."""
+        included (one step: the reversal of such an invoice is not followed).
+        Only an invoice that has a reversal reads lines."""
         quantity = SQL(
             "CASE WHEN purchase_line.product_uom_id IS NULL"
             " THEN purchase_line.quantity"
@@ -1105,6 +1111,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                                             FROM account_move refund
                                            WHERE refund.reversed_entry_id
                                                  = %(move)s.id
+                                             AND refund.state = 'posted'
                                              AND refund.move_type
                                                  = 'out_refund')))
                          AND purchase_move.commercial_partner_id = %(partner_id)s
@@ -1305,13 +1312,16 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     def _increment(self, posted, unposted):
         """Take the keys of ``posted`` and ``unposted`` invoices (customers
         who consent) that no other transaction holds, and add the lines of
-        ``posted`` to the existing history lines of those keys; return the
-        state of every key: ``incremented``, ``contended`` (another
-        transaction holds it), ``leaving`` (an invoice leaves the posted
-        state: to recompute) or ``no_line`` (no line to add to, or a line
-        whose product's characteristic values changed since: a first
-        purchase, else to recompute); and, for ``no_line`` keys, what the
-        invoices add to them (``FIRST_PURCHASE_COLUMNS``). The same statement
+        ``posted`` to the existing history lines of those keys (a purchase
+        dated back counted by ``_count_dated_back``); return the state of
+        every key: ``incremented``, ``contended`` (another transaction holds
+        it), ``leaving`` (an invoice leaves the posted state, or a reversal,
+        or an invoice posted again while a reversal of it is: to recompute)
+        or ``no_line`` (no line to add to, a line whose product's
+        characteristic values changed since, or invoices of several days
+        among its purchases: a first purchase, else to recompute); and, for
+        ``no_line`` keys, what the invoices add to them
+        (``FIRST_PURCHASE_COLUMNS``). The same statement
         queues the invoices' customers for a refresh of their segment."""
         self.env.cr.execute(self._increment_sql(posted, unposted), log_exceptions=False)
         states, no_line, dated_back = {}, {}, {}
@@ -1322,7 +1332,15 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 no_line[key] = row[4:]
             elif row[3] == "dated_back":
                 states[key] = "incremented"
-                dated_back[key] = row[-2]
+                # what the invoices add, as FIRST_PURCHASE_COLUMNS after the key
+                added = dict(
+                    zip(
+                        (name for name, _type in FIRST_PURCHASE_COLUMNS[3:]),
+                        row[4:],
+                        strict=True,
+                    )
+                )
+                dated_back[key] = added["first_purchase_date"]
         if dated_back:
             self._count_dated_back(posted, dated_back)
         return states, no_line

@@ -275,6 +275,7 @@ class ConsumerPreferenceSegment(models.Model):
                        ON reversal.move_type = 'out_invoice'
                       AND cancelled.id = reversal.reversed_entry_id
                       AND cancelled.move_type = 'out_refund'
+                      AND cancelled.state = 'posted'
                     WHERE reversal.reversed_entry_id IS NOT NULL
                       AND reversal.company_id = %(company_id)s
                       AND reversal.state = 'posted'

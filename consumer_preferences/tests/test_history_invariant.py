@@ -403,6 +403,7 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
                     for line in key_lines
                     if line.move_id.move_type == "out_invoice"
                     and line.move_id.reversed_entry_id.move_type == "out_refund"
+                    and line.move_id.reversed_entry_id.state == "posted"
                     and line.move_id.reversed_entry_id.reversed_entry_id == invoice
                 ]
                 net = sum(

@@ -221,6 +221,30 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
             ],
         )
 
+    def test_invoices_of_several_days_among_the_purchases(self):
+        """Invoices of two days between the first and last purchases, posted
+        together: two more purchases (the key is recomputed)."""
+        for invoice_date in ("2026-03-01", "2026-03-31"):
+            self._post_customer_invoice(
+                self.customer, [(self.coffee, 1, 8.0)], invoice_date=invoice_date
+            )
+        invoices = self._create_customer_invoice(
+            self.customer, [(self.coffee, 1, 8.0)], invoice_date="2026-03-10"
+        ) | self._create_customer_invoice(
+            self.customer, [(self.coffee, 1, 8.0)], invoice_date="2026-03-20"
+        )
+        invoices.with_user(self.accountant).action_post()
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee),
+            [
+                {
+                    "invoice_count": 4,
+                    "purchase_count": 4,
+                    "next_expected_date": date(2026, 4, 10),
+                }
+            ],
+        )
+
     def test_reversals_in_another_unit_credit_an_invoice_in_full(self):
         """Two credit notes reversing one invoice of 12 Units, one of half a
         Dozen and one of 6 Units: credited in full, no purchase left that
