@@ -181,8 +181,8 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
         self.assertEqual(self.coffee_history.average_quantity, 4.0)
 
     def test_fill_suggested_quantities(self):
-        """Only products bought on several invoices get a suggestion: coffee
-        (4 then 2: 3 per invoice), not the shirts bought once."""
+        """Only products bought on several days get a suggestion: coffee
+        (4 then 2: 3 per purchase), not the shirts bought once."""
         self._post_customer_invoice(
             self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-02-15"
         )
@@ -199,6 +199,27 @@ class TestConsumerPreferenceBillWizard(ConsumerPreferenceBillCommon):
                 self.coffee_history: 3.0,
                 self.shirt_history: 0.0,
             },
+        )
+
+    def test_no_suggestion_after_one_purchase_in_two_invoices(self):
+        """Sugar invoiced twice on one day is one purchase: no suggestion
+        (the average of a single purchase says nothing of the next)."""
+        sugar = self._create_product(name="Sugar", lst_price=3.0)
+        for _invoice in range(2):
+            self._post_customer_invoice(
+                self.customer, [(sugar, 2, 3.0)], invoice_date="2026-02-15"
+            )
+        sugar_history = self._history(self.customer, sugar)
+        self.assertEqual(
+            (sugar_history.invoice_count, sugar_history.purchase_count), (2, 1)
+        )
+        wizard = self._bill_form().save()
+        wizard.action_fill_suggested_quantities()
+        sugar_line = wizard.line_ids.filtered(
+            lambda line: line.preference_id == sugar_history
+        )
+        self.assertEqual(
+            (sugar_line.suggested_quantity, sugar_line.quantity), (0.0, 0.0)
         )
 
     def test_no_suggestion_of_a_product_bill_refuses(self):
