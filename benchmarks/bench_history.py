@@ -11,9 +11,9 @@ does). The script prints, side by side in the same run:
 
 1. posting an invoice of 5 and of 50 lines for a new customer and for
    customers with 20,000 and 100,000 posted invoice lines of the same
-   products (copied in SQL from a posted invoice): median time of
-   ``action_post``, of the history's part of it, and the ratio to the new
-   customer;
+   products (copied in SQL from a posted invoice), then the credit note
+   reversing it in full: median time of ``action_post``, of the history's
+   part of it, and the ratio to the new customer;
 2. with ``--plain-database`` (a database with the same Odoo and ``account``
    but without the addon, e.g. ``-i account,sales_team`` with demo data):
    posting invoices of 1, 5 and 50 lines in both, interleaved, in one
@@ -131,7 +131,12 @@ class HistoryBench:
         self._print_posted_lines(customers)
 
         timings = {
-            (size, lines): {"post": [], "history": []}
+            (size, lines): {
+                "post": [],
+                "history": [],
+                "reversal post": [],
+                "reversal history": [],
+            }
             for size in HISTORY_SIZES
             for lines in INVOICE_SIZES
         }
@@ -147,19 +152,29 @@ class HistoryBench:
                         post_seconds = self._timed_post(invoice)
                     timings[size, lines]["post"].append(post_seconds)
                     timings[size, lines]["history"].append(sum(history_seconds))
-        for lines in INVOICE_SIZES:
-            new_post = statistics.median(timings[0, lines]["post"])
-            new_history = statistics.median(timings[0, lines]["history"])
-            for size in HISTORY_SIZES:
-                post = timings[size, lines]["post"]
-                history = timings[size, lines]["history"]
-                print(
-                    f"   {lines:>2}-line invoice, customer with {size:>7,} lines: "
-                    f"action_post {_spread(post)}, of which history "
-                    f"{_spread(history)}; ratio to new customer: post "
-                    f"{statistics.median(post) / new_post:.2f}, history "
-                    f"{statistics.median(history) / new_history:.2f}"
-                )
+                    # The credit note reversing it in full (the reversal
+                    # wizard's Reverse, then posted)
+                    reversal = invoice._reverse_moves()
+                    with self._timed_history() as history_seconds:
+                        post_seconds = self._timed_post(reversal)
+                    timings[size, lines]["reversal post"].append(post_seconds)
+                    timings[size, lines]["reversal history"].append(
+                        sum(history_seconds)
+                    )
+        for kind, label in (("", "invoice"), ("reversal ", "credit note reversing it")):
+            for lines in INVOICE_SIZES:
+                new_post = statistics.median(timings[0, lines][f"{kind}post"])
+                new_history = statistics.median(timings[0, lines][f"{kind}history"])
+                for size in HISTORY_SIZES:
+                    post = timings[size, lines][f"{kind}post"]
+                    history = timings[size, lines][f"{kind}history"]
+                    print(
+                        f"   {lines:>2}-line {label}, customer with {size:>7,} "
+                        f"lines: action_post {_spread(post)}, of which history "
+                        f"{_spread(history)}; ratio to new customer: post "
+                        f"{statistics.median(post) / new_post:.2f}, history "
+                        f"{statistics.median(history) / new_history:.2f}"
+                    )
         if self.arguments.explain:
             big = customers[HISTORY_SIZES[-1]]
             self._explain_posting(

@@ -13,12 +13,14 @@ class AccountMoveLine(models.Model):
         result = super().init()
         # The history recomputes a key (customer, product) from that key's
         # posted lines alone: its cost follows the key's lines, not the
-        # customer's whole past.
+        # customer's whole past. A reversal of a key's first or last
+        # purchase reads them by date, from that day on, up to the nearest
+        # other purchase.
         create_index(
             self.env.cr,
             HISTORY_LINE_INDEX,
             self._table,
-            ["partner_id", "product_id", "company_id"],
+            ["partner_id", "product_id", "company_id", "invoice_date"],
             where="parent_state = 'posted' AND display_type = 'product'",
         )
         return result

@@ -166,7 +166,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         keys' lines, as ``_sync_moves`` does. Return their keys (for
         ``_enqueue_after_failed_posting``) and the keys to recompute once
         they are written posted (for ``_finish_sync``)."""
-        return self._start_sync(moves, moves)
+        return self._start_sync(moves, moves, before_write=True)
 
     def _enqueue_after_failed_posting(self, keys):
         """The write that was to post the invoices just added to ``keys``
@@ -186,15 +186,33 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             _logger.debug("Failed posting: its transaction is aborted")
         return True
 
-    def _start_sync(self, posted, moves):
+    def _start_sync(self, posted, moves, before_write=False):
         """Add ``posted`` to the history, queue the keys another transaction
         holds (all the keys of invoices of more than ``SYNC_LINE_LIMIT``
         product lines together); return the keys of ``moves`` and those to
-        recompute exactly."""
+        recompute exactly. ``before_write``: ``posted`` are about to be
+        written posted, not yet."""
         moves = self._history_moves(moves)
         if not moves:
             return [], []
         posted &= moves
+        # Reversals (credit notes reversing an invoice, invoices cancelling
+        # such a credit note) may change whether the invoice they reverse is
+        # a purchase: before they are written posted, that is counted apart
+        # (_count_reversed), the rest of them added as any invoice's;
+        # otherwise, or posted with invoices that may be purchases of the
+        # same day, their keys are recomputed.
+        reversals = posted.filtered("reversed_entry_id")
+        count_reversals = (
+            before_write
+            and reversals
+            and not (posted - reversals).filtered(
+                lambda move: move.move_type == "out_invoice"
+            )
+        )
+        recompute = moves - posted
+        if not count_reversals:
+            recompute |= reversals
         self._flush_sources(line_states=False)
         self._flush_earlier_line_states(moves)
         product_lines = moves.line_ids.filtered(
@@ -204,7 +222,13 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             return self._enqueue_moves(moves), []
         try:
             with self.env.cr.savepoint(flush=False):
-                keys, no_line = self._increment(posted, moves - posted)
+                keys, no_line = self._increment(posted, moves - posted, recompute)
+                if count_reversals:
+                    for key in self._count_reversed(
+                        reversals,
+                        [key for key, state in keys.items() if state == "incremented"],
+                    ):
+                        keys[key] = "leaving"
                 # Keys with no line to add to: perhaps bought for the first
                 # time. Apart, so that a repeat purchase (the most common)
                 # does not plan their insert.
@@ -1063,7 +1087,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
 
     @staticmethod
-    def _is_purchase_sql(move, partner_id, product_id):
+    def _is_purchase_sql(move, partner_id, product_id, posting=()):
         """Whether the invoice ``move`` (an alias) is a purchase of the
         product ``product_id`` by the customer ``partner_id`` (expressions):
         an invoice of its own (not one reversing a credit note: a return
@@ -1071,7 +1095,18 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         the reversal wizard's) did not credit in full, in the product's net
         quantity, what invoices cancelling those credit notes give back
         included (one step: the reversal of such an invoice is not followed).
-        Only an invoice that has a reversal reads lines."""
+        Only an invoice that has a reversal reads lines. The reversals in
+        ``posting`` (ids) count as posted already: what the invoice is once
+        they are."""
+
+        def is_posted(alias):
+            alias = SQL.identifier(alias)
+            if not posting:
+                return SQL("%s.state = 'posted'", alias)
+            return SQL(
+                "(%s.state = 'posted' OR %s.id = ANY(%s))", alias, alias, list(posting)
+            )
+
         quantity = SQL(
             "CASE WHEN purchase_line.product_uom_id IS NULL"
             " THEN purchase_line.quantity"
@@ -1087,7 +1122,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                  EXISTS (
                      SELECT 1 FROM account_move reversal
                       WHERE reversal.reversed_entry_id = %(move)s.id
-                        AND reversal.state = 'posted'
+                        AND %(reversal_posted)s
                         AND reversal.move_type = 'out_refund')
                  AND (SELECT CASE WHEN BOOL_OR(purchase_move.move_type = 'out_refund')
                                   THEN ROUND(SUM(
@@ -1100,7 +1135,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                         JOIN account_move_line purchase_line
                           ON purchase_line.move_id = purchase_move.id
                        WHERE (purchase_move.id = %(move)s.id
-                              OR purchase_move.state = 'posted'
+                              OR %(purchase_move_posted)s
                                  AND (purchase_move.move_type = 'out_refund'
                                       AND purchase_move.reversed_entry_id
                                           = %(move)s.id
@@ -1111,7 +1146,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                                             FROM account_move refund
                                            WHERE refund.reversed_entry_id
                                                  = %(move)s.id
-                                             AND refund.state = 'posted'
+                                             AND %(refund_posted)s
                                              AND refund.move_type
                                                  = 'out_refund')))
                          AND purchase_move.commercial_partner_id = %(partner_id)s
@@ -1124,6 +1159,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             partner_id=partner_id,
             product_id=product_id,
             quantity=quantity,
+            reversal_posted=is_posted("reversal"),
+            purchase_move_posted=is_posted("purchase_move"),
+            refund_posted=is_posted("refund"),
         )
 
     @staticmethod
@@ -1309,21 +1347,24 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     # ------------------------------------------------------------------
     # Writers
     # ------------------------------------------------------------------
-    def _increment(self, posted, unposted):
+    def _increment(self, posted, unposted, recompute):
         """Take the keys of ``posted`` and ``unposted`` invoices (customers
         who consent) that no other transaction holds, and add the lines of
         ``posted`` to the existing history lines of those keys (a purchase
         dated back counted by ``_count_dated_back``); return the state of
         every key: ``incremented``, ``contended`` (another transaction holds
-        it), ``leaving`` (an invoice leaves the posted state, or a reversal,
-        or an invoice posted again while a reversal of it is: to recompute)
+        it), ``leaving`` (a key of ``recompute``'s invoices, those leaving
+        the posted state among them, or of an invoice posted again while a
+        reversal of it is: to recompute)
         or ``no_line`` (no line to add to, a line whose product's
         characteristic values changed since, or invoices of several days
         among its purchases: a first purchase, else to recompute); and, for
         ``no_line`` keys, what the invoices add to them
         (``FIRST_PURCHASE_COLUMNS``). The same statement
         queues the invoices' customers for a refresh of their segment."""
-        self.env.cr.execute(self._increment_sql(posted, unposted), log_exceptions=False)
+        self.env.cr.execute(
+            self._increment_sql(posted, unposted, recompute), log_exceptions=False
+        )
         states, no_line, dated_back = {}, {}, {}
         for row in self.env.cr.fetchall():
             key = tuple(row[:3])
@@ -1385,7 +1426,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 products=list(products),
                 days=list(days.values()),
                 value_key=self._value_key_sql(SQL("delta.product_id")),
-                purchased_that_day=self._purchased_that_day_sql(moves),
+                purchased_that_day=self._purchased_that_day_sql(
+                    "delta", SQL("delta.first_purchase_date"), excluded=moves.ids
+                ),
                 average_quantity=self._average_quantity_sql(SQL.identifier("counted")),
                 next_expected_date=self._next_expected_date_sql(
                     SQL.identifier("counted")
@@ -1395,7 +1438,135 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
         return True
 
-    def _increment_sql(self, posted, unposted):
+    def _count_reversed(self, reversals, keys):
+        """Count again the purchases of the ``keys`` (locked, and just
+        incremented) of ``reversals``, which are about to be written posted,
+        on the day of the invoice each reverses (that a credit note reverses,
+        or whose reversal an invoice cancels): that invoice may stop being a
+        purchase (credited in full), or be one again. A day that stops
+        being a purchase day, the key's first or last, gives way to the
+        nearest purchase day before or after it, read in date order from
+        that day on: whatever the key's past. Return the keys whose
+        reversals reverse invoices of several days, to recompute. A
+        statement of its own, sent only for reversals."""
+        if not keys:
+            return []
+        companies, partners, products = zip(*keys, strict=True)
+        self.env.cr.execute(
+            SQL(
+                """
+        WITH locked AS (
+            SELECT * FROM unnest(%(companies)s::int[], %(partners)s::int[],
+                                 %(products)s::int[])
+                AS locked(company_id, partner_id, product_id)
+        ),
+        reversed_days AS MATERIALIZED (
+            -- each key's reversal lines, with the day of the invoice (of
+            -- its own, posted) that they reverse
+            SELECT line.company_id, line.partner_id, line.product_id,
+                   MIN(reversed.invoice_date) AS day,
+                   COUNT(DISTINCT reversed.invoice_date) AS day_count
+              FROM account_move_line line
+              JOIN account_move move ON move.id = line.move_id
+              LEFT JOIN account_move refund
+                ON refund.id = move.reversed_entry_id
+               AND move.move_type = 'out_invoice'
+               AND refund.move_type = 'out_refund'
+              JOIN account_move reversed
+                ON reversed.id = CASE WHEN move.move_type = 'out_refund'
+                                      THEN move.reversed_entry_id
+                                      ELSE refund.reversed_entry_id END
+             WHERE line.move_id = ANY(%(reversal_ids)s)
+               AND line.display_type = 'product'
+               AND line.partner_id = move.commercial_partner_id
+               AND (line.company_id, line.partner_id, line.product_id)
+                   IN (SELECT company_id, partner_id, product_id FROM locked)
+               AND reversed.state = 'posted'
+               AND reversed.move_type = 'out_invoice'
+               AND reversed.reversed_entry_id IS NULL
+               AND reversed.commercial_partner_id = line.partner_id
+             GROUP BY line.company_id, line.partner_id, line.product_id
+        ),
+        purchase_days AS MATERIALIZED (
+            -- is that day a purchase day, before the reversals and after
+            SELECT reversed_days.*, %(before)s AS before, %(after)s AS after
+              FROM reversed_days
+             WHERE reversed_days.day_count = 1
+        ),
+        changed AS (
+            SELECT preference.id, preference.quantity,
+                   preference.purchase_count, preference.first_purchase_date,
+                   preference.last_purchase_date, purchase_days.company_id,
+                   purchase_days.partner_id, purchase_days.product_id,
+                   purchase_days.day, purchase_days.after
+              FROM purchase_days
+              JOIN consumer_preference preference
+                ON preference.company_id = purchase_days.company_id
+               AND preference.partner_id = purchase_days.partner_id
+               AND preference.product_id = purchase_days.product_id
+               AND preference.preference_type = 'history'
+               AND preference.attribute_value_key = %(value_key)s
+             WHERE purchase_days.before != purchase_days.after
+        ),
+        counted AS (
+            SELECT changed.id, changed.quantity,
+                   changed.purchase_count
+                       + CASE WHEN changed.after THEN 1 ELSE -1 END
+                       AS purchase_count,
+                   CASE WHEN changed.after
+                        THEN LEAST(changed.first_purchase_date, changed.day)
+                        WHEN changed.day > changed.first_purchase_date
+                        THEN changed.first_purchase_date
+                        ELSE %(next_purchase)s END AS first_purchase_date,
+                   CASE WHEN changed.after
+                        THEN GREATEST(changed.last_purchase_date, changed.day)
+                        WHEN changed.day < changed.last_purchase_date
+                        THEN changed.last_purchase_date
+                        ELSE %(previous_purchase)s END AS last_purchase_date
+              FROM changed
+        ),
+        updated AS (
+            UPDATE consumer_preference preference
+               SET purchase_count = counted.purchase_count,
+                   first_purchase_date = counted.first_purchase_date,
+                   last_purchase_date = counted.last_purchase_date,
+                   average_quantity = %(average_quantity)s,
+                   next_expected_date = %(next_expected_date)s
+              FROM counted
+             WHERE preference.id = counted.id
+        )
+        SELECT company_id, partner_id, product_id
+          FROM reversed_days
+         WHERE day_count > 1
+                """,
+                companies=list(companies),
+                partners=list(partners),
+                products=list(products),
+                reversal_ids=reversals.ids,
+                before=self._purchased_that_day_sql(
+                    "reversed_days", SQL("reversed_days.day")
+                ),
+                after=self._purchased_that_day_sql(
+                    "reversed_days", SQL("reversed_days.day"), posting=reversals.ids
+                ),
+                value_key=self._value_key_sql(SQL("purchase_days.product_id")),
+                # the other purchase days are not the reversals' concern
+                next_purchase=self._nearest_purchase_sql(
+                    "changed", SQL("changed.day"), later=True
+                ),
+                previous_purchase=self._nearest_purchase_sql(
+                    "changed", SQL("changed.day"), later=False
+                ),
+                average_quantity=self._average_quantity_sql(SQL.identifier("counted")),
+                next_expected_date=self._next_expected_date_sql(
+                    SQL.identifier("counted")
+                ),
+            ),
+            log_exceptions=False,
+        )
+        return [tuple(row) for row in self.env.cr.fetchall()]
+
+    def _increment_sql(self, posted, unposted, recompute):
         """The statement of ``_increment``. It is planned at every posting:
         its joins are kept small (planning one join of the lines with their
         invoice, units and products would cost more than running it)."""
@@ -1579,13 +1750,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 state=SQL("line.move_id = ANY(%s)", moves.ids),
             ),
             lock_key=self._lock_key_sql(),
-            # recomputed: the keys of invoices leaving the posted state, and
-            # of reversals (a credit note reversing an invoice, which is then
-            # no purchase if credited in full; an invoice reversing a credit
-            # note, which may make it one again)
-            recompute_ids=(
-                unposted | posted.filtered(lambda move: move.reversed_entry_id)
-            ).ids,
+            recompute_ids=recompute.ids,
             figures=self._line_figures_sql(),
             # the invoices' own lines: no credit note reverses them here
             aggregates=self._aggregates_sql(is_purchase=SQL("line.is_own_invoice")),
@@ -1598,34 +1763,75 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
 
     @staticmethod
-    def _purchased_that_day_sql(moves):
-        """Whether the key of ``delta`` has a purchase on
-        ``delta.first_purchase_date`` besides ``moves``: a posted invoice of
-        that day, with a line of the product, that is a purchase
-        (``_is_purchase_sql``, as the statistics count them). Read through
-        the customer's invoices of that day only: whatever its past."""
+    def _purchased_that_day_sql(key, day, excluded=(), posting=()):
+        """Whether the key in ``key`` (an alias with ``company_id``,
+        ``partner_id`` and ``product_id``) has a purchase on ``day`` (an
+        expression): a posted invoice of that day, but those of ``excluded``
+        (ids), with a line of the product, that is a purchase
+        (``_is_purchase_sql``, as the statistics count them; with the
+        reversals of ``posting`` as if posted). Read through the customer's
+        invoices of that day only: whatever its past."""
+        key = SQL.identifier(key)
         return SQL(
             """
             EXISTS (
                 SELECT 1 FROM account_move day_move
-                 WHERE day_move.commercial_partner_id = delta.partner_id
-                   AND day_move.company_id = delta.company_id
-                   AND day_move.invoice_date = delta.first_purchase_date
+                 WHERE day_move.commercial_partner_id = %(key)s.partner_id
+                   AND day_move.company_id = %(key)s.company_id
+                   AND day_move.invoice_date = %(day)s
                    AND day_move.state = 'posted'
                    AND day_move.move_type IN %(move_types)s
-                   AND NOT day_move.id = ANY(%(move_ids)s)
+                   AND NOT day_move.id = ANY(%(excluded)s)
                    AND EXISTS (
                        SELECT 1 FROM account_move_line day_line
                         WHERE day_line.move_id = day_move.id
-                          AND day_line.product_id = delta.product_id
-                          AND day_line.partner_id = delta.partner_id
+                          AND day_line.product_id = %(key)s.product_id
+                          AND day_line.partner_id = %(key)s.partner_id
                           AND day_line.display_type = 'product')
                    AND %(is_purchase)s)
             """,
+            key=key,
+            day=day,
             move_types=HISTORY_MOVE_TYPES,
-            move_ids=moves.ids,
+            excluded=list(excluded),
             is_purchase=ConsumerPreferenceHistory._is_purchase_sql(
-                "day_move", SQL("delta.partner_id"), SQL("delta.product_id")
+                "day_move",
+                SQL("%s.partner_id", key),
+                SQL("%s.product_id", key),
+                posting,
+            ),
+        )
+
+    @staticmethod
+    def _nearest_purchase_sql(key, day, later):
+        """The key's (``_purchased_that_day_sql``) purchase day nearest to
+        ``day`` (excluded), later or earlier: the key's posted lines read
+        from that day on, in date order, through the index of the posted
+        lines by customer, product, company and date, up to the first that
+        is a purchase."""
+        key = SQL.identifier(key)
+        return SQL(
+            """
+            (SELECT line.invoice_date
+               FROM account_move_line line
+               JOIN account_move move ON move.id = line.move_id
+              WHERE line.partner_id = %(key)s.partner_id
+                AND line.product_id = %(key)s.product_id
+                AND line.company_id = %(key)s.company_id
+                AND line.parent_state = 'posted'
+                AND line.display_type = 'product'
+                AND line.invoice_date %(direction)s %(day)s
+                AND move.commercial_partner_id = line.partner_id
+                AND %(is_purchase)s
+              ORDER BY line.invoice_date %(order)s
+              LIMIT 1)
+            """,
+            key=key,
+            day=day,
+            direction=SQL(">" if later else "<"),
+            order=SQL("" if later else "DESC"),
+            is_purchase=ConsumerPreferenceHistory._is_purchase_sql(
+                "move", SQL("line.partner_id"), SQL("line.product_id")
             ),
         )
 

@@ -336,3 +336,123 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
             history,
             [{"invoice_count": 7, "purchase_count": 4, "quantity": 6.0}],
         )
+
+    def test_reversals_are_counted_without_reading_the_keys_past(self):
+        """A reversal of a key's last, first, middle or only purchase, and
+        the cancellation of a reversal, are counted on the key's line as they
+        are posted: the nearest other purchase takes the place of a first or
+        last one. The key is not recomputed from its past (the reversal is
+        posted inside the journal's numbering); the rebuild agrees."""
+        invoices = {
+            invoice_date: self._post_customer_invoice(
+                self.customer, [(self.coffee, 2, 8.0)], invoice_date=invoice_date
+            )
+            for invoice_date in (
+                "2026-03-01",
+                "2026-03-11",
+                "2026-03-21",
+                "2026-03-31",
+                "2026-04-10",
+            )
+        }
+        only_purchase = self._post_customer_invoice(
+            self.customer, [(self.tea, 1, 5.0)], invoice_date="2026-03-05"
+        )
+        history = self._history(self.customer, self.coffee)
+        tea_history = self._history(self.customer, self.tea)
+        History = type(self.env["consumer.preference.history"])
+        with patch.object(
+            History, "_recompute", autospec=True, side_effect=History._recompute
+        ) as recompute:
+            last_reversal, _corrected = self._reverse(invoices["2026-04-10"])
+            self._post_as_accountant(last_reversal)
+            self.assertRecordValues(
+                history,
+                [
+                    {
+                        "purchase_count": 4,
+                        "first_purchase_date": date(2026, 3, 1),
+                        "last_purchase_date": date(2026, 3, 31),
+                        "average_quantity": 2.0,
+                        "next_expected_date": date(2026, 4, 10),
+                    }
+                ],
+            )
+            # Reverse and Create Invoice: the wizard posts the reversal.
+            _first_reversal, corrected = self._reverse(
+                invoices["2026-03-01"], modify=True
+            )
+            self.assertEqual(corrected.state, "draft")
+            self.assertRecordValues(
+                history,
+                [
+                    {
+                        "purchase_count": 3,
+                        "first_purchase_date": date(2026, 3, 11),
+                        "last_purchase_date": date(2026, 3, 31),
+                        "next_expected_date": date(2026, 4, 10),
+                    }
+                ],
+            )
+            middle_reversal, _corrected = self._reverse(invoices["2026-03-21"])
+            self._post_as_accountant(middle_reversal)
+            self.assertRecordValues(
+                history,
+                [
+                    {
+                        "purchase_count": 2,
+                        "first_purchase_date": date(2026, 3, 11),
+                        "last_purchase_date": date(2026, 3, 31),
+                        "next_expected_date": date(2026, 4, 20),
+                    }
+                ],
+            )
+            # The last reversal cancelled: its invoice is a purchase again.
+            cancelling, _corrected = self._reverse(
+                last_reversal, reversal_date=date(2026, 4, 15)
+            )
+            self._post_as_accountant(cancelling)
+            self.assertRecordValues(
+                history,
+                [
+                    {
+                        "invoice_count": 6,
+                        "refund_count": 3,
+                        "quantity": 6.0,
+                        "purchase_count": 3,
+                        "first_purchase_date": date(2026, 3, 11),
+                        "last_purchase_date": date(2026, 4, 10),
+                        "average_quantity": 2.0,
+                        "next_expected_date": date(2026, 4, 25),
+                    }
+                ],
+            )
+            only_reversal, _corrected = self._reverse(only_purchase)
+            self._post_as_accountant(only_reversal)
+            self.assertRecordValues(
+                tea_history,
+                [
+                    {
+                        "quantity": 0.0,
+                        "purchase_count": 0,
+                        "first_purchase_date": False,
+                        "last_purchase_date": False,
+                        "next_expected_date": False,
+                    }
+                ],
+            )
+        recompute.assert_not_called()
+        fields = [
+            "invoice_count",
+            "refund_count",
+            "quantity",
+            "purchase_count",
+            "first_purchase_date",
+            "last_purchase_date",
+            "average_quantity",
+            "next_expected_date",
+        ]
+        counted = (history | tea_history).read(fields)
+        self.env["consumer.preference.history"]._rebuild(partners=self.customer)
+        self.env.invalidate_all()
+        self.assertEqual((history | tea_history).read(fields), counted)

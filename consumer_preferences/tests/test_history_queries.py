@@ -2,6 +2,7 @@
 """The history costs a fixed number of SQL queries per posting, however many
 lines the invoice has."""
 
+import re
 import sys
 from contextlib import contextmanager
 from statistics import mode
@@ -24,6 +25,9 @@ POST_QUERY_COUNT = 3
 POST_NEW_KEYS_QUERY_COUNT = 4
 # Reset to draft: the same, the keys' recomputation replacing the increment.
 RESET_QUERY_COUNT = 6
+# A credit note reversing an invoice: the posting's, and the statement that
+# counts again the purchases of the reversed invoice's day.
+REVERSAL_QUERY_COUNT = 4
 SERVICE_FILE = "consumer_preferences/models/consumer_preference_history.py"
 CURSOR_FILES = ("odoo/sql_db.py", "odoo/tools/sql.py")
 
@@ -170,6 +174,43 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
         self.assertLess(history_statement, numbering)
         self.assertRecordValues(
             self._history(self.customer, self.coffee), [{"invoice_count": 1}]
+        )
+
+    def test_a_reversal_is_counted_before_odoo_numbers_it(self):
+        """A credit note reversing an invoice (the reversal wizard's) costs
+        the same queries for 1 or 50 lines, all sent before Odoo numbers it:
+        none inside the journal's numbering wait, whatever the keys' past."""
+        for invoice in self._draft_invoices():
+            invoice.with_user(self.accountant).action_post()
+            refund, _corrected = self._reverse(invoice)
+            self.env.flush_all()
+            with self._record_queries() as queries:
+                refund.with_user(self.accountant).action_post()
+                self.env.flush_all()
+            # Odoo's sequence: the next number, locked until the end (the
+            # second credit note takes the next one from the transaction's
+            # cache: its name is written with the other columns)
+            numbering = next(
+                index
+                for index, (query, _caller, _during) in enumerate(queries)
+                # (a statement's text, its line breaks escaped)
+                if re.search(r'UPDATE "account_move"(\s|\\n)+SET "name" =', query)
+            )
+            service = [
+                index
+                for index, (_query, caller, _during) in enumerate(queries)
+                if caller == SERVICE_FILE
+            ]
+            self.assertEqual(len(service), REVERSAL_QUERY_COUNT)
+            self.assertLess(max(service), numbering)
+        # Credited in full: no purchase left, for either invoice's products.
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee)
+            | self._history(self.customer, self.bulk_products[49]),
+            [
+                {"refund_count": 1, "quantity": 0.0, "purchase_count": 0},
+                {"refund_count": 1, "quantity": 0.0, "purchase_count": 0},
+            ],
         )
 
     @contextmanager
