@@ -1131,25 +1131,30 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                                                 THEN -(%(quantity)s)
                                                 ELSE %(quantity)s END), 6) <= 0
                              END
-                        FROM account_move purchase_move
+                        -- the invoice, its reversals, and the invoices
+                        -- cancelling those, each found by its index
+                        FROM (SELECT %(move)s.id
+                              UNION ALL
+                              SELECT reversal.id FROM account_move reversal
+                               WHERE reversal.reversed_entry_id = %(move)s.id
+                                 AND %(reversal_posted)s
+                                 AND reversal.move_type = 'out_refund'
+                              UNION ALL
+                              -- a reversal cancelled in its turn
+                              SELECT cancelling.id FROM account_move refund
+                                JOIN account_move cancelling
+                                  ON cancelling.reversed_entry_id = refund.id
+                               WHERE refund.reversed_entry_id = %(move)s.id
+                                 AND %(refund_posted)s
+                                 AND refund.move_type = 'out_refund'
+                                 AND %(cancelling_posted)s
+                                 AND cancelling.move_type = 'out_invoice'
+                             ) purchase_move_ids
+                        JOIN account_move purchase_move
+                          ON purchase_move.id = purchase_move_ids.id
                         JOIN account_move_line purchase_line
                           ON purchase_line.move_id = purchase_move.id
-                       WHERE (purchase_move.id = %(move)s.id
-                              OR %(purchase_move_posted)s
-                                 AND (purchase_move.move_type = 'out_refund'
-                                      AND purchase_move.reversed_entry_id
-                                          = %(move)s.id
-                                      -- a reversal cancelled in its turn
-                                      OR purchase_move.move_type = 'out_invoice'
-                                      AND purchase_move.reversed_entry_id IN (
-                                          SELECT refund.id
-                                            FROM account_move refund
-                                           WHERE refund.reversed_entry_id
-                                                 = %(move)s.id
-                                             AND %(refund_posted)s
-                                             AND refund.move_type
-                                                 = 'out_refund')))
-                         AND purchase_move.commercial_partner_id = %(partner_id)s
+                       WHERE purchase_move.commercial_partner_id = %(partner_id)s
                          AND purchase_line.partner_id = %(partner_id)s
                          AND purchase_line.product_id = %(product_id)s
                          AND purchase_line.display_type = 'product'),
@@ -1160,8 +1165,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             product_id=product_id,
             quantity=quantity,
             reversal_posted=is_posted("reversal"),
-            purchase_move_posted=is_posted("purchase_move"),
             refund_posted=is_posted("refund"),
+            cancelling_posted=is_posted("cancelling"),
         )
 
     @staticmethod
@@ -1814,15 +1819,17 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             """
             (SELECT line.invoice_date
                FROM account_move_line line
-               JOIN account_move move ON move.id = line.move_id
               WHERE line.partner_id = %(key)s.partner_id
                 AND line.product_id = %(key)s.product_id
                 AND line.company_id = %(key)s.company_id
                 AND line.parent_state = 'posted'
                 AND line.display_type = 'product'
                 AND line.invoice_date %(direction)s %(day)s
-                AND move.commercial_partner_id = line.partner_id
-                AND %(is_purchase)s
+                -- a lookup per line read, in date order, until one is a
+                -- purchase (a join would read every line of the key)
+                AND (SELECT %(is_purchase)s FROM account_move move
+                      WHERE move.id = line.move_id
+                        AND move.commercial_partner_id = line.partner_id)
               ORDER BY line.invoice_date %(order)s
               LIMIT 1)
             """,
