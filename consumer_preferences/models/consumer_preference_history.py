@@ -214,7 +214,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         if not count_reversals:
             recompute |= reversals
         self._flush_sources(line_states=False)
-        self._flush_earlier_line_states(moves)
+        self._flush_earlier_lines(moves)
         product_lines = moves.line_ids.filtered(
             lambda line: line.display_type == "product"
         )
@@ -1513,7 +1513,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                AND preference.attribute_value_key = %(value_key)s
              WHERE purchase_days.before != purchase_days.after
         ),
-        counted AS (
+        counted AS MATERIALIZED (
+            -- computed once, not once per column that reads it
             SELECT changed.id, changed.quantity,
                    changed.purchase_count
                        + CASE WHEN changed.after THEN 1 ELSE -1 END
@@ -1774,30 +1775,27 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         expression): a posted invoice of that day, but those of ``excluded``
         (ids), with a line of the product, that is a purchase
         (``_is_purchase_sql``, as the statistics count them; with the
-        reversals of ``posting`` as if posted). Read through the customer's
-        invoices of that day only: whatever its past."""
+        reversals of ``posting`` as if posted). Read through the key's posted
+        lines of that day only (the index of the posted lines by customer,
+        product, company and date): whatever its past."""
         key = SQL.identifier(key)
         return SQL(
             """
             EXISTS (
-                SELECT 1 FROM account_move day_move
-                 WHERE day_move.commercial_partner_id = %(key)s.partner_id
-                   AND day_move.company_id = %(key)s.company_id
-                   AND day_move.invoice_date = %(day)s
-                   AND day_move.state = 'posted'
-                   AND day_move.move_type IN %(move_types)s
+                SELECT 1 FROM account_move_line day_line
+                  JOIN account_move day_move ON day_move.id = day_line.move_id
+                 WHERE day_line.partner_id = %(key)s.partner_id
+                   AND day_line.product_id = %(key)s.product_id
+                   AND day_line.company_id = %(key)s.company_id
+                   AND day_line.invoice_date = %(day)s
+                   AND day_line.parent_state = 'posted'
+                   AND day_line.display_type = 'product'
+                   AND day_move.commercial_partner_id = day_line.partner_id
                    AND NOT day_move.id = ANY(%(excluded)s)
-                   AND EXISTS (
-                       SELECT 1 FROM account_move_line day_line
-                        WHERE day_line.move_id = day_move.id
-                          AND day_line.product_id = %(key)s.product_id
-                          AND day_line.partner_id = %(key)s.partner_id
-                          AND day_line.display_type = 'product')
                    AND %(is_purchase)s)
             """,
             key=key,
             day=day,
-            move_types=HISTORY_MOVE_TYPES,
             excluded=list(excluded),
             is_purchase=ConsumerPreferenceHistory._is_purchase_sql(
                 "day_move",
@@ -2124,20 +2122,25 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         self.env["res.partner"].flush_model(["consumer_preference_consent"])
         self.env["consumer.preference"].flush_model()
 
-    def _flush_earlier_line_states(self, moves):
-        """Push the posted state of the lines of invoices other than
-        ``moves`` that this transaction posted or reset before (a script
-        posting invoices one by one): Odoo writes it at the next flush, and
-        the first purchases' check reads it (a credit note posted just before
-        a first invoice would not count). Nothing is pending when each
-        posting is a request of its own."""
+    def _flush_earlier_lines(self, moves):
+        """Push the posted state and the invoice date (both computed by Odoo
+        from the invoice) of the lines of invoices other than ``moves`` that
+        this transaction posted, reset or created before (a script posting
+        invoices one by one): Odoo writes them at the next flush, and the
+        lookups read them (a credit note posted just before a first invoice
+        would not count; a purchase day would be missed). Nothing is pending
+        when each posting is a request of its own."""
         Line = self.env["account.move.line"]
-        field = Line._fields["parent_state"]
-        pending = self.env.records_to_compute(field) | (
-            self.env.cache.get_dirty_records(Line, field)
-        )
-        if pending and pending - moves.line_ids:
-            Line.flush_model(["parent_state"])
+        earlier = []
+        for name in ("parent_state", "invoice_date"):
+            field = Line._fields[name]
+            pending = self.env.records_to_compute(field) | (
+                self.env.cache.get_dirty_records(Line, field)
+            )
+            if pending - moves.line_ids:
+                earlier.append(name)
+        if earlier:
+            Line.flush_model(earlier)
 
     def _invalidate_caches(self):
         """The statements wrote below the ORM: forget what it cached of the
