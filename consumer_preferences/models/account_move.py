@@ -16,9 +16,8 @@ class AccountMove(models.Model):
 
     def init(self):
         result = super().init()
-        # The purchase profile reads a customer's posted invoices: Odoo does
-        # not index the commercial partner of moves. A posting dated back
-        # reads those of one day (has the product a purchase that day?).
+        # The purchase profile reads a customer's posted invoices, with
+        # their dates: Odoo does not index the commercial partner of moves.
         create_index(
             self.env.cr,
             HISTORY_MOVE_INDEX,
