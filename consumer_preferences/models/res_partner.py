@@ -759,8 +759,8 @@ class ResPartner(models.Model):
         compute="_compute_consumer_segment",
         search=_segment_search("frequency_score"),
         groups=PROFILE_GROUPS,
-        help="1 to 5: the quintile of the number of posted invoices among the "
-        "company's customers (5: the most invoices).",
+        help="1 to 5: the quintile of the number of purchases among the "
+        "company's customers (5: the most purchases).",
     )
     consumer_monetary_score = fields.Integer(
         string="Monetary Score",

@@ -343,6 +343,69 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
             ],
         )
 
+    def test_recency_frequency_and_new_follow_purchases(self):
+        """A customer whose one purchase was invoiced, reversed and invoiced
+        again (two invoices) is New, with one purchase's frequency; one whose
+        last invoice was credited in full by its reversal last bought at the
+        purchase before: recency from that day, not the credited invoice's."""
+        corrected, returned = (
+            self.env["res.partner"].create({"name": name, "is_company": True})
+            for name in ("Corrected Once", "Returned Lately")
+        )
+        wrong = self._post_customer_invoice(
+            corrected, [(self.coffee, 1, 50.0)], invoice_date="2026-06-01"
+        )
+        _refund, again = self._reverse(
+            wrong, modify=True, reversal_date=date(2026, 6, 3)
+        )
+        again.write({"invoice_date": date(2026, 6, 3)})
+        again.with_user(self.accountant).action_post()
+        self._post_customer_invoice(
+            returned, [(self.coffee, 1, 40.0)], invoice_date="2025-01-15"
+        )
+        returned_invoice = self._post_customer_invoice(
+            returned, [(self.coffee, 1, 40.0)], invoice_date="2026-06-25"
+        )
+        refund, _corrected = self._reverse(returned_invoice)
+        refund.with_user(self.accountant).action_post()
+        self._recompute()
+        self.assertRecordValues(
+            self._segment(corrected) | self._segment(returned),
+            [
+                {
+                    "invoice_count": 2,
+                    "purchase_count": 1,
+                    "last_invoice_date": date(2026, 6, 3),
+                    "last_purchase_date": date(2026, 6, 3),
+                    "recency_score": 4,
+                    "rfm_segment": "new",
+                },
+                {
+                    "invoice_count": 2,
+                    "purchase_count": 1,
+                    "last_invoice_date": date(2026, 6, 25),
+                    "last_purchase_date": date(2025, 1, 15),
+                    # before One-off's 2025-03-01: the least recent
+                    "recency_score": 1,
+                    "rfm_segment": "dormant",
+                },
+            ],
+        )
+        self.assertEqual(
+            corrected.consumer_frequency_score, self.new.consumer_frequency_score
+        )
+        # Refreshing one customer ranks it among the others' stored
+        # purchases: the same scores.
+        with freeze_time(TODAY):
+            self.Segment._recompute(self.company, corrected | returned)
+        self.assertRecordValues(
+            self._segment(corrected) | self._segment(returned),
+            [
+                {"recency_score": 4, "rfm_segment": "new", "purchase_count": 1},
+                {"recency_score": 1, "rfm_segment": "dormant", "purchase_count": 1},
+            ],
+        )
+
     def test_a_reversal_at_another_rate_still_credits_in_full(self):
         """An invoice in a foreign currency, reversed at a later rate and
         invoiced again: credited in full in its own currency (in the

@@ -1,0 +1,16 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+"""1.9.0: a customer's segment keeps its purchases and last purchase date,
+and its recency and frequency scores, and the New segment, follow purchases
+(days with an invoice that its reversal credit notes did not credit in full),
+not invoices: every company's segments are scored again."""
+
+from odoo import SUPERUSER_ID, api
+
+
+def migrate(cr, version):
+    if not version:
+        return
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    Segment = env["consumer.preference.segment"]
+    for company in env["res.company"].search([]):
+        Segment._recompute(company)
