@@ -224,7 +224,8 @@ class ConsumerPreferenceAffinity(models.Model):
     @api.model
     def _bought_table_sql(self, company):
         """The statement creating ``AFFINITY_BOUGHT_TABLE``: who bought what
-        in the period of ``company``, and kept it."""
+        in the period of ``company`` (a purchase: an invoice its reversal
+        credit notes did not credit in full), and kept it."""
         since = fields.Date.subtract(
             company._consumer_preference_today(),
             months=company.consumer_preference_affinity_months,
@@ -239,7 +240,7 @@ class ConsumerPreferenceAffinity(models.Model):
          WHERE preference.company_id = %(company_id)s
            AND preference.preference_type = 'history'
            AND preference.active
-           AND preference.last_invoice_date >= %(since)s
+           AND preference.last_purchase_date >= %(since)s
            AND preference.quantity >= %(threshold)s
            AND partner.consumer_preference_consent IS NOT FALSE
             """,

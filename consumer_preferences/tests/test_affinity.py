@@ -1,6 +1,7 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from freezegun import freeze_time
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
@@ -174,6 +175,43 @@ class TestConsumerPreferenceAffinity(ConsumerPreferenceCommon):
             ]
         )
         self.assertEqual(filters_tea.customer_count, 2)
+
+    def test_an_invoice_reversed_in_full_is_not_bought_in_the_period(self):
+        """Two customers bought Filters and Tea in 2024, and were invoiced
+        them again in the period by an invoice that its reversal credited in
+        full: nothing bought in the period (their last purchase is of 2024),
+        no pair, though their last invoice is recent and they kept 2024's."""
+        for name in ("C8", "C9"):
+            customer = self.env["res.partner"].create(
+                {"name": name, "is_company": True}
+            )
+            for invoice_date in ("2024-02-01", "2026-04-01"):
+                invoice = self._post_customer_invoice(
+                    customer,
+                    [(self.filters, 1, 5.0), (self.tea, 1, 5.0)],
+                    invoice_date=invoice_date,
+                )
+            refund, _corrected = self._reverse(invoice)
+            refund.with_user(self.accountant).action_post()
+            self.assertRecordValues(
+                self._history(customer, self.filters),
+                [
+                    {
+                        "quantity": 1.0,
+                        "last_purchase_date": fields.Date.to_date("2024-02-01"),
+                    }
+                ],
+            )
+        self._recompute()
+        self.assertFalse(
+            self.Affinity.search(
+                [
+                    ("company_id", "=", self.company.id),
+                    ("product_id", "=", self.filters.id),
+                    ("related_product_id", "=", self.tea.id),
+                ]
+            )
+        )
 
     def test_withdrawn_customer_leaves_the_pairs_at_once(self):
         """A customer who withdraws consent (or is erased, which withdraws
