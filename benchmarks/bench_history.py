@@ -18,8 +18,9 @@ does). The script prints, side by side in the same run:
    but without the addon, e.g. ``-i account,sales_team`` with demo data):
    posting invoices of 1, 5 and 50 lines in both, interleaved, in one
    process, for a customer who bought those products before, then for a new
-   customer each time (a first purchase: every key new): median times, the
-   ratio, and the queries of each posting. Each posting is committed, as
+   customer each time (a first purchase: every key new), then the credit
+   note reversing in full an invoice of the first customer's: median times,
+   the ratio, and the queries of each posting. Each posting is committed, as
    Odoo commits each request (in one transaction, a posting would update
    history lines the same transaction wrote: their foreign keys are checked
    again and no update is HOT, which no user's posting pays), so this
@@ -53,6 +54,12 @@ PRODUCT_COUNT = 200
 HISTORY_SIZES = (0, 20_000, 100_000)
 INVOICE_SIZES = (5, 50)
 OVERHEAD_SIZES = (1, 5, 50)
+# Section 2's kinds of posting, and how each is printed.
+OVERHEAD_KINDS = {
+    "repeat": "",
+    "first": ", first purchase",
+    "reversal": ", credit note reversing a purchase",
+}
 # The history service's statements: those explained, and those replayed
 # around them (its settings, the rebuild's table).
 EXPLAINED_STATEMENTS = ("WITH move_lines", "WITH keys AS", "CREATE TEMPORARY TABLE")
@@ -224,46 +231,55 @@ class HistoryBench:
         for name, env in envs.items():
             self._new_invoice(env, customers[name], products[name][:50]).action_post()
             env.cr.commit()
-        cases = [(lines, False) for lines in OVERHEAD_SIZES]
-        cases += [(lines, True) for lines in OVERHEAD_SIZES]
+        cases = [(lines, kind) for kind in OVERHEAD_KINDS for lines in OVERHEAD_SIZES]
         seconds = {(name, case): [] for name in envs for case in cases}
         queries = {(name, case): [] for name in envs for case in cases}
         for run in range(self.arguments.runs + 1):
-            for lines, first_purchase in cases:
+            for lines, kind in cases:
                 order = ("plain", "addon") if run % 2 else ("addon", "plain")
                 for name in order:
                     env = envs[name]
-                    # A first purchase: a new customer, every key new.
-                    customer = (
-                        env["res.partner"].create({"name": "Bench first purchase"})
-                        if first_purchase
-                        else customers[name]
+                    move = self._overhead_move(
+                        env, kind, customers[name], products[name][:lines]
                     )
-                    invoice = self._new_invoice(env, customer, products[name][:lines])
                     if self.arguments.tracking:
                         # posted as a user posts: with the chatter's tracking
-                        invoice = invoice.with_context(tracking_disable=False)
+                        move = move.with_context(tracking_disable=False)
                     env.cr.commit()
                     _reset_connection(env.cr)
                     count_before = env.cr.sql_log_count
-                    post_seconds = self._timed_post(invoice, commit=True)
+                    post_seconds = self._timed_post(move, commit=True)
                     if run:  # the first run warms the caches up
-                        case = (lines, first_purchase)
+                        case = (lines, kind)
                         seconds[name, case].append(post_seconds)
                         queries[name, case].append(env.cr.sql_log_count - count_before)
         for case in cases:
-            lines, first_purchase = case
+            lines, kind = case
             plain, addon = seconds["plain", case], seconds["addon", case]
             ratios = [a / p for a, p in zip(addon, plain, strict=True)]
             print(
-                f"   {lines:>2} lines"
-                f"{', first purchase' if first_purchase else ''}: plain "
+                f"   {lines:>2} lines{OVERHEAD_KINDS[kind]}: plain "
                 f"{_spread(plain)}, addon "
                 f"{_spread(addon)}; ratio median {statistics.median(ratios):.3f} "
                 f"(pairs {min(ratios):.2f}–{max(ratios):.2f}); queries plain "
                 f"{_range(queries['plain', case])}, addon "
                 f"{_range(queries['addon', case])}"
             )
+
+    def _overhead_move(self, env, kind, customer, products):
+        """The draft move a case of section 2 posts: an invoice for the
+        customer (who bought those products before), for a new customer (a
+        first purchase: every key new), or the credit note reversing in full
+        an invoice of the customer's just posted (the reversal wizard's
+        Reverse)."""
+        if kind == "first":
+            customer = env["res.partner"].create({"name": "Bench first purchase"})
+        invoice = self._new_invoice(env, customer, products)
+        if kind != "reversal":
+            return invoice
+        invoice.action_post()
+        env.cr.commit()
+        return invoice._reverse_moves()
 
     # ------------------------------------------------------------------
     # 3. Rebuild against the raw aggregate
