@@ -41,17 +41,23 @@ How it is kept, and why:
   counts and sums add up, the first and last dates and the last unit price
   compare, and so do the purchases' days (an invoice dated back between
   them asks, in a statement sent only then, whether its day had a purchase
-  already: ``_count_dated_back``). A key bought for the first time (no line,
-  and no posted line but the invoice's own) gets its line from the
-  invoice's lines, in a second statement sent only then
+  already: ``_count_dated_back``). A reversal (a credit note reversing an
+  invoice, which may leave it no purchase; an invoice reversing such a
+  credit note, which may make it one again) adds its lines as any credit
+  note or invoice, and a statement sent only then counts the reversed
+  invoice's day again, the nearest other purchase standing in for a first
+  or last one lost (``_count_reversed``). A key bought for the first time
+  (no line, and no posted line but the invoice's own) gets its line from
+  the invoice's lines, in a second statement sent only then
   (``_insert_first_purchases``). Nothing that cannot be undone that way is
-  ever undone by subtraction: an invoice leaving the posted state, a
-  reversal (a credit note reversing an invoice, which may leave it no
-  purchase; an invoice reversing such a credit note), invoices of several
-  days falling among a key's purchases, a key with a past but no line
-  (credit notes only), a queued key, a rebuild are all recomputed exactly
-  from that key's posted lines (``_recompute``), read through an index on
-  the lines by customer and product: their cost follows that key's past.
+  ever undone by subtraction: an invoice leaving the posted state,
+  reversals posted with invoices of their own or after the write, or
+  reversing invoices of several days, invoices of several days falling
+  among a key's purchases, a key with a past but no line (credit notes
+  only), a queued key, a rebuild are all recomputed exactly from that
+  key's posted lines (``_recompute``), read through an index on the lines
+  by customer, product, company and date: their cost follows that key's
+  past.
 * **The backfill and rebuild are one set-based pass** over the posted lines.
 
 Every writer of a key writes its history line (update, delete, or insert under
@@ -163,7 +169,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     @api.model
     def _start_posting(self, moves):
         """Add ``moves``, which are about to be written posted, to their
-        keys' lines, as ``_sync_moves`` does. Return their keys (for
+        keys' lines, as ``_sync_moves`` does, but for reversals, counted
+        (``_count_reversed``) rather than recomputed. Return their keys (for
         ``_enqueue_after_failed_posting``) and the keys to recompute once
         they are written posted (for ``_finish_sync``)."""
         return self._start_sync(moves, moves, before_write=True)
@@ -1451,7 +1458,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         purchase (credited in full), or be one again. A day that stops
         being a purchase day, the key's first or last, gives way to the
         nearest purchase day before or after it, read in date order from
-        that day on: whatever the key's past. Return the keys whose
+        that day on: the key's lines up to that purchase, not its whole past
+        (nothing when it was the only one). Return the keys whose
         reversals reverse invoices of several days, to recompute. A
         statement of its own, sent only for reversals."""
         if not keys:
@@ -1521,11 +1529,13 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                        AS purchase_count,
                    CASE WHEN changed.after
                         THEN LEAST(changed.first_purchase_date, changed.day)
+                        WHEN changed.purchase_count <= 1 THEN NULL
                         WHEN changed.day > changed.first_purchase_date
                         THEN changed.first_purchase_date
                         ELSE %(next_purchase)s END AS first_purchase_date,
                    CASE WHEN changed.after
                         THEN GREATEST(changed.last_purchase_date, changed.day)
+                        WHEN changed.purchase_count <= 1 THEN NULL
                         WHEN changed.day < changed.last_purchase_date
                         THEN changed.last_purchase_date
                         ELSE %(previous_purchase)s END AS last_purchase_date

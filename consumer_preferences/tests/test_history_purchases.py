@@ -355,9 +355,13 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
                 "2026-04-10",
             )
         }
-        only_purchase = self._post_customer_invoice(
-            self.customer, [(self.tea, 1, 5.0)], invoice_date="2026-03-05"
-        )
+        # Tea: one purchase, of two invoices on one day.
+        tea_invoices = [
+            self._post_customer_invoice(
+                self.customer, [(self.tea, 1, 5.0)], invoice_date="2026-03-05"
+            )
+            for _invoice in range(2)
+        ]
         history = self._history(self.customer, self.coffee)
         tea_history = self._history(self.customer, self.tea)
         History = type(self.env["consumer.preference.history"])
@@ -427,7 +431,29 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
                     }
                 ],
             )
-            only_reversal, _corrected = self._reverse(only_purchase)
+            # The first purchase lost again: the next purchase is read past
+            # the day whose invoice was credited in full (03-21).
+            second_first_reversal, _corrected = self._reverse(invoices["2026-03-11"])
+            self._post_as_accountant(second_first_reversal)
+            self.assertRecordValues(
+                history,
+                [
+                    {
+                        "purchase_count": 2,
+                        "first_purchase_date": date(2026, 3, 31),
+                        "last_purchase_date": date(2026, 4, 10),
+                        "next_expected_date": date(2026, 4, 20),
+                    }
+                ],
+            )
+            # The day keeps its purchase while another invoice of it is one.
+            tea_reversal, _corrected = self._reverse(tea_invoices[0])
+            self._post_as_accountant(tea_reversal)
+            self.assertRecordValues(
+                tea_history,
+                [{"quantity": 1.0, "purchase_count": 1}],
+            )
+            only_reversal, _corrected = self._reverse(tea_invoices[1])
             self._post_as_accountant(only_reversal)
             self.assertRecordValues(
                 tea_history,
@@ -456,3 +482,49 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         self.env["consumer.preference.history"]._rebuild(partners=self.customer)
         self.env.invalidate_all()
         self.assertEqual((history | tea_history).read(fields), counted)
+
+    def test_reversals_recomputed_when_they_cannot_be_counted(self):
+        """Reversals of invoices of two days posted together, or a reversal
+        posted with an invoice of the customer's own: the keys are
+        recomputed, exactly as the rebuild counts them."""
+        invoices = [
+            self._post_customer_invoice(
+                self.customer, [(self.coffee, 2, 8.0)], invoice_date=invoice_date
+            )
+            for invoice_date in ("2026-03-01", "2026-03-11", "2026-03-21")
+        ]
+        history = self._history(self.customer, self.coffee)
+        History = type(self.env["consumer.preference.history"])
+        with patch.object(
+            History, "_recompute", autospec=True, side_effect=History._recompute
+        ) as recompute:
+            reversals = self._reverse(invoices[1])[0] | self._reverse(invoices[2])[0]
+            reversals.with_user(self.accountant).action_post()
+            self.assertEqual(recompute.call_count, 1)
+            self.assertRecordValues(
+                history,
+                [
+                    {
+                        "refund_count": 2,
+                        "quantity": 2.0,
+                        "purchase_count": 1,
+                        "first_purchase_date": date(2026, 3, 1),
+                        "last_purchase_date": date(2026, 3, 1),
+                    }
+                ],
+            )
+            reversal = self._reverse(invoices[0])[0]
+            invoice = self._create_customer_invoice(
+                self.customer, [(self.coffee, 1, 8.0)], invoice_date="2026-04-01"
+            )
+            (reversal | invoice).with_user(self.accountant).action_post()
+            self.assertEqual(recompute.call_count, 2)
+        expected = {
+            "purchase_count": 1,
+            "first_purchase_date": date(2026, 4, 1),
+            "quantity": 1.0,
+        }
+        self.assertRecordValues(history, [expected])
+        self.env["consumer.preference.history"]._rebuild(partners=self.customer)
+        self.env.invalidate_all()
+        self.assertRecordValues(history, [expected])
