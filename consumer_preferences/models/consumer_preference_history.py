@@ -1296,6 +1296,23 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             ),
         )
 
+    def _history_line_sql(self, key):
+        """The join condition of ``preference`` on the history line of the
+        key in ``key`` (an alias with ``company_id``, ``partner_id`` and
+        ``product_id``), with its product's characteristic values."""
+        key = SQL.identifier(key)
+        return SQL(
+            """
+                   preference.company_id = %(key)s.company_id
+               AND preference.partner_id = %(key)s.partner_id
+               AND preference.product_id = %(key)s.product_id
+               AND preference.preference_type = 'history'
+               AND preference.attribute_value_key = %(value_key)s
+            """,
+            key=key,
+            value_key=self._value_key_sql(SQL("%s.product_id", key)),
+        )
+
     def _insert_sql(self, alias, condition, on_conflict):
         """Insert the history lines of the statistics in ``alias`` (a
         relation with the columns of ``_statistics_sql``) that meet
@@ -1418,12 +1435,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    preference.purchase_count + 1 AS purchase_count,
                    preference.first_purchase_date, preference.last_purchase_date
               FROM delta
-              JOIN consumer_preference preference
-                ON preference.company_id = delta.company_id
-               AND preference.partner_id = delta.partner_id
-               AND preference.product_id = delta.product_id
-               AND preference.preference_type = 'history'
-               AND preference.attribute_value_key = %(value_key)s
+              JOIN consumer_preference preference ON %(history_line)s
              WHERE NOT %(purchased_that_day)s
         )
         UPDATE consumer_preference preference
@@ -1437,7 +1449,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 partners=list(partners),
                 products=list(products),
                 days=list(days.values()),
-                value_key=self._value_key_sql(SQL("delta.product_id")),
+                history_line=self._history_line_sql("delta"),
                 purchased_that_day=self._purchased_that_day_sql(
                     "delta", SQL("delta.first_purchase_date"), excluded=moves.ids
                 ),
@@ -1513,12 +1525,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    purchase_days.partner_id, purchase_days.product_id,
                    purchase_days.day, purchase_days.after
               FROM purchase_days
-              JOIN consumer_preference preference
-                ON preference.company_id = purchase_days.company_id
-               AND preference.partner_id = purchase_days.partner_id
-               AND preference.product_id = purchase_days.product_id
-               AND preference.preference_type = 'history'
-               AND preference.attribute_value_key = %(value_key)s
+              JOIN consumer_preference preference ON %(history_line)s
              WHERE purchase_days.before != purchase_days.after
         ),
         counted AS MATERIALIZED (
@@ -1565,7 +1572,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 after=self._purchased_that_day_sql(
                     "reversed_days", SQL("reversed_days.day"), posting=reversals.ids
                 ),
-                value_key=self._value_key_sql(SQL("purchase_days.product_id")),
+                history_line=self._history_line_sql("purchase_days"),
                 # the other purchase days are not the reversals' concern
                 next_purchase=self._nearest_purchase_sql(
                     "changed", SQL("changed.day"), later=True
@@ -1711,13 +1718,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                         THEN delta.last_line[2]
                         ELSE preference.last_price_unit END AS last_price_unit
               FROM delta
-              JOIN consumer_preference preference
-                ON preference.company_id = delta.company_id
-               AND preference.partner_id = delta.partner_id
-               AND preference.product_id = delta.product_id
-               AND preference.preference_type = 'history'
-               -- a line whose product's values changed since is recomputed
-               AND preference.attribute_value_key = %(value_key)s
+              -- a line whose product's values changed since is recomputed
+              JOIN consumer_preference preference ON %(history_line)s
              -- and so is a key whose purchases invoices of several days
              -- posted together fall among (rare)
              WHERE delta.purchase_count = 0
@@ -1773,7 +1775,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             price_unit=self._price_unit_sql(
                 "line", SQL("line.invoice_currency_rate"), "line_uom", "product_uom"
             ),
-            value_key=self._value_key_sql(SQL("delta.product_id")),
+            history_line=self._history_line_sql("delta"),
             assignments=self._assignments_sql("merged"),
             queue_segments=self.env["consumer.preference.segment"]._enqueue_sql(moves),
         )
