@@ -51,8 +51,8 @@ How it is kept, and why:
   the invoice's lines, in a second statement sent only then
   (``_insert_first_purchases``). Nothing that cannot be undone that way is
   ever undone by subtraction: an invoice leaving the posted state,
-  reversals posted with invoices of their own or after the write, or
-  reversing invoices of several days, invoices of several days falling
+  reversals posted with an invoice of the same product or after the write,
+  or reversing invoices of several days, invoices of several days falling
   among a key's purchases, a key with a past but no line (credit notes
   only), a queued key, a rebuild are all recomputed exactly from that
   key's posted lines (``_recompute``), read through an index on the lines
@@ -207,16 +207,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         # such a credit note) may change whether the invoice they reverse is
         # a purchase: before they are written posted, that is counted apart
         # (_count_reversed), the rest of them added as any invoice's;
-        # otherwise, or posted with invoices that may be purchases of the
-        # same day, their keys are recomputed.
+        # otherwise their keys are recomputed.
         reversals = posted.filtered("reversed_entry_id")
-        count_reversals = (
-            before_write
-            and reversals
-            and not (posted - reversals).filtered(
-                lambda move: move.move_type == "out_invoice"
-            )
-        )
+        count_reversals = before_write and reversals
         recompute = moves - posted
         if not count_reversals:
             recompute |= reversals
@@ -233,6 +226,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 if count_reversals:
                     for key in self._count_reversed(
                         reversals,
+                        posted - reversals,
                         [key for key, state in keys.items() if state == "incremented"],
                     ):
                         keys[key] = "leaving"
@@ -1462,7 +1456,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
         return True
 
-    def _count_reversed(self, reversals, keys):
+    def _count_reversed(self, reversals, others, keys):
         """Count again the purchases of the ``keys`` (locked, and just
         incremented) of ``reversals``, which are about to be written posted,
         on the day of the invoice each reverses (that a credit note reverses,
@@ -1471,9 +1465,11 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         being a purchase day, the key's first or last, gives way to the
         nearest purchase day before or after it, read in date order from
         that day on: the key's lines up to that purchase, not its whole past
-        (nothing when it was the only one). Return the keys whose
-        reversals reverse invoices of several days, to recompute. A
-        statement of its own, sent only for reversals."""
+        (nothing when it was the only one). Return the keys to recompute:
+        whose reversals reverse invoices of several days, or that invoices
+        of their own among ``others``, posted with them, may buy again
+        (the days are judged before the posting). A statement of its own,
+        sent only for reversals."""
         if not keys:
             return []
         companies, partners, products = zip(*keys, strict=True)
@@ -1487,10 +1483,19 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         ),
         reversed_days AS MATERIALIZED (
             -- each key's reversal lines, with the day of the invoice (of
-            -- its own, posted) that they reverse
+            -- its own, posted) that they reverse; whether the key has a
+            -- line of an invoice of its own posted with them
             SELECT line.company_id, line.partner_id, line.product_id,
                    MIN(reversed.invoice_date) AS day,
-                   COUNT(DISTINCT reversed.invoice_date) AS day_count
+                   COUNT(DISTINCT reversed.invoice_date) AS day_count,
+                   EXISTS (
+                       SELECT 1 FROM account_move_line other_line
+                        WHERE other_line.move_id = ANY(%(own_ids)s)
+                          AND other_line.partner_id = line.partner_id
+                          AND other_line.product_id = line.product_id
+                          AND other_line.company_id = line.company_id
+                          AND other_line.display_type = 'product')
+                       AS bought_too
               FROM account_move_line line
               JOIN account_move move ON move.id = line.move_id
               LEFT JOIN account_move refund
@@ -1517,6 +1522,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             SELECT reversed_days.*, %(before)s AS before, %(after)s AS after
               FROM reversed_days
              WHERE reversed_days.day_count = 1
+               AND NOT reversed_days.bought_too
         ),
         changed AS (
             SELECT preference.id, preference.quantity,
@@ -1560,12 +1566,15 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
         SELECT company_id, partner_id, product_id
           FROM reversed_days
-         WHERE day_count > 1
+         WHERE day_count > 1 OR bought_too
                 """,
                 companies=list(companies),
                 partners=list(partners),
                 products=list(products),
                 reversal_ids=reversals.ids,
+                own_ids=others.filtered(
+                    lambda move: move.move_type == "out_invoice"
+                ).ids,
                 before=self._purchased_that_day_sql(
                     "reversed_days", SQL("reversed_days.day")
                 ),

@@ -485,8 +485,9 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
 
     def test_reversals_recomputed_when_they_cannot_be_counted(self):
         """Reversals of invoices of two days posted together, or a reversal
-        posted with an invoice of the customer's own: the keys are
-        recomputed, exactly as the rebuild counts them."""
+        posted with an invoice of the same product: the key is recomputed,
+        exactly as the rebuild counts it. Posted with an invoice of another
+        product, a reversal is counted all the same."""
         invoices = [
             self._post_customer_invoice(
                 self.customer, [(self.coffee, 2, 8.0)], invoice_date=invoice_date
@@ -519,10 +520,24 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
             )
             (reversal | invoice).with_user(self.accountant).action_post()
             self.assertEqual(recompute.call_count, 2)
+            tea_invoice = self._post_customer_invoice(
+                self.customer, [(self.tea, 1, 5.0)], invoice_date="2026-03-05"
+            )
+            tea_reversal = self._reverse(tea_invoice)[0]
+            coffee_invoice = self._create_customer_invoice(
+                self.customer, [(self.coffee, 1, 8.0)], invoice_date="2026-04-11"
+            )
+            (tea_reversal | coffee_invoice).with_user(self.accountant).action_post()
+            self.assertEqual(recompute.call_count, 2)
+        tea_history = self._history(self.customer, self.tea)
+        self.assertRecordValues(
+            tea_history,
+            [{"quantity": 0.0, "purchase_count": 0, "last_purchase_date": False}],
+        )
         expected = {
-            "purchase_count": 1,
+            "purchase_count": 2,
             "first_purchase_date": date(2026, 4, 1),
-            "quantity": 1.0,
+            "quantity": 2.0,
         }
         self.assertRecordValues(history, [expected])
         self.env["consumer.preference.history"]._rebuild(partners=self.customer)
