@@ -3,7 +3,7 @@ customer's past, against plain Odoo, and for the rebuild.
 
     python3 benchmarks/bench_history.py -c <odoo.conf> -d <database>
         [--plain-database <database>] [--runs 7] [--explain] [--large 1000000]
-        [--sections 1,2,3] [--tracking]
+        [--sections 1,2,3] [--tracking] [--jit-lines 600000]
 
 The database needs consumer_preferences installed, with accounting configured
 (a chart of accounts and a sales journal in the admin's company; demo data
@@ -30,7 +30,13 @@ does). The script prints, side by side in the same run:
 3. the full rebuild against the raw ``GROUP BY`` (company, commercial
    partner, product) over the same posted lines, at about 100,000 and
    ``--large`` (1,000,000) lines: from existing lines and from none;
-4. with ``--explain``: ``EXPLAIN (ANALYZE, BUFFERS)`` of the increment on a
+4. with ``--sections 4`` (not run by default: it copies ``--jit-lines``,
+   600,000, lines): the exact recomputation of the 50 keys of a customer
+   with that many posted lines (as the scheduled action or a reset to draft
+   recomputes keys), its statement alternately with JIT off, as the service
+   runs it, and on, PostgreSQL's default (compiled past its
+   ``jit_above_cost``, about 340,000 lines here);
+5. with ``--explain``: ``EXPLAIN (ANALYZE, BUFFERS)`` of the increment on a
    posting for the 100,000-line customer, of the exact recomputation of new
    keys, and of the rebuild.
 
@@ -73,6 +79,12 @@ def main(argv=None):
     parser.add_argument(
         "--large", type=int, default=1_000_000, help="lines of the large rebuild"
     )
+    parser.add_argument(
+        "--jit-lines",
+        type=int,
+        default=600_000,
+        help="posted lines of section 4's customer",
+    )
     parser.add_argument("--explain", action="store_true", help="print the plans")
     parser.add_argument(
         "--tracking",
@@ -82,7 +94,7 @@ def main(argv=None):
     parser.add_argument(
         "--sections",
         default="1,2,3",
-        help="which of the sections above to run, e.g. 1,3 (default: all)",
+        help="which of the sections above to run, e.g. 1,3,4 (default: 1,2,3)",
     )
     arguments = parser.parse_args(argv)
     if arguments.plain_database and "2" in arguments.sections.split(","):
@@ -105,6 +117,8 @@ def run(env, arguments):
         bench.posting_against_plain_odoo()
     if "3" in sections:
         bench.rebuild_against_raw_aggregate()
+    if "4" in sections:
+        bench.recompute_with_and_without_jit()
 
 
 class HistoryBench:
@@ -348,6 +362,50 @@ class HistoryBench:
             )
             _print_explain_replay(env.cr, "Rebuild from no lines", statements)
             history._rebuild()
+
+    # ------------------------------------------------------------------
+    # 4. Recomputing large keys, JIT off and on
+    # ------------------------------------------------------------------
+    def recompute_with_and_without_jit(self):
+        env = self.env
+        customer = env["res.partner"].create({"name": "Bench JIT customer"})
+        template = self._new_invoice(env, customer, self.products[:50])
+        template.action_post()
+        self._copy_invoice(template, self.arguments.jit_lines // 50 - 1)
+        env.cr.execute("ANALYZE account_move, account_move_line, consumer_preference")
+        keys = [
+            (template.company_id.id, customer.id, product.id)
+            for product in self.products[:50]
+        ]
+        with self._recorded_service_statements() as statements:
+            env["consumer.preference.history"]._recompute(keys=keys)
+        [(query, params)] = [
+            statement
+            for statement in statements
+            if statement[0].lstrip().startswith("WITH keys AS")
+        ]
+        print(
+            f"4. Recomputing the 50 keys of a customer with "
+            f"{self._posted_line_count([customer.id]):,} posted lines, the "
+            f"statement alternately with JIT off (the service's) and on:"
+        )
+        seconds = {"off": [], "on": []}
+        for run in range(self.arguments.runs):
+            for jit in ("off", "on") if run % 2 else ("on", "off"):
+                with env.cr.savepoint(flush=False) as savepoint:
+                    env.cr.execute(f"SET LOCAL jit = {jit}")
+                    seconds[jit].append(
+                        self._timed(lambda: env.cr.execute(query, params))
+                    )
+                    savepoint.rollback()
+        ratios = [
+            on / off for on, off in zip(seconds["on"], seconds["off"], strict=True)
+        ]
+        print(
+            f"   JIT off {_spread(seconds['off'])}, on {_spread(seconds['on'])}; "
+            f"on/off median {statistics.median(ratios):.2f} "
+            f"(pairs {min(ratios):.2f}–{max(ratios):.2f})"
+        )
 
     # ------------------------------------------------------------------
     # Data

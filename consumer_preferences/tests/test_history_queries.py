@@ -23,8 +23,9 @@ POST_QUERY_COUNT = 3
 # lines (their invoice's lines are their whole history), sent only then so
 # that a repeat purchase does not plan it.
 POST_NEW_KEYS_QUERY_COUNT = 4
-# Reset to draft: the same, the keys' recomputation replacing the increment.
-RESET_QUERY_COUNT = 6
+# Reset to draft: the same, then the keys' recomputation (in a savepoint,
+# with JIT set off before it and back after).
+RESET_QUERY_COUNT = 8
 # A credit note reversing an invoice: the posting's, and the statement that
 # counts again the purchases of the reversed invoice's day.
 REVERSAL_QUERY_COUNT = 4
@@ -241,3 +242,31 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
 
         with patch.object(Cursor, "execute", recording_execute):
             yield queries
+
+    def test_recomputations_are_not_compiled(self):
+        """PostgreSQL compiles (JIT) a recomputation of keys past ~340,000
+        lines, and the rebuild's statement, for more than it saves: they run
+        with JIT off, and the transaction's setting is given back after."""
+        invoice = self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        self.env.flush_all()
+        self.env.cr.execute("SET LOCAL jit = on")
+        jit_settings = []
+        execute = Cursor.execute
+
+        def recording_execute(cursor, query, params=None, log_exceptions=True):
+            code = getattr(query, "code", query)
+            if isinstance(code, str) and code.lstrip().startswith(
+                ("WITH keys AS", "CREATE TEMPORARY TABLE")
+            ):
+                execute(cursor, "SELECT current_setting('jit')")
+                jit_settings.append(cursor.fetchone()[0])
+            return execute(cursor, query, params, log_exceptions)
+
+        with patch.object(Cursor, "execute", recording_execute):
+            invoice.with_user(self.accountant).button_draft()
+            self.env["consumer.preference.history"]._rebuild(partners=self.customer)
+        # the reset's recomputation, the rebuild's table and its statement
+        self.assertEqual(jit_settings, ["off", "off", "off"])
+        self.env.cr.execute("SELECT current_setting('jit')")
+        self.assertEqual(self.env.cr.fetchone()[0], "on")
+        self.assertFalse(self._history(self.customer, self.coffee))
