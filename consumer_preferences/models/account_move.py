@@ -4,9 +4,11 @@ from odoo.tools.sql import create_index
 
 from .consumer_preference_history import HISTORY_MOVE_TYPES
 
-# What Odoo's _post writes to post invoices: a write that changes anything
+# What Odoo's _post writes to post invoices, and its Reset to Draft and
+# Cancel to take them out of the posted state: a write that changes anything
 # else is recorded after it, from what it leaves.
 POSTING_FIELDS = frozenset({"state", "posted_before"})
+UNPOSTING_FIELDS = frozenset({"state", "auto_post"})
 # Dropped by the uninstall hook: Odoo drops only the indexes of its fields.
 HISTORY_MOVE_INDEX = "account_move_consumer_preference_history_index"
 
@@ -49,17 +51,33 @@ class AccountMove(models.Model):
             # to before, so that it makes no one wait longer (README,
             # bench_load.py), from the invoices as they are: only when the
             # write changes nothing else.
-            keys, to_recompute = history._start_posting(posting)
-            try:
-                result = super().write(vals)
-            except Exception:
-                history._enqueue_after_failed_posting(keys)
-                raise
-            history._finish_sync(to_recompute)
-            return result
+            return self._write_history_first(vals, history._start_posting(posting))
+        if (
+            UNPOSTING_FIELDS.issuperset(vals)
+            and vals["state"] in ("draft", "cancel")
+            and (unposting := history._history_moves(posted_before))
+        ):
+            # Likewise taken from the history before the write, from the
+            # invoices as they are, still posted: their keys' past is then
+            # read up to the nearest other invoice, not recomputed.
+            return self._write_history_first(vals, history._start_unposting(unposting))
         result = super().write(vals)
         posted_after = self.filtered(lambda move: move.state == "posted")
         changed = (posted_before - posted_after) | (posted_after - posted_before)
         if changed:
             history._sync_moves(changed)
+        return result
+
+    def _write_history_first(self, vals, started):
+        """Write ``vals``, the history already changed for them (``started``:
+        the keys changed and those to recompute once written, from
+        ``_start_posting`` or ``_start_unposting``)."""
+        history = self.env["consumer.preference.history"]
+        keys, to_recompute = started
+        try:
+            result = super().write(vals)
+        except Exception:
+            history._enqueue_after_failed_write(keys)
+            raise
+        history._finish_sync(to_recompute)
         return result

@@ -35,7 +35,7 @@ How it is kept, and why:
   but the state (a write that changes more is recorded after it); its keys
   are recomputed after it only when they need to be (``_finish_sync``).
   Should the write fail and the transaction go on, those keys are queued
-  (``_enqueue_after_failed_posting``).
+  (``_enqueue_after_failed_write``).
 * **Posting costs the same whatever the customer's past.** A newly posted
   invoice adds its own lines to the existing history lines (``_increment``):
   counts and sums add up, the first and last dates and the last unit price
@@ -49,15 +49,20 @@ How it is kept, and why:
   or last one lost (``_count_reversed``). A key bought for the first time
   (no line, and no posted line but the invoice's own) gets its line from
   the invoice's lines, in a second statement sent only then
-  (``_insert_first_purchases``). Nothing that cannot be undone that way is
-  ever undone by subtraction: an invoice leaving the posted state,
-  reversals posted with an invoice of the same product or after the write,
-  or reversing invoices of several days, invoices of several days falling
+  (``_insert_first_purchases``). An invoice reset to draft or cancelled is
+  taken from its keys' lines the same way, before Odoo writes it
+  (``_decrement``): counts and sums go down, and the dates, last unit price
+  and purchases it held give way to the nearest other invoice or purchase,
+  read from its day on. Nothing that cannot be undone that way is ever
+  undone by subtraction: a reversal leaving the posted state, invoices of
+  several days leaving it together, a key left with no invoice, reversals
+  posted with an invoice of the same product or after the write, or
+  reversing invoices of several days, invoices of several days falling
   among a key's purchases, a key with a past but no line (credit notes
-  only), a queued key, a rebuild are all recomputed exactly from that
-  key's posted lines (``_recompute``), read through an index on the lines
-  by customer, product, company and date: their cost follows that key's
-  past.
+  only), a state changed by a write that changes more, a queued key, a
+  rebuild are all recomputed exactly from that key's posted lines
+  (``_recompute``), read through an index on the lines by customer,
+  product, company and date: their cost follows that key's past.
 * **The backfill and rebuild are one set-based pass** over the posted lines.
 
 Every writer of a key writes its history line (update, delete, or insert under
@@ -154,7 +159,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     # ------------------------------------------------------------------
     @api.model
     def _sync_moves(self, moves):
-        """Record customer invoices that entered or left the posted state.
+        """Record customer invoices that entered or left the posted state,
+        after a write that changed more than the state.
 
         Newly posted invoices are added to their keys' lines; the keys of
         invoices that left the posted state, of reversals, and keys without a
@@ -171,18 +177,28 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         """Add ``moves``, which are about to be written posted, to their
         keys' lines, as ``_sync_moves`` does, but for reversals, counted
         (``_count_reversed``) rather than recomputed. Return their keys (for
-        ``_enqueue_after_failed_posting``) and the keys to recompute once
+        ``_enqueue_after_failed_write``) and the keys to recompute once
         they are written posted (for ``_finish_sync``)."""
         return self._start_sync(moves, moves, before_write=True)
 
-    def _enqueue_after_failed_posting(self, keys):
-        """The write that was to post the invoices just added to ``keys``
+    @api.model
+    def _start_unposting(self, moves):
+        """Take ``moves``, posted and about to be written in draft or
+        cancelled, from their keys' lines (``_decrement``), where
+        ``_sync_moves`` would recompute them after the write. Return their
+        keys (for ``_enqueue_after_failed_write``) and the keys to recompute
+        once they are written (for ``_finish_sync``)."""
+        return self._start_sync(self.env["account.move"], moves, before_write=True)
+
+    def _enqueue_after_failed_write(self, keys):
+        """The write that was to post the invoices just added to ``keys``,
+        or to take out of the posted state those just taken from them,
         failed: queue those keys, to be recomputed from what is posted once
         this transaction commits. It is usually rolled back instead, which
-        takes the additions back with everything else; but a caller may
-        catch the error and go on, and the additions would then count
-        invoices that were never posted. Odoo's write is left alone: a
-        savepoint around it would have to push the ORM's pending values
+        takes the changes back with everything else; but a caller may catch
+        the error and go on, and the history would then count invoices that
+        were never posted, or miss posted ones. Odoo's write is left alone:
+        a savepoint around it would have to push the ORM's pending values
         first, computing the invoices' fields that depend on their state
         twice (measured: +10 ms a 50-line invoice)."""
         try:
@@ -190,7 +206,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 self._enqueue(keys)
         except errors.InFailedSqlTransaction:
             # Aborted: it can only be rolled back, and the additions with it.
-            _logger.debug("Failed posting: its transaction is aborted")
+            _logger.debug("Failed write: its transaction is aborted")
         return True
 
     def _start_sync(self, posted, moves, before_write=False):
@@ -203,6 +219,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         if not moves:
             return [], []
         posted &= moves
+        unposted = moves - posted
         # Reversals (credit notes reversing an invoice, invoices cancelling
         # such a credit note) may change whether the invoice they reverse is
         # a purchase: before they are written posted, that is counted apart
@@ -210,11 +227,20 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         # otherwise their keys are recomputed.
         reversals = posted.filtered("reversed_entry_id")
         count_reversals = before_write and reversals
-        recompute = moves - posted
+        # Invoices leaving the posted state are taken from their keys' lines
+        # before they are written (_decrement); after, their keys are
+        # recomputed.
+        decrement = before_write and unposted
+        recompute = self.env["account.move"] if decrement else unposted
         if not count_reversals:
             recompute |= reversals
         self._flush_sources(line_states=False)
-        self._flush_earlier_lines(moves)
+        if decrement:
+            # Their day's purchases are read from the posted lines, theirs
+            # included: lines posted earlier in this transaction too.
+            self.env["account.move.line"].flush_model(["parent_state", "invoice_date"])
+        else:
+            self._flush_earlier_lines(moves)
         product_lines = moves.line_ids.filtered(
             lambda line: line.display_type == "product"
         )
@@ -222,7 +248,10 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             return self._enqueue_moves(moves), []
         try:
             with self.env.cr.savepoint(flush=False):
-                keys, no_line = self._increment(posted, moves - posted, recompute)
+                if decrement:
+                    keys, no_line = self._decrement(unposted), {}
+                else:
+                    keys, no_line = self._increment(posted, unposted, recompute)
                 if count_reversals:
                     for key in self._count_reversed(
                         reversals,
@@ -274,8 +303,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         if not keys:
             return []
         # Outside the savepoint: a flush rolled back with it would be lost
-        # to the ORM, which believes it written.
-        self.env["account.move.line"].flush_model(["parent_state"])
+        # to the ORM, which believes it written. The invoices just written
+        # included: their state and their lines'.
+        self._flush_sources()
         try:
             with self.env.cr.savepoint(flush=False):
                 self._recompute(keys=keys)
@@ -1604,17 +1634,233 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
         return [tuple(row) for row in self.env.cr.fetchall()]
 
-    def _increment_sql(self, posted, unposted, recompute):
-        """The statement of ``_increment``. It is planned at every posting:
-        its joins are kept small (planning one join of the lines with their
-        invoice, units and products would cost more than running it)."""
-        moves = posted | unposted
+    def _decrement(self, moves):
+        """Take the keys of ``moves`` (posted customer invoices and credit
+        notes about to be reset to draft or cancelled; customers who
+        consent) that no other transaction holds, and take the lines of
+        ``moves`` from those keys' history lines; return the state of every
+        key: ``decremented``, ``contended`` (another transaction holds it),
+        ``leaving`` (to recompute once they are written: a reversal among
+        them, which may change whether the invoice it reverses is a
+        purchase, or invoices of several days) or ``no_line`` (no line to
+        take from, a line whose product's characteristic values changed
+        since, or no invoice left: to recompute). The same statement queues
+        the invoices' customers for a refresh of their segment."""
+        self.env.cr.execute(self._decrement_sql(moves), log_exceptions=False)
+        return {tuple(row[:3]): row[3] for row in self.env.cr.fetchall()}
+
+    def _decrement_sql(self, moves):
+        """The statement of ``_decrement``, sent before the invoices are
+        written: the counts and sums are taken from, the first and last
+        dates and the last unit price are kept unless the invoices held
+        them (then the nearest other invoice line stands in, read in date
+        order through the index of the posted lines by customer, product,
+        company and date), and the invoices' day is judged a purchase day
+        before and without them (``_purchased_that_day_sql``), the nearest
+        other purchase standing in for a first or last one lost: the cost
+        follows the invoices, not the key's past."""
         return SQL(
             """
-        WITH move_lines AS MATERIALIZED (
+        WITH %(move_lines)s,
+        move_keys AS MATERIALIZED (
+            -- each key once, and its lock tried once
+            SELECT company_id, partner_id, product_id, leaving,
+                   pg_try_advisory_xact_lock(%(lock_key)s) AS locked
+              FROM (SELECT line.company_id, line.partner_id, line.product_id,
+                           BOOL_OR(line.is_reversal)
+                           OR COUNT(DISTINCT line.invoice_date)
+                                  FILTER (WHERE line.is_invoice) > 1 AS leaving
+                      FROM move_lines line
+                      JOIN res_partner partner ON partner.id = line.partner_id
+                     WHERE partner.consumer_preference_consent IS NOT FALSE
+                       -- the units held first
+                       AND (SELECT COUNT(*) FROM held_units) >= 0
+                     GROUP BY line.company_id, line.partner_id, line.product_id
+                   ) keys_of_moves
+        ),
+        delta AS (
+            -- what the invoices' lines count, and their day (one at most)
+            SELECT line.company_id, line.partner_id, line.product_id,
+                   %(aggregates)s,
+                   MAX(COALESCE(line.product_uom_factor, 1)) AS product_uom_factor
+              FROM move_lines line
+             WHERE (line.company_id, line.partner_id, line.product_id) IN (
+                   SELECT company_id, partner_id, product_id FROM move_keys
+                    WHERE locked AND NOT leaving)
+             GROUP BY line.company_id, line.partner_id, line.product_id
+        ),
+        changed AS MATERIALIZED (
+            SELECT preference.id, preference.invoice_count,
+                   preference.refund_count, preference.quantity,
+                   preference.amount, preference.first_invoice_date,
+                   preference.last_invoice_date, preference.last_invoice_line_id,
+                   preference.last_price_unit, preference.purchase_count,
+                   preference.first_purchase_date, preference.last_purchase_date,
+                   delta.company_id, delta.partner_id, delta.product_id,
+                   delta.invoice_count AS delta_invoice_count,
+                   delta.refund_count AS delta_refund_count,
+                   delta.reference_quantity * delta.product_uom_factor
+                       AS delta_quantity,
+                   delta.amount AS delta_amount,
+                   delta.first_invoice_date AS day,
+                   delta.product_uom_factor,
+                   EXISTS (SELECT 1 FROM move_lines line
+                            WHERE line.id = preference.last_invoice_line_id)
+                       AS last_line_taken
+              FROM delta
+              -- a line whose product's values changed since is recomputed
+              JOIN consumer_preference preference ON %(history_line)s
+             -- and so is a key left with no invoice (its line is deleted)
+             WHERE preference.invoice_count > delta.invoice_count
+               FOR UPDATE OF preference NOWAIT
+        ),
+        purchase_days AS MATERIALIZED (
+            -- is the invoices' day a purchase day, with them and without
+            SELECT changed.*,
+                   changed.day IS NOT NULL
+                   AND %(before)s AND NOT %(after)s AS purchase_lost
+              FROM changed
+        ),
+        counted AS MATERIALIZED (
+            -- computed once, not once per column that reads it
+            SELECT purchase_days.id, purchase_days.company_id,
+                   purchase_days.partner_id, purchase_days.product_id,
+                   purchase_days.invoice_count
+                       - purchase_days.delta_invoice_count AS invoice_count,
+                   purchase_days.refund_count
+                       - purchase_days.delta_refund_count AS refund_count,
+                   purchase_days.quantity - purchase_days.delta_quantity
+                       AS quantity,
+                   purchase_days.amount - purchase_days.delta_amount AS amount,
+                   CASE WHEN purchase_days.day IS NULL
+                          OR purchase_days.day > purchase_days.first_invoice_date
+                        THEN purchase_days.first_invoice_date
+                        ELSE %(first_invoice_date)s END AS first_invoice_date,
+                   COALESCE(last_line.invoice_date, purchase_days.last_invoice_date)
+                       AS last_invoice_date,
+                   COALESCE(last_line.id, purchase_days.last_invoice_line_id)
+                       AS last_line_id,
+                   CASE WHEN last_line.id IS NOT NULL THEN %(last_price_unit)s
+                        ELSE purchase_days.last_price_unit END AS last_price_unit,
+                   purchase_days.purchase_count
+                       - purchase_days.purchase_lost::int AS purchase_count,
+                   CASE WHEN NOT purchase_days.purchase_lost
+                        THEN purchase_days.first_purchase_date
+                        WHEN purchase_days.purchase_count <= 1 THEN NULL
+                        WHEN purchase_days.day > purchase_days.first_purchase_date
+                        THEN purchase_days.first_purchase_date
+                        ELSE %(next_purchase)s END AS first_purchase_date,
+                   CASE WHEN NOT purchase_days.purchase_lost
+                        THEN purchase_days.last_purchase_date
+                        WHEN purchase_days.purchase_count <= 1 THEN NULL
+                        WHEN purchase_days.day < purchase_days.last_purchase_date
+                        THEN purchase_days.last_purchase_date
+                        ELSE %(previous_purchase)s END AS last_purchase_date
+              FROM purchase_days
+              -- the key's last invoice line but the invoices', when theirs
+              -- was the last: read from the last day back
+              LEFT JOIN LATERAL (
+                   SELECT line.id, line.invoice_date
+                     FROM account_move_line line
+                    WHERE purchase_days.last_line_taken
+                      AND %(other_invoice_line)s
+                    ORDER BY line.invoice_date DESC, line.id DESC
+                    LIMIT 1) last_found ON TRUE
+              LEFT JOIN account_move_line last_line ON last_line.id = last_found.id
+              LEFT JOIN account_move last_move ON last_move.id = last_line.move_id
+              LEFT JOIN uom_uom last_uom ON last_uom.id = last_line.product_uom_id
+             CROSS JOIN LATERAL (
+                   SELECT purchase_days.product_uom_factor AS factor) product_uom
+        ),
+        updated AS (
+            UPDATE consumer_preference preference
+               SET %(assignments)s
+              FROM counted
+             WHERE preference.id = counted.id
+        ),
+        queued_segments AS (%(queue_segments)s)
+        SELECT move_keys.company_id, move_keys.partner_id, move_keys.product_id,
+               CASE WHEN NOT move_keys.locked THEN 'contended'
+                    WHEN move_keys.leaving THEN 'leaving'
+                    WHEN changed.id IS NOT NULL THEN 'decremented'
+                    ELSE 'no_line' END
+          FROM move_keys
+          LEFT JOIN changed
+            ON changed.company_id = move_keys.company_id
+           AND changed.partner_id = move_keys.partner_id
+           AND changed.product_id = move_keys.product_id
+            """,
+            move_lines=self._move_lines_sql(moves),
+            lock_key=self._lock_key_sql(),
+            aggregates=self._aggregates_sql(is_purchase=SQL("FALSE")),
+            history_line=self._history_line_sql("delta"),
+            before=self._purchased_that_day_sql("changed", SQL("changed.day")),
+            after=self._purchased_that_day_sql(
+                "changed", SQL("changed.day"), excluded=moves.ids
+            ),
+            first_invoice_date=SQL(
+                """
+                (SELECT line.invoice_date FROM account_move_line line
+                  WHERE %s
+                  ORDER BY line.invoice_date
+                  LIMIT 1)
+                """,
+                self._other_invoice_line_sql("purchase_days", moves),
+            ),
+            other_invoice_line=self._other_invoice_line_sql("purchase_days", moves),
+            last_price_unit=self._price_unit_sql(
+                "last_line",
+                SQL("last_move.invoice_currency_rate"),
+                "last_uom",
+                "product_uom",
+            ),
+            next_purchase=self._nearest_purchase_sql(
+                "purchase_days", SQL("purchase_days.day"), later=True
+            ),
+            previous_purchase=self._nearest_purchase_sql(
+                "purchase_days", SQL("purchase_days.day"), later=False
+            ),
+            assignments=self._assignments_sql("counted"),
+            queue_segments=self.env["consumer.preference.segment"]._enqueue_sql(moves),
+        )
+
+    @staticmethod
+    def _other_invoice_line_sql(key, moves):
+        """Whether ``line`` is a posted invoice line of the key in ``key``
+        (an alias with ``company_id``, ``partner_id`` and ``product_id``)
+        but those of ``moves``: read through the index of the posted lines
+        by customer, product, company and date, its invoice looked up for
+        each line read (a join would read every line of the key)."""
+        key = SQL.identifier(key)
+        return SQL(
+            """
+                line.partner_id = %(key)s.partner_id
+            AND line.product_id = %(key)s.product_id
+            AND line.company_id = %(key)s.company_id
+            AND line.parent_state = 'posted'
+            AND line.display_type = 'product'
+            AND NOT line.move_id = ANY(%(move_ids)s)
+            AND (SELECT move.move_type = 'out_invoice' FROM account_move move
+                  WHERE move.id = line.move_id
+                    AND move.commercial_partner_id = line.partner_id)
+            """,
+            key=key,
+            move_ids=moves.ids,
+        )
+
+    def _move_lines_sql(self, moves):
+        """The ``move_lines`` and ``held_units`` relations of the
+        statements that add ``moves`` to their keys' lines or take them
+        from them (``_increment_sql``, ``_decrement_sql``): the invoices'
+        product lines, read once, and the units converting them, held."""
+        # right after WITH: the statements open with "WITH move_lines"
+        # (bench_history.py recognises them so)
+        return SQL(
+            """move_lines AS MATERIALIZED (
             -- the invoices' product lines, with what the statistics read of
             -- them, and what their unit price needs, read once
             SELECT %(figures)s, line.id, line.price_unit, line.amount_currency,
+                   move.reversed_entry_id IS NOT NULL AS is_reversal,
                    move.invoice_currency_rate,
                    line_uom.factor AS line_uom_factor,
                    -- three lookups by primary key, planned apart
@@ -1647,7 +1893,25 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                      FROM move_lines line
                     WHERE line.line_unit_id IS DISTINCT FROM line.product_unit_id)
                FOR SHARE OF unit NOWAIT
-        ),
+        )
+            """,
+            move_lines=self._posted_lines_sql(
+                SQL("line.product_id IS NOT NULL"),
+                # the lines of invoices posted or reset just now, whose
+                # posted state Odoo writes on the lines later in _post
+                state=SQL("line.move_id = ANY(%s)", moves.ids),
+            ),
+            figures=self._line_figures_sql(),
+        )
+
+    def _increment_sql(self, posted, unposted, recompute):
+        """The statement of ``_increment``. It is planned at every posting:
+        its joins are kept small (planning one join of the lines with their
+        invoice, units and products would cost more than running it)."""
+        moves = posted | unposted
+        return SQL(
+            """
+        WITH %(move_lines)s,
         move_keys AS MATERIALIZED (
             -- each key once, and its lock tried once
             SELECT company_id, partner_id, product_id, leaving,
@@ -1776,15 +2040,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
            AND merged.partner_id = move_keys.partner_id
            AND merged.product_id = move_keys.product_id
             """,
-            move_lines=self._posted_lines_sql(
-                SQL("line.product_id IS NOT NULL"),
-                # the lines of invoices posted or reset just now, whose
-                # posted state Odoo writes on the lines later in _post
-                state=SQL("line.move_id = ANY(%s)", moves.ids),
-            ),
+            move_lines=self._move_lines_sql(moves),
             lock_key=self._lock_key_sql(),
             recompute_ids=recompute.ids,
-            figures=self._line_figures_sql(),
             # the invoices' own lines: no credit note reverses them here
             aggregates=self._aggregates_sql(is_purchase=SQL("line.is_own_invoice")),
             price_unit=self._price_unit_sql(

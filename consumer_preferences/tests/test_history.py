@@ -856,6 +856,49 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             ],
         )
 
+    def test_a_reset_whose_write_fails_takes_nothing_away(self):
+        """A reset to draft takes the invoice from the history before Odoo
+        writes it. When that write fails, a caller's savepoint gives it back;
+        a caller that catches the error and goes on finds the keys queued,
+        and the scheduled action recomputes them from what is posted."""
+        invoice = self._post_customer_invoice(
+            self.customer, [(self.coffee, 3, 8.0), (self.tea, 1, 5.0)]
+        )
+        self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        history_before = self._history(self.customer).read(HISTORY_FIELDS)
+        odoo_write = AccountMove.write
+
+        def refusing_write(moves, vals):
+            if vals.get("state") == "draft":
+                raise UserError(moves.env._("A module refuses this reset."))
+            return odoo_write(moves, vals)
+
+        with patch.object(AccountMove, "write", refusing_write):
+            with (
+                self.assertRaisesRegex(UserError, "refuses"),
+                self.env.cr.savepoint(),
+            ):
+                invoice.with_user(self.accountant).button_draft()
+            self.assertEqual(
+                self._history(self.customer).read(HISTORY_FIELDS), history_before
+            )
+            self.assertFalse(self.customer.consumer_preference_history_pending)
+            with self.assertRaisesRegex(UserError, "refuses"):
+                invoice.with_user(self.accountant).button_draft()
+        self.assertEqual(invoice.state, "posted")
+        self.assertTrue(self.customer.consumer_preference_history_pending)
+        self.env["consumer.preference.history"]._process_queue()
+        self.assertFalse(self.customer.consumer_preference_history_pending)
+        self.assertEqual(
+            self._history(self.customer).read(HISTORY_FIELDS), history_before
+        )
+        # Reset for good, it is taken away once.
+        invoice.with_user(self.accountant).button_draft()
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee),
+            [{"invoice_count": 1, "quantity": 2.0}],
+        )
+
     def test_a_posting_whose_write_fails_is_not_counted(self):
         """The history is added to before Odoo writes the invoice posted (so
         as not to lengthen the wait on the journal's next number). When that

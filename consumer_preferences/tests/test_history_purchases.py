@@ -543,3 +543,213 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         self.env["consumer.preference.history"]._rebuild(partners=self.customer)
         self.env.invalidate_all()
         self.assertRecordValues(history, [expected])
+
+    def test_resets_and_cancellations_are_counted_without_reading_the_keys_past(
+        self,
+    ):
+        """Reset to Draft and Cancel take the invoice (or credit note) from
+        its keys' lines before Odoo writes it: counts and sums go down; the
+        last unit price and the first and last invoice dates fall back to the
+        nearest other invoice; a purchase day lost gives way to the nearest
+        other purchase, a day that another invoice buys on stays one. No key
+        is recomputed from its past; the rebuild agrees."""
+        invoices = {
+            invoice_date: self._post_customer_invoice(
+                self.customer, [(self.coffee, 2, price)], invoice_date=invoice_date
+            )
+            for invoice_date, price in (
+                ("2026-03-01", 8.0),
+                ("2026-03-11", 9.0),
+                ("2026-03-21", 10.0),
+                ("2026-03-31", 11.0),
+            )
+        }
+        # A second invoice on 03-21, the key's last line after 03-31's.
+        self._post_customer_invoice(
+            self.customer,
+            [(self.coffee, 1, 10.5), (self.tea, 1, 5.0)],
+            invoice_date="2026-03-21",
+        )
+        refund = self._post_customer_invoice(
+            self.customer,
+            [(self.coffee, 1, 8.0)],
+            move_type="out_refund",
+            invoice_date="2026-03-25",
+        )
+        history = self._history(self.customer, self.coffee)
+        self.assertRecordValues(
+            history,
+            [
+                {
+                    "invoice_count": 5,
+                    "quantity": 8.0,
+                    "last_invoice_date": date(2026, 3, 31),
+                    "last_price_unit": 11.0,
+                    "purchase_count": 4,
+                }
+            ],
+        )
+        History = type(self.env["consumer.preference.history"])
+        with patch.object(
+            History, "_recompute", autospec=True, side_effect=History._recompute
+        ) as recompute:
+            invoices["2026-03-31"].with_user(self.accountant).button_draft()
+            self.assertRecordValues(
+                history,
+                [
+                    {
+                        "invoice_count": 4,
+                        "refund_count": 1,
+                        "quantity": 6.0,
+                        "amount": 2 * 8.0 + 2 * 9.0 + 2 * 10.0 + 10.5 - 8.0,
+                        "first_invoice_date": date(2026, 3, 1),
+                        "last_invoice_date": date(2026, 3, 21),
+                        "last_price_unit": 10.5,
+                        "purchase_count": 3,
+                        "first_purchase_date": date(2026, 3, 1),
+                        "last_purchase_date": date(2026, 3, 21),
+                        "average_quantity": 2.0,
+                        "next_expected_date": date(2026, 3, 31),
+                    }
+                ],
+            )
+            # Cancel on a posted invoice: Odoo resets it to draft first.
+            invoices["2026-03-01"].with_user(self.accountant).button_cancel()
+            self.assertEqual(invoices["2026-03-01"].state, "cancel")
+            self.assertRecordValues(
+                history,
+                [
+                    {
+                        "invoice_count": 3,
+                        "quantity": 4.0,
+                        "first_invoice_date": date(2026, 3, 11),
+                        "purchase_count": 2,
+                        "first_purchase_date": date(2026, 3, 11),
+                        "last_purchase_date": date(2026, 3, 21),
+                        "next_expected_date": date(2026, 3, 31),
+                    }
+                ],
+            )
+            # 03-21 stays a purchase: the second invoice of that day buys too.
+            invoices["2026-03-21"].with_user(self.accountant).button_draft()
+            refund.with_user(self.accountant).button_draft()
+            self.assertRecordValues(
+                history,
+                [
+                    {
+                        "invoice_count": 2,
+                        "refund_count": 0,
+                        "quantity": 3.0,
+                        "amount": 2 * 9.0 + 10.5,
+                        "last_invoice_date": date(2026, 3, 21),
+                        "last_price_unit": 10.5,
+                        "purchase_count": 2,
+                        "first_purchase_date": date(2026, 3, 11),
+                        "last_purchase_date": date(2026, 3, 21),
+                        "average_quantity": 1.5,
+                    }
+                ],
+            )
+            # Posted again, they count again.
+            invoices["2026-03-31"].with_user(self.accountant).action_post()
+            self.assertRecordValues(
+                history,
+                [{"invoice_count": 3, "last_price_unit": 11.0, "purchase_count": 3}],
+            )
+        recompute.assert_not_called()
+        fields = [
+            "invoice_count",
+            "refund_count",
+            "quantity",
+            "amount",
+            "first_invoice_date",
+            "last_invoice_date",
+            "last_invoice_line_id",
+            "last_price_unit",
+            "purchase_count",
+            "first_purchase_date",
+            "last_purchase_date",
+            "average_quantity",
+            "next_expected_date",
+        ]
+        counted = history.read(fields)
+        self.env["consumer.preference.history"]._rebuild(partners=self.customer)
+        self.env.invalidate_all()
+        self.assertEqual(history.read(fields), counted)
+
+    def test_resets_recomputed_when_they_cannot_be_counted(self):
+        """A reversal reset to draft (it gives its invoice back its purchase),
+        invoices of two days reset together, or a key's only invoice: the
+        key is recomputed, exactly as the rebuild counts it."""
+        invoices = [
+            self._post_customer_invoice(
+                self.customer, [(self.coffee, 2, 8.0)], invoice_date=invoice_date
+            )
+            for invoice_date in ("2026-03-01", "2026-03-11", "2026-03-21")
+        ]
+        tea_invoice = self._post_customer_invoice(
+            self.customer, [(self.tea, 1, 5.0)], invoice_date="2026-03-05"
+        )
+        reversal = self._reverse(invoices[2])[0]
+        self._post_as_accountant(reversal)
+        history = self._history(self.customer, self.coffee)
+        self.assertRecordValues(
+            history, [{"purchase_count": 2, "last_purchase_date": date(2026, 3, 11)}]
+        )
+        History = type(self.env["consumer.preference.history"])
+        with patch.object(
+            History, "_recompute", autospec=True, side_effect=History._recompute
+        ) as recompute:
+            reversal.with_user(self.accountant).button_draft()
+            self.assertEqual(recompute.call_count, 1)
+            self.assertRecordValues(
+                history,
+                [
+                    {
+                        "refund_count": 0,
+                        "purchase_count": 3,
+                        "last_purchase_date": date(2026, 3, 21),
+                    }
+                ],
+            )
+            (invoices[0] | invoices[1]).with_user(self.accountant).button_draft()
+            self.assertEqual(recompute.call_count, 2)
+            tea_invoice.with_user(self.accountant).button_draft()
+            self.assertEqual(recompute.call_count, 3)
+        self.assertFalse(self._history(self.customer, self.tea))
+        expected = {
+            "invoice_count": 1,
+            "quantity": 2.0,
+            "purchase_count": 1,
+            "first_purchase_date": date(2026, 3, 21),
+            "last_purchase_date": date(2026, 3, 21),
+        }
+        self.assertRecordValues(history, [expected])
+        self.env["consumer.preference.history"]._rebuild(partners=self.customer)
+        self.env.invalidate_all()
+        self.assertRecordValues(history, [expected])
+
+    def test_an_invoice_posted_and_reset_in_one_transaction_is_taken_away(self):
+        """A script that posts an invoice and writes it back to draft in the
+        same transaction: the invoice's lines are still posted as the ORM
+        knows them, not yet in the database, when the reset judges its day;
+        its purchase is taken away all the same."""
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-03-01"
+        )
+        invoice = self._create_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-03-11"
+        )
+        invoice.action_post()
+        invoice.write({"state": "draft"})
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee),
+            [
+                {
+                    "invoice_count": 1,
+                    "purchase_count": 1,
+                    "last_invoice_date": date(2026, 3, 1),
+                    "last_purchase_date": date(2026, 3, 1),
+                }
+            ],
+        )
