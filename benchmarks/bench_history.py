@@ -3,7 +3,7 @@ customer's past, against plain Odoo, and for the rebuild.
 
     python3 benchmarks/bench_history.py -c <odoo.conf> -d <database>
         [--plain-database <database>] [--runs 7] [--explain] [--large 1000000]
-        [--sections 1,2,3] [--tracking] [--jit-lines 600000]
+        [--sections 1,2,3,4] [--tracking] [--jit-lines 600000]
 
 The database needs consumer_preferences installed, with accounting configured
 (a chart of accounts and a sales journal in the admin's company; demo data
@@ -36,10 +36,11 @@ does). The script prints, side by side in the same run:
    with that many posted lines (as the scheduled action or a reset to draft
    recomputes keys), its statement alternately with JIT off, as the service
    runs it, and on, PostgreSQL's default (compiled past its
-   ``jit_above_cost``, about 340,000 lines here);
-5. with ``--explain``: ``EXPLAIN (ANALYZE, BUFFERS)`` of the increment on a
-   posting for the 100,000-line customer, of the exact recomputation of new
-   keys, and of the rebuild.
+   ``jit_above_cost``, about 340,000 lines here).
+
+With ``--explain``, it prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the increment
+on a posting for the 100,000-line customer, of the exact recomputation of new
+keys, and of the rebuild.
 
 Everything else is rolled back at the end.
 """
@@ -533,7 +534,7 @@ class HistoryBench:
                 "_finish_sync",
                 "_sync_moves",
             )
-            # the code before un-posting was taken before the write has none
+            # older code has no _start_unposting
             if hasattr(service_class, name)
         }
         seconds = []

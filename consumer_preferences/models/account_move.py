@@ -4,9 +4,10 @@ from odoo.tools.sql import create_index
 
 from .consumer_preference_history import HISTORY_MOVE_TYPES
 
-# What Odoo's _post writes to post invoices, and its Reset to Draft and
-# Cancel to take them out of the posted state: a write that changes anything
-# else is recorded after it, from what it leaves.
+# What Odoo's _post writes to post invoices, and its Reset to Draft to take
+# them out of the posted state (Cancel resets a posted invoice to draft
+# first; ``auto_post`` for a direct write of both on a posted invoice): a
+# write that changes anything else is recorded after it, from what it leaves.
 POSTING_FIELDS = frozenset({"state", "posted_before"})
 UNPOSTING_FIELDS = frozenset({"state", "auto_post"})
 # Dropped by the uninstall hook: Odoo drops only the indexes of its fields.
@@ -79,5 +80,9 @@ class AccountMove(models.Model):
         except Exception:
             history._enqueue_after_failed_write(keys)
             raise
+        if any(move.state != vals["state"] for move in self):
+            # An override that did not write the state it was given: the
+            # keys are recomputed from what is posted.
+            history._enqueue_after_failed_write(keys)
         history._finish_sync(to_recompute)
         return result

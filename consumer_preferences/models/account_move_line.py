@@ -14,8 +14,9 @@ class AccountMoveLine(models.Model):
         # The history recomputes a key (customer, product) from that key's
         # posted lines alone: its cost follows the key's lines, not the
         # customer's whole past. A reversal of a key's first or last
-        # purchase reads them by date, from that day on, up to the nearest
-        # other purchase.
+        # purchase, and a reset to draft of its first or last invoice, read
+        # them by date, from that day on, up to the nearest other purchase
+        # or invoice.
         create_index(
             self.env.cr,
             HISTORY_LINE_INDEX,

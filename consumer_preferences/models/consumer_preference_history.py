@@ -200,12 +200,15 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         were never posted, or miss posted ones. Odoo's write is left alone:
         a savepoint around it would have to push the ORM's pending values
         first, computing the invoices' fields that depend on their state
-        twice (measured: +10 ms a 50-line invoice)."""
+        twice (measured: +10 ms a 50-line invoice). A caller that tries the
+        same write again in that transaction changes the lines again: they
+        are wrong until the queue recomputes them, once it commits, and the
+        partner form says so meanwhile."""
         try:
             with self.env.cr.savepoint(flush=False):
                 self._enqueue(keys)
         except errors.InFailedSqlTransaction:
-            # Aborted: it can only be rolled back, and the additions with it.
+            # Aborted: it can only be rolled back, and the changes with it.
             _logger.debug("Failed write: its transaction is aborted")
         return True
 
@@ -214,7 +217,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         holds (all the keys of invoices of more than ``SYNC_LINE_LIMIT``
         product lines together); return the keys of ``moves`` and those to
         recompute exactly. ``before_write``: ``posted`` are about to be
-        written posted, not yet."""
+        written posted, or the others among ``moves`` about to leave the
+        posted state (taken from the history: ``_decrement``), not yet."""
         moves = self._history_moves(moves)
         if not moves:
             return [], []
@@ -1643,15 +1647,16 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         ``leaving`` (to recompute once they are written: a reversal among
         them, which may change whether the invoice it reverses is a
         purchase, or invoices of several days) or ``no_line`` (no line to
-        take from, a line whose product's characteristic values changed
-        since, or no invoice left: to recompute). The same statement queues
-        the invoices' customers for a refresh of their segment."""
+        take from, or a line whose product's characteristic values changed
+        since: to recompute). A line left with no invoice is deleted (credit
+        notes alone make no line). The same statement queues the invoices'
+        customers for a refresh of their segment."""
         self.env.cr.execute(self._decrement_sql(moves), log_exceptions=False)
         return {tuple(row[:3]): row[3] for row in self.env.cr.fetchall()}
 
     def _decrement_sql(self, moves):
         """The statement of ``_decrement``, sent before the invoices are
-        written: the counts and sums are taken from, the first and last
+        written: the counts and sums are reduced, the first and last
         dates and the last unit price are kept unless the invoices held
         them (then the nearest other invoice line stands in, read in date
         order through the index of the posted lines by customer, product,
@@ -1706,13 +1711,19 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    delta.product_uom_factor,
                    EXISTS (SELECT 1 FROM move_lines line
                             WHERE line.id = preference.last_invoice_line_id)
-                       AS last_line_taken
+                       AS last_line_taken,
+                   -- no invoice left: credit notes alone make no line
+                   preference.invoice_count <= delta.invoice_count AS emptied
               FROM delta
               -- a line whose product's values changed since is recomputed
               JOIN consumer_preference preference ON %(history_line)s
-             -- and so is a key left with no invoice (its line is deleted)
-             WHERE preference.invoice_count > delta.invoice_count
                FOR UPDATE OF preference NOWAIT
+        ),
+        deleted AS (
+            DELETE FROM consumer_preference preference
+             USING changed
+             WHERE preference.id = changed.id
+               AND changed.emptied
         ),
         purchase_days AS MATERIALIZED (
             -- is the invoices' day a purchase day, with them and without
@@ -1720,6 +1731,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    changed.day IS NOT NULL
                    AND %(before)s AND NOT %(after)s AS purchase_lost
               FROM changed
+             WHERE NOT changed.emptied
         ),
         counted AS MATERIALIZED (
             -- computed once, not once per column that reads it
@@ -1897,8 +1909,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             """,
             move_lines=self._posted_lines_sql(
                 SQL("line.product_id IS NOT NULL"),
-                # the lines of invoices posted or reset just now, whose
-                # posted state Odoo writes on the lines later in _post
+                # the lines of the invoices being posted (Odoo writes
+                # their posted state on the lines later in _post), reset or
+                # cancelled
                 state=SQL("line.move_id = ANY(%s)", moves.ids),
             ),
             figures=self._line_figures_sql(),

@@ -544,7 +544,34 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         self.env.invalidate_all()
         self.assertRecordValues(history, [expected])
 
-    def test_resets_and_cancellations_are_counted_without_reading_the_keys_past(
+    def _assert_as_rebuilt(self, lines):
+        """``lines`` hold what the rebuild computes from the posted invoices
+        (rebuilt in a savepoint, rolled back)."""
+        fields = [
+            "invoice_count",
+            "refund_count",
+            "quantity",
+            "amount",
+            "first_invoice_date",
+            "last_invoice_date",
+            "last_invoice_line_id",
+            "last_price_unit",
+            "purchase_count",
+            "first_purchase_date",
+            "last_purchase_date",
+            "average_quantity",
+            "next_expected_date",
+        ]
+        counted = lines.read(fields)
+        with self.env.cr.savepoint() as savepoint:
+            self.env["consumer.preference.history"]._rebuild(partners=self.customer)
+            self.env.invalidate_all()
+            rebuilt = lines.read(fields)
+            savepoint.rollback()
+        self.env.invalidate_all()
+        self.assertEqual(counted, rebuilt)
+
+    def test_resets_and_cancellations_are_counted_without_recomputing_the_keys(
         self,
     ):
         """Reset to Draft and Cancel take the invoice (or credit note) from
@@ -594,6 +621,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
             History, "_recompute", autospec=True, side_effect=History._recompute
         ) as recompute:
             invoices["2026-03-31"].with_user(self.accountant).button_draft()
+            self._assert_as_rebuilt(history)
             self.assertRecordValues(
                 history,
                 [
@@ -616,6 +644,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
             # Cancel on a posted invoice: Odoo resets it to draft first.
             invoices["2026-03-01"].with_user(self.accountant).button_cancel()
             self.assertEqual(invoices["2026-03-01"].state, "cancel")
+            self._assert_as_rebuilt(history)
             self.assertRecordValues(
                 history,
                 [
@@ -633,6 +662,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
             # 03-21 stays a purchase: the second invoice of that day buys too.
             invoices["2026-03-21"].with_user(self.accountant).button_draft()
             refund.with_user(self.accountant).button_draft()
+            self._assert_as_rebuilt(history)
             self.assertRecordValues(
                 history,
                 [
@@ -656,31 +686,109 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
                 history,
                 [{"invoice_count": 3, "last_price_unit": 11.0, "purchase_count": 3}],
             )
-        recompute.assert_not_called()
-        fields = [
-            "invoice_count",
-            "refund_count",
-            "quantity",
-            "amount",
-            "first_invoice_date",
-            "last_invoice_date",
-            "last_invoice_line_id",
-            "last_price_unit",
-            "purchase_count",
-            "first_purchase_date",
-            "last_purchase_date",
-            "average_quantity",
-            "next_expected_date",
+            self._assert_as_rebuilt(history)
+        # no key recomputed (the rebuilds compared with are not)
+        self.assertFalse(
+            [call for call in recompute.call_args_list if call.kwargs.get("keys")]
+        )
+
+    def test_resets_of_a_day_and_of_reversed_invoices_are_counted(self):
+        """Invoices of one day reset together; an invoice a reversal credits
+        in part (a purchase) or in full (none) reset; a key's last purchase
+        reset while a credited invoice keeps its line: all counted, not
+        recomputed, as the rebuild computes them."""
+        march = [
+            self._post_customer_invoice(
+                self.customer, [(self.coffee, 4, 8.0)], invoice_date=invoice_date
+            )
+            for invoice_date in ("2026-03-01", "2026-03-11", "2026-03-11")
         ]
-        counted = history.read(fields)
-        self.env["consumer.preference.history"]._rebuild(partners=self.customer)
-        self.env.invalidate_all()
-        self.assertEqual(history.read(fields), counted)
+        partly_credited = self._post_customer_invoice(
+            self.customer, [(self.coffee, 4, 8.0)], invoice_date="2026-03-21"
+        )
+        partial, _corrected = self._reverse(partly_credited)
+        with Form(partial.with_user(self.accountant)) as refund_form:
+            with refund_form.invoice_line_ids.edit(0) as line:
+                line.quantity = 1
+        self._post_as_accountant(partial)
+        # Tea: a purchase, then an invoice credited in full.
+        tea_purchase = self._post_customer_invoice(
+            self.customer, [(self.tea, 1, 5.0)], invoice_date="2026-03-02"
+        )
+        tea_credited = self._post_customer_invoice(
+            self.customer, [(self.tea, 1, 5.0)], invoice_date="2026-03-12"
+        )
+        self._post_as_accountant(self._reverse(tea_credited)[0])
+        history = self._history(self.customer, self.coffee)
+        tea_history = self._history(self.customer, self.tea)
+        self.assertRecordValues(
+            history | tea_history,
+            [
+                {"purchase_count": 3, "last_purchase_date": date(2026, 3, 21)},
+                {"purchase_count": 1, "last_purchase_date": date(2026, 3, 2)},
+            ],
+        )
+        History = type(self.env["consumer.preference.history"])
+        with patch.object(
+            History, "_recompute", autospec=True, side_effect=History._recompute
+        ) as recompute:
+            (march[1] | march[2]).with_user(self.accountant).button_draft()
+            self.assertRecordValues(
+                history,
+                [
+                    {
+                        "invoice_count": 2,
+                        "quantity": 7.0,
+                        "purchase_count": 2,
+                        "first_purchase_date": date(2026, 3, 1),
+                        "last_purchase_date": date(2026, 3, 21),
+                    }
+                ],
+            )
+            self._assert_as_rebuilt(history)
+            partly_credited.with_user(self.accountant).button_draft()
+            self.assertRecordValues(
+                history,
+                [
+                    {
+                        "invoice_count": 1,
+                        "refund_count": 1,
+                        "quantity": 3.0,
+                        "purchase_count": 1,
+                        "first_purchase_date": date(2026, 3, 1),
+                        "last_purchase_date": date(2026, 3, 1),
+                        "last_invoice_date": date(2026, 3, 1),
+                        "next_expected_date": False,
+                    }
+                ],
+            )
+            self._assert_as_rebuilt(history)
+            tea_purchase.with_user(self.accountant).button_draft()
+            self.assertRecordValues(
+                tea_history,
+                [
+                    {
+                        "invoice_count": 1,
+                        "quantity": 0.0,
+                        "purchase_count": 0,
+                        "first_purchase_date": False,
+                        "last_purchase_date": False,
+                        "last_invoice_date": date(2026, 3, 12),
+                    }
+                ],
+            )
+            self._assert_as_rebuilt(tea_history)
+        # no key recomputed (the rebuilds compared with are not)
+        self.assertFalse(
+            [call for call in recompute.call_args_list if call.kwargs.get("keys")]
+        )
 
     def test_resets_recomputed_when_they_cannot_be_counted(self):
-        """A reversal reset to draft (it gives its invoice back its purchase),
-        invoices of two days reset together, or a key's only invoice: the
-        key is recomputed, exactly as the rebuild counts it."""
+        """A reversal reset to draft (it gives its invoice back its purchase)
+        or invoices of two days reset together: the key is recomputed,
+        exactly as the rebuild counts it (as all resets were before they
+        were counted). A key's only invoice reset: its line is deleted, as
+        the rebuild would, without recomputing it."""
         invoices = [
             self._post_customer_invoice(
                 self.customer, [(self.coffee, 2, 8.0)], invoice_date=invoice_date
@@ -715,7 +823,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
             (invoices[0] | invoices[1]).with_user(self.accountant).button_draft()
             self.assertEqual(recompute.call_count, 2)
             tea_invoice.with_user(self.accountant).button_draft()
-            self.assertEqual(recompute.call_count, 3)
+            self.assertEqual(recompute.call_count, 2)
         self.assertFalse(self._history(self.customer, self.tea))
         expected = {
             "invoice_count": 1,

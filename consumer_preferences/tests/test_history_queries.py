@@ -247,7 +247,12 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
         """PostgreSQL compiles (JIT) a recomputation of keys past ~340,000
         lines, and the rebuild's statement, for more than it saves: they run
         with JIT off, and the transaction's setting is given back after."""
-        invoice = self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        # Invoices of two days reset together: their key is recomputed.
+        invoice = self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-01-15"
+        ) | self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-01-25"
+        )
         self.env.flush_all()
         self.env.cr.execute("SET LOCAL jit = on")
         jit_settings = []
