@@ -81,6 +81,7 @@ class TestHistoryConcurrency(BaseCase):
                 cls.juice_id,
                 cls.water_id,
                 cls.bread_id,
+                cls.honey_id,
             ) = (
                 env["product.product"]
                 .create(
@@ -94,6 +95,7 @@ class TestHistoryConcurrency(BaseCase):
                             "Juice",
                             "Water",
                             "Bread",
+                            "Honey",
                         )
                     ]
                 )
@@ -449,36 +451,64 @@ class TestHistoryConcurrency(BaseCase):
                 )
 
     def test_one_worker_resets_while_another_posts(self):
-        """Both orders: the reset commits first (it deletes the line the
-        poster's snapshot still sees), or the posting does."""
-        expected_line = {
-            "invoice_count": 1,
-            "refund_count": 0,
-            "quantity": 4.0,
-            "first_invoice_date": "2026-03-09",
-            "last_invoice_date": "2026-03-09",
-            "active": True,
+        """Both orders: the reset commits first, or the posting does; the
+        reset takes the key's only posted invoice (its line is deleted: the
+        poster's snapshot still sees it) or one of two (its line is
+        counted down). Both commit at the first try, the key one of them
+        could not write is queued, and the line is exact once the queue is
+        drained."""
+        cases = {
+            "only invoice": (
+                self.sugar_id,
+                [(1.0, "2026-03-02"), (4.0, "2026-03-09")],
+                {
+                    "invoice_count": 1,
+                    "quantity": 4.0,
+                    "first_invoice_date": "2026-03-09",
+                },
+            ),
+            "one of two": (
+                self.honey_id,
+                [(1.0, "2026-04-02"), (2.0, "2026-04-05"), (4.0, "2026-04-09")],
+                {
+                    "invoice_count": 2,
+                    "quantity": 6.0,
+                    "first_invoice_date": "2026-04-05",
+                },
+            ),
         }
-        for first_worker in ("reset", "post"):
-            with self.subTest(first_commits=first_worker):
-                posted, draft = self._create_invoices(
-                    self.sugar_id, [(1.0, "2026-03-02"), (4.0, "2026-03-09")], post=(0,)
-                )
-                reset = ("reset", posted, "button_draft")
-                post = ("post", draft, "action_post")
-                workers = (reset, post) if first_worker == "reset" else (post, reset)
-                failures = self._race(*workers, order="sequential")
-                self._assert_nobody_retried(failures)
-                self._assert_drained()
-                self.assertEqual(self._states([posted, draft]), ["draft", "posted"])
-                self.assertEqual(self._history(self.sugar_id), [expected_line])
-                # Next round starts from no posted sugar invoice.
-                self._commit(
-                    lambda env, draft=draft: (
-                        env["account.move"].browse(draft).button_cancel()
+        for case, (product_id, lines, figures) in cases.items():
+            expected_line = {
+                "refund_count": 0,
+                "last_invoice_date": lines[-1][1],
+                "active": True,
+                **figures,
+            }
+            for first_worker in ("reset", "post"):
+                with self.subTest(case=case, first_commits=first_worker):
+                    *posted, draft = self._create_invoices(
+                        product_id, lines, post=range(len(lines) - 1)
                     )
-                )
-                self.assertEqual(self._history(self.sugar_id), [])
+                    reset = ("reset", posted[0], "button_draft")
+                    post = ("post", draft, "action_post")
+                    workers = (
+                        (reset, post) if first_worker == "reset" else (post, reset)
+                    )
+                    failures = self._race(*workers, order="sequential")
+                    self._assert_nobody_retried(failures)
+                    self._assert_drained()
+                    self.assertEqual(
+                        self._states([*posted, draft]),
+                        ["draft"] + ["posted"] * (len(posted) - 1) + ["posted"],
+                    )
+                    self.assertEqual(self._history(product_id), [expected_line])
+                    # Next round starts from no posted invoice of the product.
+                    self._commit(
+                        lambda env, moves=(*posted, draft): (
+                            env["account.move"].browse(moves).button_cancel()
+                        )
+                    )
+                    self.assertEqual(self._history(product_id), [])
 
     def test_posting_does_not_wait_for_a_history_line_held_elsewhere(self):
         """A long transaction (a manager's rebuild, say) holds the line:

@@ -1666,23 +1666,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         follows the invoices, not the key's past."""
         return SQL(
             """
-        WITH %(move_lines)s,
-        move_keys AS MATERIALIZED (
-            -- each key once, and its lock tried once
-            SELECT company_id, partner_id, product_id, leaving,
-                   pg_try_advisory_xact_lock(%(lock_key)s) AS locked
-              FROM (SELECT line.company_id, line.partner_id, line.product_id,
-                           BOOL_OR(line.is_reversal)
-                           OR COUNT(DISTINCT line.invoice_date)
-                                  FILTER (WHERE line.is_invoice) > 1 AS leaving
-                      FROM move_lines line
-                      JOIN res_partner partner ON partner.id = line.partner_id
-                     WHERE partner.consumer_preference_consent IS NOT FALSE
-                       -- the units held first
-                       AND (SELECT COUNT(*) FROM held_units) >= 0
-                     GROUP BY line.company_id, line.partner_id, line.product_id
-                   ) keys_of_moves
-        ),
+        WITH %(move_keys)s,
         delta AS (
             -- what the invoices' lines count, and their day (one at most)
             SELECT line.company_id, line.partner_id, line.product_id,
@@ -1802,8 +1786,15 @@ class ConsumerPreferenceHistory(models.AbstractModel):
            AND changed.partner_id = move_keys.partner_id
            AND changed.product_id = move_keys.product_id
             """,
-            move_lines=self._move_lines_sql(moves),
-            lock_key=self._lock_key_sql(),
+            move_keys=self._move_keys_ctes(
+                moves,
+                # reversals: they may change whether the invoice they reverse
+                # is a purchase; invoices of several days
+                leaving=SQL(
+                    "BOOL_OR(line.is_reversal) OR COUNT(DISTINCT line.invoice_date)"
+                    " FILTER (WHERE line.is_invoice) > 1"
+                ),
+            ),
             aggregates=self._aggregates_sql(is_purchase=SQL("FALSE")),
             history_line=self._history_line_sql("delta"),
             before=self._purchased_that_day_sql("changed", SQL("changed.day")),
@@ -1860,11 +1851,14 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             move_ids=moves.ids,
         )
 
-    def _move_lines_sql(self, moves):
-        """The ``move_lines`` and ``held_units`` relations of the
-        statements that add ``moves`` to their keys' lines or take them
+    def _move_keys_ctes(self, moves, leaving):
+        """The relations ``move_lines``, ``held_units`` and ``move_keys`` of
+        the statements that add ``moves`` to their keys' lines or take them
         from them (``_increment_sql``, ``_decrement_sql``): the invoices'
-        product lines, read once, and the units converting them, held."""
+        product lines, read once; the units converting them, held; and each
+        key of customers who consent, its advisory lock tried once, and
+        whether it is ``leaving`` (an aggregate of its lines: to recompute
+        rather than count)."""
         # right after WITH: the statements open with "WITH move_lines"
         # (bench_history.py recognises them so)
         return SQL(
@@ -1905,8 +1899,24 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                      FROM move_lines line
                     WHERE line.line_unit_id IS DISTINCT FROM line.product_unit_id)
                FOR SHARE OF unit NOWAIT
+        ),
+        move_keys AS MATERIALIZED (
+            -- each key once, and its lock tried once
+            SELECT company_id, partner_id, product_id, leaving,
+                   pg_try_advisory_xact_lock(%(lock_key)s) AS locked
+              FROM (SELECT line.company_id, line.partner_id, line.product_id,
+                           %(leaving)s AS leaving
+                      FROM move_lines line
+                      JOIN res_partner partner ON partner.id = line.partner_id
+                     WHERE partner.consumer_preference_consent IS NOT FALSE
+                       -- the units held first
+                       AND (SELECT COUNT(*) FROM held_units) >= 0
+                     GROUP BY line.company_id, line.partner_id, line.product_id
+                   ) keys_of_moves
         )
             """,
+            leaving=leaving,
+            lock_key=self._lock_key_sql(),
             move_lines=self._posted_lines_sql(
                 SQL("line.product_id IS NOT NULL"),
                 # the lines of the invoices being posted (Odoo writes
@@ -1924,29 +1934,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         moves = posted | unposted
         return SQL(
             """
-        WITH %(move_lines)s,
-        move_keys AS MATERIALIZED (
-            -- each key once, and its lock tried once
-            SELECT company_id, partner_id, product_id, leaving,
-                   pg_try_advisory_xact_lock(%(lock_key)s) AS locked
-              FROM (SELECT line.company_id, line.partner_id, line.product_id,
-                           BOOL_OR(line.move_id = ANY(%(recompute_ids)s)
-                                   -- an invoice posted again after its
-                                   -- reversal was: one to undo, perhaps
-                                   OR line.is_invoice AND EXISTS (
-                                      SELECT 1 FROM account_move reversal
-                                       WHERE reversal.reversed_entry_id = line.move_id
-                                         AND reversal.state = 'posted'
-                                         AND reversal.move_type = 'out_refund'))
-                               AS leaving
-                      FROM move_lines line
-                      JOIN res_partner partner ON partner.id = line.partner_id
-                     WHERE partner.consumer_preference_consent IS NOT FALSE
-                       -- the units held first
-                       AND (SELECT COUNT(*) FROM held_units) >= 0
-                     GROUP BY line.company_id, line.partner_id, line.product_id
-                   ) keys_of_moves
-        ),
+        WITH %(move_keys)s,
         delta AS (
             -- the invoices' own lines, never a line of the key's past; few
             -- rows, so the last unit price is simply carried along
@@ -2053,9 +2041,22 @@ class ConsumerPreferenceHistory(models.AbstractModel):
            AND merged.partner_id = move_keys.partner_id
            AND merged.product_id = move_keys.product_id
             """,
-            move_lines=self._move_lines_sql(moves),
-            lock_key=self._lock_key_sql(),
-            recompute_ids=recompute.ids,
+            move_keys=self._move_keys_ctes(
+                moves,
+                leaving=SQL(
+                    """
+                    BOOL_OR(line.move_id = ANY(%s)
+                            -- an invoice posted again after its reversal
+                            -- was: one to undo, perhaps
+                            OR line.is_invoice AND EXISTS (
+                               SELECT 1 FROM account_move reversal
+                                WHERE reversal.reversed_entry_id = line.move_id
+                                  AND reversal.state = 'posted'
+                                  AND reversal.move_type = 'out_refund'))
+                    """,
+                    recompute.ids,
+                ),
+            ),
             # the invoices' own lines: no credit note reverses them here
             aggregates=self._aggregates_sql(is_purchase=SQL("line.is_own_invoice")),
             price_unit=self._price_unit_sql(

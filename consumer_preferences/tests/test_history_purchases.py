@@ -1,4 +1,5 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+from contextlib import contextmanager
 from datetime import date
 from unittest.mock import patch
 
@@ -6,6 +7,7 @@ from freezegun import freeze_time
 
 from odoo.tests import Form, tagged
 
+from ..models.consumer_preference_history import STATISTICS_FIELDS
 from .common import ConsumerPreferenceCommon
 
 
@@ -16,6 +18,16 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
     not credit in full. An invoice reversed and invoiced again, or a sale
     invoiced in two the same day, is one purchase: no reorder date, no
     reminder, after a single purchase."""
+
+    @contextmanager
+    def _watching_recomputations(self):
+        """Record the exact recomputations (``_recompute``) run inside: the
+        mock's calls."""
+        History = type(self.env["consumer.preference.history"])
+        with patch.object(
+            History, "_recompute", autospec=True, side_effect=History._recompute
+        ) as recompute:
+            yield recompute
 
     def _post_as_accountant(self, move, invoice_date=None):
         if invoice_date:
@@ -324,10 +336,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         self._post_as_accountant(refund)
         self.assertEqual(history.purchase_count, 3)
         # Added to the line, as any posting: not recomputed from the key's past.
-        History = type(self.env["consumer.preference.history"])
-        with patch.object(
-            History, "_recompute", autospec=True, side_effect=History._recompute
-        ) as recompute:
+        with self._watching_recomputations() as recompute:
             self._post_customer_invoice(
                 self.customer, [(self.coffee, 1, 8.0)], invoice_date="2026-03-06"
             )
@@ -364,10 +373,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         ]
         history = self._history(self.customer, self.coffee)
         tea_history = self._history(self.customer, self.tea)
-        History = type(self.env["consumer.preference.history"])
-        with patch.object(
-            History, "_recompute", autospec=True, side_effect=History._recompute
-        ) as recompute:
+        with self._watching_recomputations() as recompute:
             last_reversal, _corrected = self._reverse(invoices["2026-04-10"])
             self._post_as_accountant(last_reversal)
             self.assertRecordValues(
@@ -495,10 +501,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
             for invoice_date in ("2026-03-01", "2026-03-11", "2026-03-21")
         ]
         history = self._history(self.customer, self.coffee)
-        History = type(self.env["consumer.preference.history"])
-        with patch.object(
-            History, "_recompute", autospec=True, side_effect=History._recompute
-        ) as recompute:
+        with self._watching_recomputations() as recompute:
             reversals = self._reverse(invoices[1])[0] | self._reverse(invoices[2])[0]
             reversals.with_user(self.accountant).action_post()
             self.assertEqual(recompute.call_count, 1)
@@ -547,21 +550,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
     def _assert_as_rebuilt(self, lines):
         """``lines`` hold what the rebuild computes from the posted invoices
         (rebuilt in a savepoint, rolled back)."""
-        fields = [
-            "invoice_count",
-            "refund_count",
-            "quantity",
-            "amount",
-            "first_invoice_date",
-            "last_invoice_date",
-            "last_invoice_line_id",
-            "last_price_unit",
-            "purchase_count",
-            "first_purchase_date",
-            "last_purchase_date",
-            "average_quantity",
-            "next_expected_date",
-        ]
+        fields = list(STATISTICS_FIELDS)
         counted = lines.read(fields)
         with self.env.cr.savepoint() as savepoint:
             self.env["consumer.preference.history"]._rebuild(partners=self.customer)
@@ -616,10 +605,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
                 }
             ],
         )
-        History = type(self.env["consumer.preference.history"])
-        with patch.object(
-            History, "_recompute", autospec=True, side_effect=History._recompute
-        ) as recompute:
+        with self._watching_recomputations() as recompute:
             invoices["2026-03-31"].with_user(self.accountant).button_draft()
             self._assert_as_rebuilt(history)
             self.assertRecordValues(
@@ -728,10 +714,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
                 {"purchase_count": 1, "last_purchase_date": date(2026, 3, 2)},
             ],
         )
-        History = type(self.env["consumer.preference.history"])
-        with patch.object(
-            History, "_recompute", autospec=True, side_effect=History._recompute
-        ) as recompute:
+        with self._watching_recomputations() as recompute:
             (march[1] | march[2]).with_user(self.accountant).button_draft()
             self.assertRecordValues(
                 history,
@@ -804,10 +787,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         self.assertRecordValues(
             history, [{"purchase_count": 2, "last_purchase_date": date(2026, 3, 11)}]
         )
-        History = type(self.env["consumer.preference.history"])
-        with patch.object(
-            History, "_recompute", autospec=True, side_effect=History._recompute
-        ) as recompute:
+        with self._watching_recomputations() as recompute:
             reversal.with_user(self.accountant).button_draft()
             self.assertEqual(recompute.call_count, 1)
             self.assertRecordValues(
