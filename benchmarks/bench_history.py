@@ -20,8 +20,9 @@ does). The script prints, side by side in the same run:
    posting invoices of 1, 5 and 50 lines in both, interleaved, in one
    process, for a customer who bought those products before, then for a new
    customer each time (a first purchase: every key new), then the credit
-   note reversing in full an invoice of the first customer's: median times,
-   the ratio, and the queries of each posting. Each posting is committed, as
+   note reversing in full an invoice of the first customer's, and resetting
+   such an invoice to draft: median times, the ratio, and the queries of
+   each posting (reset). Each posting is committed, as
    Odoo commits each request (in one transaction, a posting would update
    history lines the same transaction wrote: their foreign keys are checked
    again and no update is HOT, which no user's posting pays), so this
@@ -67,6 +68,7 @@ OVERHEAD_KINDS = {
     "repeat": "",
     "first": ", first purchase",
     "reversal": ", credit note reversing a purchase",
+    "reset": ", a purchase reset to draft",
 }
 # The history service's statements: those explained, and those replayed
 # around them (its settings, the rebuild's table).
@@ -277,7 +279,10 @@ class HistoryBench:
                     env.cr.commit()
                     _reset_connection(env.cr)
                     count_before = env.cr.sql_log_count
-                    post_seconds = self._timed_post(move, commit=True)
+                    if kind == "reset":
+                        post_seconds = self._timed_reset(move, commit=True)
+                    else:
+                        post_seconds = self._timed_post(move, commit=True)
                     if run:  # the first run warms the caches up
                         case = (lines, kind)
                         seconds[name, case].append(post_seconds)
@@ -296,19 +301,20 @@ class HistoryBench:
             )
 
     def _overhead_move(self, env, kind, customer, products):
-        """The draft move a case of section 2 posts: an invoice for the
-        customer (who bought those products before), for a new customer (a
-        first purchase: every key new), or the credit note reversing in full
+        """The move a case of section 2 posts or resets: a draft invoice for
+        the customer (who bought those products before), for a new customer
+        (a first purchase: every key new), the credit note reversing in full
         an invoice of the customer's just posted (the reversal wizard's
-        Reverse)."""
+        Reverse), or an invoice of the customer's just posted (to reset to
+        draft)."""
         if kind == "first":
             customer = env["res.partner"].create({"name": "Bench first purchase"})
         invoice = self._new_invoice(env, customer, products)
-        if kind != "reversal":
+        if kind not in ("reversal", "reset"):
             return invoice
         invoice.action_post()
         env.cr.commit()
-        return invoice._reverse_moves()
+        return invoice if kind == "reset" else invoice._reverse_moves()
 
     # ------------------------------------------------------------------
     # 3. Rebuild against the raw aggregate
@@ -512,12 +518,15 @@ class HistoryBench:
             invoice.env.cr.commit()
         return time.perf_counter() - started
 
-    def _timed_reset(self, invoice):
-        """Time ``button_draft`` of ``invoice`` and its writes."""
+    def _timed_reset(self, invoice, commit=False):
+        """Time ``button_draft`` of ``invoice`` and its writes; with
+        ``commit``, and its commit."""
         invoice.env.flush_all()
         started = time.perf_counter()
         invoice.button_draft()
         invoice.env.flush_all()
+        if commit:
+            invoice.env.cr.commit()
         return time.perf_counter() - started
 
     @contextmanager
