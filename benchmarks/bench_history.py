@@ -181,7 +181,7 @@ class HistoryBench:
                     timings[size, lines]["history"].append(sum(history_seconds))
                     # Reset to draft (then posted again, untimed)
                     with self._timed_history() as history_seconds:
-                        reset_seconds = self._timed_reset(invoice)
+                        reset_seconds = self._timed_post(invoice, method="button_draft")
                     timings[size, lines]["reset post"].append(reset_seconds)
                     timings[size, lines]["reset history"].append(sum(history_seconds))
                     invoice.action_post()
@@ -279,10 +279,11 @@ class HistoryBench:
                     env.cr.commit()
                     _reset_connection(env.cr)
                     count_before = env.cr.sql_log_count
-                    if kind == "reset":
-                        post_seconds = self._timed_reset(move, commit=True)
-                    else:
-                        post_seconds = self._timed_post(move, commit=True)
+                    post_seconds = self._timed_post(
+                        move,
+                        commit=True,
+                        method="button_draft" if kind == "reset" else "action_post",
+                    )
                     if run:  # the first run warms the caches up
                         case = (lines, kind)
                         seconds[name, case].append(post_seconds)
@@ -507,23 +508,13 @@ class HistoryBench:
         function()
         return time.perf_counter() - started
 
-    def _timed_post(self, invoice, commit=False):
-        """Time ``action_post`` of ``invoice`` and its writes; with ``commit``,
-        and its commit, as Odoo commits each request."""
+    def _timed_post(self, invoice, commit=False, method="action_post"):
+        """Time ``action_post`` (or ``method``: ``button_draft``) of
+        ``invoice`` and its writes; with ``commit``, and its commit, as Odoo
+        commits each request."""
         invoice.env.flush_all()
         started = time.perf_counter()
-        invoice.action_post()
-        invoice.env.flush_all()
-        if commit:
-            invoice.env.cr.commit()
-        return time.perf_counter() - started
-
-    def _timed_reset(self, invoice, commit=False):
-        """Time ``button_draft`` of ``invoice`` and its writes; with
-        ``commit``, and its commit."""
-        invoice.env.flush_all()
-        started = time.perf_counter()
-        invoice.button_draft()
+        getattr(invoice, method)()
         invoice.env.flush_all()
         if commit:
             invoice.env.cr.commit()
