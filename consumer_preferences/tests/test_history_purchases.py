@@ -5,6 +5,7 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
+from odoo import Command
 from odoo.tests import Form, tagged
 
 from ..models.consumer_preference_history import STATISTICS_FIELDS
@@ -841,3 +842,52 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
                 }
             ],
         )
+
+    def test_a_reset_falls_back_to_a_price_in_another_currency_and_unit(self):
+        """The last invoice reset, the last unit price falls back to the
+        invoice before, converted from its currency and unit as the rebuild
+        converts it."""
+        euro = self.setup_other_currency("EUR", rates=[("2026-01-01", 2.0)])
+        dozen = self.env.ref("uom.product_uom_dozen")
+        earlier = self.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": self.customer.id,
+                "invoice_date": "2026-03-01",
+                "currency_id": euro.id,
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "product_id": self.coffee.id,
+                            "product_uom_id": dozen.id,
+                            "quantity": 1,
+                            "price_unit": 240.0,
+                        }
+                    )
+                ],
+            }
+        )
+        earlier.with_user(self.accountant).action_post()
+        last = self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-03-11"
+        )
+        history = self._history(self.customer, self.coffee)
+        self.assertRecordValues(history, [{"last_price_unit": 8.0}])
+        with self._watching_recomputations() as recompute:
+            last.with_user(self.accountant).button_draft()
+        recompute.assert_not_called()
+        self.assertRecordValues(
+            history,
+            [
+                {
+                    "invoice_count": 1,
+                    "quantity": 12.0,
+                    "last_invoice_date": date(2026, 3, 1),
+                    # 240 EUR a dozen, at 2 EUR for 1: 10 a unit
+                    "last_price_unit": 10.0,
+                    "purchase_count": 1,
+                    "last_purchase_date": date(2026, 3, 1),
+                }
+            ],
+        )
+        self._assert_as_rebuilt(history)
