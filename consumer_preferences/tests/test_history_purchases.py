@@ -30,6 +30,16 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         ) as recompute:
             yield recompute
 
+    def _post_coffee_invoices(self, quantity, invoice_dates):
+        """Post, as the accountant, an invoice of ``quantity`` coffees at
+        8.0 on each of ``invoice_dates``; return them in that order."""
+        return [
+            self._post_customer_invoice(
+                self.customer, [(self.coffee, quantity, 8.0)], invoice_date=invoice_date
+            )
+            for invoice_date in invoice_dates
+        ]
+
     def _post_as_accountant(self, move, invoice_date=None):
         if invoice_date:
             with Form(move.with_user(self.accountant)) as move_form:
@@ -495,12 +505,9 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         posted with an invoice of the same product: the key is recomputed,
         exactly as the rebuild counts it. Posted with an invoice of another
         product, a reversal is counted all the same."""
-        invoices = [
-            self._post_customer_invoice(
-                self.customer, [(self.coffee, 2, 8.0)], invoice_date=invoice_date
-            )
-            for invoice_date in ("2026-03-01", "2026-03-11", "2026-03-21")
-        ]
+        invoices = self._post_coffee_invoices(
+            2, ("2026-03-01", "2026-03-11", "2026-03-21")
+        )
         history = self._history(self.customer, self.coffee)
         with self._watching_recomputations() as recompute:
             reversals = self._reverse(invoices[1])[0] | self._reverse(invoices[2])[0]
@@ -684,12 +691,9 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         in part (a purchase) or in full (none) reset; a key's last purchase
         reset while a credited invoice keeps its line: all counted, not
         recomputed, as the rebuild computes them."""
-        march = [
-            self._post_customer_invoice(
-                self.customer, [(self.coffee, 4, 8.0)], invoice_date=invoice_date
-            )
-            for invoice_date in ("2026-03-01", "2026-03-11", "2026-03-11")
-        ]
+        march = self._post_coffee_invoices(
+            4, ("2026-03-01", "2026-03-11", "2026-03-11")
+        )
         partly_credited = self._post_customer_invoice(
             self.customer, [(self.coffee, 4, 8.0)], invoice_date="2026-03-21"
         )
@@ -773,12 +777,9 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         exactly as the rebuild counts it (as all resets were before they
         were counted). A key's only invoice reset: its line is deleted, as
         the rebuild would, without recomputing it."""
-        invoices = [
-            self._post_customer_invoice(
-                self.customer, [(self.coffee, 2, 8.0)], invoice_date=invoice_date
-            )
-            for invoice_date in ("2026-03-01", "2026-03-11", "2026-03-21")
-        ]
+        invoices = self._post_coffee_invoices(
+            2, ("2026-03-01", "2026-03-11", "2026-03-21")
+        )
         tea_invoice = self._post_customer_invoice(
             self.customer, [(self.tea, 1, 5.0)], invoice_date="2026-03-05"
         )
