@@ -960,10 +960,11 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         read one key at a time); only keys with an invoice: a credit note
         alone never makes a customer prefer a product.
 
-        One aggregate over the lines joined to their invoice and unit only,
-        everything else looked up per key afterwards: a rebuild costs about a
-        plain ``GROUP BY``. Quantities are in the product's unit (negative on
-        credit notes); amounts and the last unit price in company currency.
+        One aggregate over the lines joined to their invoice and unit only
+        (and, in a rebuild, their customer, for consent), everything else
+        looked up per key afterwards. Quantities are in the product's unit
+        (negative on credit notes); amounts and the last unit price in
+        company currency.
         The last invoiced line is the greatest (invoice date, line id), found
         as the greatest of one number per line, without sorting.
 
@@ -971,6 +972,14 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         invoice of its own that its reversals did not credit in full
         (``_is_purchase_sql``): looked up for the few invoices that have a
         reversal only."""
+
+        def consenting_customer(alias):
+            return SQL(
+                "JOIN res_partner partner ON partner.id = %s.partner_id"
+                " AND partner.consumer_preference_consent IS NOT FALSE",
+                SQL.identifier(alias),
+            )
+
         per_key_statistics = SQL(
             """
             SELECT line.company_id, line.partner_id, line.product_id,
@@ -992,14 +1001,20 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                     "move", SQL("line.partner_id"), SQL("line.product_id")
                 )
             ),
-            posted_lines=ConsumerPreferenceHistory._posted_lines_sql(scope),
+            posted_lines=ConsumerPreferenceHistory._posted_lines_sql(
+                scope,
+                # a rebuild hashes the customers into its pass over the lines
+                joins=None if per_key else consenting_customer("line"),
+                read_all=not per_key,
+            ),
         )
         if per_key:
             # One index lookup per key (OFFSET 0 keeps the subquery apart):
             # a join would let the planner read every posted line instead.
             per_key_statistics = SQL(
-                "SELECT key_statistics.* FROM keys "
-                "CROSS JOIN LATERAL (%s OFFSET 0) key_statistics",
+                "SELECT key_statistics.* FROM keys %s"
+                " CROSS JOIN LATERAL (%s OFFSET 0) key_statistics",
+                consenting_customer("keys"),
                 per_key_statistics,
             )
         return SQL(
@@ -1017,7 +1032,6 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                    -- same key as consumer.preference._attribute_value_key()
                    COALESCE(variant_values.value_key, '') AS attribute_value_key
               FROM (%(per_key_statistics)s) per_key
-              JOIN res_partner partner ON partner.id = per_key.partner_id
               JOIN product_product product ON product.id = per_key.product_id
               JOIN product_template template ON template.id = product.product_tmpl_id
               LEFT JOIN uom_uom product_uom ON product_uom.id = template.uom_id
@@ -1027,7 +1041,6 @@ class ConsumerPreferenceHistory(models.AbstractModel):
               LEFT JOIN (%(variant_values)s) variant_values
                 -- once per product, not once per key
                 ON variant_values.product_id = per_key.product_id
-             WHERE partner.consumer_preference_consent IS NOT FALSE
             """,
             per_key_statistics=per_key_statistics,
             variant_values=ConsumerPreferenceHistory._variant_values_sql(SQL("TRUE")),
@@ -1066,12 +1079,23 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
 
     @staticmethod
-    def _posted_lines_sql(scope, joins=None, state=None):
+    def _posted_lines_sql(scope, joins=None, state=None, read_all=False):
         """FROM and WHERE of the lines a history counts: the product lines of
         posted customer invoices and credit notes within ``scope`` (a
         condition on ``line``), as ``line``, with their ``move`` and unit
         (``line_uom``); ``joins`` adds more. ``state`` replaces the condition
-        that their invoice is posted."""
+        that their invoice is posted. ``read_all``: the scope is most lines
+        (a rebuild, a report), read in one pass rather than by index."""
+        partner_condition = SQL("move.commercial_partner_id = line.partner_id")
+        if read_all:
+            # As a function call: PostgreSQL would take this equality as
+            # independent of the one on move_id and expect a line in
+            # thousands (25 keys out of 20,020 at 100,000 lines), then look
+            # up each key's customer and last line one at a time; a function
+            # call it estimates at a third, and hashes those joins.
+            partner_condition = SQL(
+                "int4eq(move.commercial_partner_id, line.partner_id)"
+            )
         return SQL(
             """
               FROM account_move_line line
@@ -1082,12 +1106,13 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                AND line.display_type = 'product'
                AND move.move_type IN %s
                -- Odoo keeps an invoice's lines on its commercial partner
-               AND move.commercial_partner_id = line.partner_id
+               AND %s
                AND %s
             """,
             joins or SQL(),
             state or SQL("line.parent_state = 'posted'"),
             HISTORY_MOVE_TYPES,
+            partner_condition,
             scope,
         )
 
@@ -2249,10 +2274,14 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             # Recomputing keys runs beside postings: never wait for a line
             # another transaction holds, let the caller queue the key.
             row_locks = SQL("FOR UPDATE OF preference NOWAIT")
+            # the keys' lines locked in a relation of their own, before
+            # anything is joined to them
+            existing = SQL("MATERIALIZED")
             held_units = self._held_units_sql()
         else:
             # A rebuild may wait: it is the manager's, not the accountant's.
             row_locks = SQL()
+            existing = SQL()  # joined as they are read
             keys_cte = SQL("SELECT NULL")
             held_units = SQL("SELECT NULL")
             # PostgreSQL runs no statement that writes in parallel: the
@@ -2274,7 +2303,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         WITH keys AS (%(keys)s),
         held_units AS MATERIALIZED (%(held_units)s),
         statistics AS MATERIALIZED (%(statistics)s),
-        existing AS MATERIALIZED (
+        existing AS %(existing)s (
             SELECT preference.id, preference.company_id, preference.partner_id,
                    preference.product_id, preference.attribute_value_key,
                    (preference.invoice_count, preference.refund_count,
@@ -2291,12 +2320,18 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             %(row_locks)s
         ),
         matched AS (
-            -- each line with its statistics, joined once: a line without
-            -- statistics is deleted, statistics without a line are inserted,
-            -- and only lines whose figures differ are rewritten (a rebuild
-            -- touches only what changed)
-            SELECT existing.id AS existing_id,
-                   existing.figures IS DISTINCT FROM (
+            -- each line with its statistics, joined once, kept where they
+            -- differ: a line without statistics is deleted, statistics
+            -- without a line are inserted, a line whose figures differ is
+            -- rewritten (a rebuild touches only what changed)
+            SELECT existing.id AS existing_id, statistics.*
+              FROM existing
+              FULL JOIN statistics
+                ON statistics.company_id = existing.company_id
+               AND statistics.partner_id = existing.partner_id
+               AND statistics.product_id = existing.product_id
+               AND statistics.attribute_value_key = existing.attribute_value_key
+             WHERE existing.figures IS DISTINCT FROM (
                        statistics.invoice_count::int, statistics.refund_count::int,
                        statistics.quantity, statistics.amount,
                        statistics.first_invoice_date, statistics.last_invoice_date,
@@ -2304,14 +2339,6 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                        statistics.purchase_count::int,
                        statistics.first_purchase_date,
                        statistics.last_purchase_date, TRUE)
-                       AS changed,
-                   statistics.*
-              FROM existing
-              FULL JOIN statistics
-                ON statistics.company_id = existing.company_id
-               AND statistics.partner_id = existing.partner_id
-               AND statistics.product_id = existing.product_id
-               AND statistics.attribute_value_key = existing.attribute_value_key
         ),
         updated AS (
             UPDATE consumer_preference preference
@@ -2319,7 +2346,6 @@ class ConsumerPreferenceHistory(models.AbstractModel):
               FROM matched
              WHERE preference.id = matched.existing_id
                AND matched.product_id IS NOT NULL
-               AND matched.changed
          RETURNING preference.id
         ),
         deleted AS (
@@ -2340,6 +2366,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 keys=keys_cte,
                 held_units=held_units,
                 statistics=statistics,
+                existing=existing,
                 existing_scope=existing_scope,
                 row_locks=row_locks,
                 assignments=self._assignments_sql("matched"),

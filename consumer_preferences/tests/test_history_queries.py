@@ -11,6 +11,7 @@ from unittest.mock import patch
 from odoo import Command
 from odoo.sql_db import Cursor
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from .common import ConsumerPreferenceCommon
 
@@ -242,6 +243,47 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
 
         with patch.object(Cursor, "execute", recording_execute):
             yield queries
+
+    def test_the_rebuild_expects_the_lines_it_reads(self):
+        """The rebuild's plan expects about as many lines as it aggregates:
+        estimated at one in thousands (the condition that a line is on its
+        invoice's customer taken as independent of the one on its invoice),
+        PostgreSQL looked up each key's customer and last line one at a time
+        (100,000 lines: a tenth of the rebuild)."""
+        customers = self.env["res.partner"].create(
+            [{"name": f"Estimated customer {number}"} for number in range(12)]
+        )
+        for customer in customers:
+            self._post_customer_invoice(
+                customer, [(self.coffee, 1, 8.0), (self.tea, 2, 5.0)]
+            )
+        self.env.flush_all()
+        self.env.cr.execute("ANALYZE account_move, account_move_line, res_partner")
+        history = self.env["consumer.preference.history"]
+        self.env.cr.execute(
+            SQL(
+                "SELECT COUNT(*) %s",
+                history._posted_lines_sql(SQL("line.product_id IS NOT NULL")),
+            )
+        )
+        line_count = self.env.cr.fetchone()[0]
+        self.env.cr.execute(
+            SQL(
+                "EXPLAIN (FORMAT JSON) %s",
+                history._statistics_sql(history._scope_filter("line")),
+            )
+        )
+        plans = [self.env.cr.fetchone()[0][0]["Plan"]]
+        aggregate = None
+        while plans and not aggregate:
+            plan = plans.pop()
+            if "line.partner_id" in plan.get("Group Key", ()):
+                aggregate = plan
+            plans.extend(plan.get("Plans", []))
+        self.assertTrue(aggregate, "the rebuild aggregates the lines by key")
+        (aggregated,) = aggregate["Plans"]
+        self.assertGreater(line_count, 24)
+        self.assertGreaterEqual(aggregated["Plan Rows"], line_count / 5)
 
     def test_recomputations_are_not_compiled(self):
         """PostgreSQL compiles (JIT) a recomputation of keys past ~340,000
