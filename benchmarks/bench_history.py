@@ -12,9 +12,10 @@ does). The script prints, side by side in the same run:
 1. posting an invoice of 5 and of 50 lines for a new customer and for
    customers with 20,000 and 100,000 posted invoice lines of the same
    products (copied in SQL from a posted invoice), resetting it to draft
-   (then posting it again), then the credit note reversing it in full:
-   median time of ``action_post`` (``button_draft``), of the history's part
-   of it, and the ratio to the new customer;
+   (then posting it again), then the credit note reversing it in full, and
+   that credit note reset to draft: median time of ``action_post``
+   (``button_draft``), of the history's part of it, and the ratio to the new
+   customer;
 2. with ``--plain-database`` (a database with the same Odoo and ``account``
    but without the addon, e.g. ``-i account,sales_team`` with demo data):
    posting invoices of 1, 5 and 50 lines in both, interleaved, in one
@@ -163,6 +164,8 @@ class HistoryBench:
                 "reset history": [],
                 "reversal post": [],
                 "reversal history": [],
+                "reversal reset post": [],
+                "reversal reset history": [],
             }
             for size in HISTORY_SIZES
             for lines in INVOICE_SIZES
@@ -194,12 +197,22 @@ class HistoryBench:
                     timings[size, lines]["reversal history"].append(
                         sum(history_seconds)
                     )
+                    # That credit note reset to draft (the purchase back)
+                    with self._timed_history() as history_seconds:
+                        reset_seconds = self._timed_post(
+                            reversal, method="button_draft"
+                        )
+                    timings[size, lines]["reversal reset post"].append(reset_seconds)
+                    timings[size, lines]["reversal reset history"].append(
+                        sum(history_seconds)
+                    )
         for kind, label in (
             ("", "invoice"),
             ("reset ", "invoice reset to draft"),
             ("reversal ", "credit note reversing it"),
+            ("reversal reset ", "credit note reset to draft"),
         ):
-            action = "button_draft" if kind == "reset " else "action_post"
+            action = "button_draft" if "reset" in kind else "action_post"
             for lines in INVOICE_SIZES:
                 new_post = statistics.median(timings[0, lines][f"{kind}post"])
                 new_history = statistics.median(timings[0, lines][f"{kind}history"])

@@ -53,10 +53,11 @@ How it is kept, and why:
   taken from its keys' lines the same way, before Odoo writes it
   (``_decrement``): counts and sums go down, and the dates, last unit price
   and purchases it held give way to the nearest other invoice or purchase,
-  read from its day on. Nothing that cannot be undone that way is ever
-  undone by subtraction: a reversal leaving the posted state, invoices of
-  several days leaving it together, a key left with no invoice, reversals
-  posted with an invoice of the same product or after the write, or
+  read from its day on; a reversal leaving the posted state has its
+  reversed invoice's day counted again, as when it was posted. Nothing that
+  cannot be undone that way is ever undone by subtraction: invoices of
+  several days leaving the posted state together, reversals posted (or
+  reset) with an invoice of the same product or after the write, or
   reversing invoices of several days, invoices of several days falling
   among a key's purchases, a key with a past but no line (credit notes
   only), a state changed by a write that changes more, a queued key, a
@@ -224,17 +225,18 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             return [], []
         posted &= moves
         unposted = moves - posted
-        # Reversals (credit notes reversing an invoice, invoices cancelling
-        # such a credit note) may change whether the invoice they reverse is
-        # a purchase: before they are written posted, that is counted apart
-        # (_count_reversed), the rest of them added as any invoice's;
-        # otherwise their keys are recomputed.
-        reversals = posted.filtered("reversed_entry_id")
-        count_reversals = before_write and reversals
         # Invoices leaving the posted state are taken from their keys' lines
         # before they are written (_decrement); after, their keys are
         # recomputed.
         decrement = before_write and unposted
+        # Reversals (credit notes reversing an invoice, invoices cancelling
+        # such a credit note) may change whether the invoice they reverse is
+        # a purchase: before they are written posted, or leave that state,
+        # that is counted apart (_count_reversed), the rest of them added or
+        # taken as any invoice's; otherwise their keys are recomputed.
+        changing = unposted if decrement else posted
+        reversals = changing.filtered("reversed_entry_id")
+        count_reversals = before_write and reversals
         recompute = self.env["account.move"] if decrement else unposted
         if not count_reversals:
             recompute |= reversals
@@ -257,10 +259,12 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 else:
                     keys, no_line = self._increment(posted, unposted, recompute)
                 if count_reversals:
+                    counted = "decremented" if decrement else "incremented"
                     for key in self._count_reversed(
                         reversals,
-                        posted - reversals,
-                        [key for key, state in keys.items() if state == "incremented"],
+                        changing - reversals,
+                        [key for key, state in keys.items() if state == counted],
+                        unposting=bool(decrement),
                     ):
                         keys[key] = "leaving"
                 # Keys with no line to add to: perhaps bought for the first
@@ -1156,7 +1160,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
 
     @staticmethod
-    def _is_purchase_sql(move, partner_id, product_id, posting=()):
+    def _is_purchase_sql(move, partner_id, product_id, posting=(), unposting=()):
         """Whether the invoice ``move`` (an alias) is a purchase of the
         product ``product_id`` by the customer ``partner_id`` (expressions):
         an invoice of its own (not one reversing a credit note: a return
@@ -1165,16 +1169,26 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         quantity, what invoices cancelling those credit notes give back
         included (one step: the reversal of such an invoice is not followed).
         Only an invoice that has a reversal reads lines. The reversals in
-        ``posting`` (ids) count as posted already: what the invoice is once
-        they are."""
+        ``posting`` (ids) count as posted already, those in ``unposting`` as
+        no longer posted: what the invoice is once they are written."""
 
         def is_posted(alias):
             alias = SQL.identifier(alias)
-            if not posting:
-                return SQL("%s.state = 'posted'", alias)
-            return SQL(
-                "(%s.state = 'posted' OR %s.id = ANY(%s))", alias, alias, list(posting)
-            )
+            if posting:
+                return SQL(
+                    "(%s.state = 'posted' OR %s.id = ANY(%s))",
+                    alias,
+                    alias,
+                    list(posting),
+                )
+            if unposting:
+                return SQL(
+                    "(%s.state = 'posted' AND NOT %s.id = ANY(%s))",
+                    alias,
+                    alias,
+                    list(unposting),
+                )
+            return SQL("%s.state = 'posted'", alias)
 
         quantity = SQL(
             "CASE WHEN purchase_line.product_uom_id IS NULL"
@@ -1524,20 +1538,21 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
         return True
 
-    def _count_reversed(self, reversals, others, keys):
+    def _count_reversed(self, reversals, others, keys, unposting=False):
         """Count again the purchases of the ``keys`` (locked, and just
-        incremented) of ``reversals``, which are about to be written posted,
-        on the day of the invoice each reverses (that a credit note reverses,
-        or whose reversal an invoice cancels): that invoice may stop being a
-        purchase (credited in full), or be one again. A day that stops
-        being a purchase day, the key's first or last, gives way to the
-        nearest purchase day before or after it, read in date order from
-        that day on: the key's lines up to that purchase, not its whole past
-        (nothing when it was the only one). Return the keys to recompute:
-        whose reversals reverse invoices of several days, or that invoices
-        of their own among ``others``, posted with them, may buy again
-        (the days are judged before the posting). A statement of its own,
-        sent only for reversals."""
+        incremented) of ``reversals``, which are about to be written posted
+        (with ``unposting``: the keys just decremented, the reversals about
+        to leave the posted state), on the day of the invoice each reverses
+        (that a credit note reverses, or whose reversal an invoice cancels):
+        that invoice may stop being a purchase (credited in full), or be one
+        again. A day that stops being a purchase day, the key's first or
+        last, gives way to the nearest purchase day before or after it, read
+        in date order from that day on: the key's lines up to that purchase,
+        not its whole past (nothing when it was the only one). Return the
+        keys to recompute: whose reversals reverse invoices of several days,
+        or that invoices of their own among ``others``, posted (reset) with
+        them, may buy (stop buying) on that day (the days are judged before
+        the write). A statement of its own, sent only for reversals."""
         if not keys:
             return []
         companies, partners, products = zip(*keys, strict=True)
@@ -1647,7 +1662,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                     "reversed_days", SQL("reversed_days.day")
                 ),
                 after=self._purchased_that_day_sql(
-                    "reversed_days", SQL("reversed_days.day"), posting=reversals.ids
+                    "reversed_days",
+                    SQL("reversed_days.day"),
+                    **{"unposting" if unposting else "posting": reversals.ids},
                 ),
                 history_line=self._history_line_sql("purchase_days"),
                 # the other purchase days are not the reversals' concern
@@ -1672,9 +1689,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         consent) that no other transaction holds, and take the lines of
         ``moves`` from those keys' history lines; return the state of every
         key: ``decremented``, ``contended`` (another transaction holds it),
-        ``leaving`` (to recompute once they are written: a reversal among
-        them, which may change whether the invoice it reverses is a
-        purchase, or invoices of several days) or ``no_line`` (no line to
+        ``leaving`` (to recompute once they are written: invoices of several
+        days) or ``no_line`` (no line to
         take from, or a line whose product's characteristic values changed
         since: to recompute). A line left with no invoice is deleted (credit
         notes alone make no line). The same statement queues the invoices'
@@ -1816,10 +1832,10 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             """,
             move_keys=self._move_keys_ctes(
                 moves,
-                # reversals: they may change whether the invoice they reverse
-                # is a purchase; invoices of several days
+                # invoices of several days (reversals are counted apart:
+                # _count_reversed)
                 leaving=SQL(
-                    "BOOL_OR(line.is_reversal) OR COUNT(DISTINCT line.invoice_date)"
+                    "COUNT(DISTINCT line.invoice_date)"
                     " FILTER (WHERE line.is_invoice) > 1"
                 ),
             ),
@@ -1894,7 +1910,6 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             -- the invoices' product lines, with what the statistics read of
             -- them, and what their unit price needs, read once
             SELECT %(figures)s, line.id, line.price_unit, line.amount_currency,
-                   move.reversed_entry_id IS NOT NULL AS is_reversal,
                    move.invoice_currency_rate,
                    line_uom.factor AS line_uom_factor,
                    -- three lookups by primary key, planned apart
@@ -2096,13 +2111,14 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         )
 
     @staticmethod
-    def _purchased_that_day_sql(key, day, excluded=(), posting=()):
+    def _purchased_that_day_sql(key, day, excluded=(), posting=(), unposting=()):
         """Whether the key in ``key`` (an alias with ``company_id``,
         ``partner_id`` and ``product_id``) has a purchase on ``day`` (an
         expression): a posted invoice of that day, but those of ``excluded``
         (ids), with a line of the product, that is a purchase
         (``_is_purchase_sql``, as the statistics count them; with the
-        reversals of ``posting`` as if posted). Read through the key's posted
+        reversals of ``posting`` as if posted, those of ``unposting`` as if
+        not). Read through the key's posted
         lines of that day only (the index of the posted lines by customer,
         product, company and date): whatever its past."""
         key = SQL.identifier(key)
@@ -2129,6 +2145,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 SQL("%s.partner_id", key),
                 SQL("%s.product_id", key),
                 posting,
+                unposting,
             ),
         )
 

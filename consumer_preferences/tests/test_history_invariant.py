@@ -111,8 +111,10 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
                 "schedule",
                 "auto-post",
                 "reset posted",
+                "reset reversal",
                 "reset cancel",
                 "cancel posted",
+                "cancel reversal",
                 "cancel draft",
                 "refund wizard",
                 "modify wizard",
@@ -203,6 +205,8 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
             return self._step_post(randomizer)
         move = self._as_accountant(randomizer.choice(moves))
         state = move.state
+        if state == "posted" and move.reversed_entry_id:
+            self.flows["reset reversal"] += 1
         move.button_draft()
         self.flows[f"reset {state}"] += 1
         return f"reset {state} {move.move_type} {move.id} to draft"
@@ -213,6 +217,8 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
             return self._step_create(randomizer)
         move = self._as_accountant(randomizer.choice(moves))
         state = move.state
+        if state == "posted" and move.reversed_entry_id:
+            self.flows["cancel reversal"] += 1
         move.button_cancel()
         self.flows[f"cancel {state}"] += 1
         return f"cancel {state} {move.move_type} {move.id}"

@@ -771,41 +771,161 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
             [call for call in recompute.call_args_list if call.kwargs.get("keys")]
         )
 
-    def test_resets_recomputed_when_they_cannot_be_counted(self):
-        """A reversal reset to draft (it gives its invoice back its purchase)
-        or invoices of two days reset together: the key is recomputed,
-        exactly as the rebuild counts it (as all resets were before they
-        were counted). A key's only invoice reset: its line is deleted, as
-        the rebuild would, without recomputing it."""
+    def test_reversal_resets_are_counted_without_recomputing_the_keys(self):
+        """A credit note crediting a purchase in full, reset to draft or
+        cancelled, gives the invoice its purchase back (the key's last or
+        first); a partial one, its quantity only; an invoice cancelling such
+        a credit note, reset, credits the invoice again (the nearest
+        purchase before it becomes the last). All counted before Odoo writes
+        them, as the rebuild computes them, no key recomputed."""
         invoices = self._post_coffee_invoices(
             2, ("2026-03-01", "2026-03-11", "2026-03-21")
+        )
+        history = self._history(self.customer, self.coffee)
+        last_reversal = self._reverse(invoices[2])[0]
+        self._post_as_accountant(last_reversal)
+        first_reversal = self._reverse(invoices[0])[0]
+        self._post_as_accountant(first_reversal)
+        partial = self._reverse(invoices[1])[0]
+        with Form(partial.with_user(self.accountant)) as refund_form:
+            with refund_form.invoice_line_ids.edit(0) as line:
+                line.quantity = 1
+        self._post_as_accountant(partial)
+        self.assertRecordValues(
+            history,
+            [
+                {
+                    "refund_count": 3,
+                    "quantity": 1.0,
+                    "purchase_count": 1,
+                    "first_purchase_date": date(2026, 3, 11),
+                    "last_purchase_date": date(2026, 3, 11),
+                }
+            ],
+        )
+        with self._watching_recomputations() as recompute:
+            last_reversal.with_user(self.accountant).button_draft()
+            self.assertRecordValues(
+                history,
+                [
+                    {
+                        "refund_count": 2,
+                        "quantity": 3.0,
+                        "purchase_count": 2,
+                        "first_purchase_date": date(2026, 3, 11),
+                        "last_purchase_date": date(2026, 3, 21),
+                        "next_expected_date": date(2026, 3, 31),
+                    }
+                ],
+            )
+            self._assert_as_rebuilt(history)
+            first_reversal.with_user(self.accountant).button_cancel()
+            self.assertEqual(first_reversal.state, "cancel")
+            self.assertRecordValues(
+                history,
+                [
+                    {
+                        "refund_count": 1,
+                        "quantity": 5.0,
+                        "purchase_count": 3,
+                        "first_purchase_date": date(2026, 3, 1),
+                        "last_purchase_date": date(2026, 3, 21),
+                    }
+                ],
+            )
+            self._assert_as_rebuilt(history)
+            partial.with_user(self.accountant).button_draft()
+            self.assertRecordValues(
+                history,
+                [{"refund_count": 0, "quantity": 6.0, "purchase_count": 3}],
+            )
+            self._assert_as_rebuilt(history)
+        self.assertFalse(
+            [call for call in recompute.call_args_list if call.kwargs.get("keys")]
+        )
+        # The last purchase credited again, then that credit note cancelled
+        # by an invoice: resetting that invoice credits the purchase again.
+        self._post_as_accountant(last_reversal)
+        cancelling = self._reverse(last_reversal, reversal_date=date(2026, 3, 25))[0]
+        self.assertEqual(cancelling.move_type, "out_invoice")
+        self._post_as_accountant(cancelling)
+        self.assertRecordValues(
+            history,
+            [{"invoice_count": 4, "purchase_count": 3, "quantity": 6.0}],
+        )
+        credited_again = {
+            "invoice_count": 3,
+            "refund_count": 1,
+            "quantity": 4.0,
+            "purchase_count": 2,
+            "first_purchase_date": date(2026, 3, 1),
+            "last_purchase_date": date(2026, 3, 11),
+            "last_invoice_date": date(2026, 3, 21),
+        }
+        with self._watching_recomputations() as recompute:
+            cancelling.with_user(self.accountant).button_draft()
+            self.assertRecordValues(history, [credited_again])
+            self._assert_as_rebuilt(history)
+            # Dated the day of the invoice it gives back: that day's
+            # purchase is lost once, not by the invoice and its reversal
+            # both.
+            self._post_as_accountant(cancelling, invoice_date=date(2026, 3, 21))
+            self.assertRecordValues(
+                history,
+                [{"purchase_count": 3, "last_purchase_date": date(2026, 3, 21)}],
+            )
+            cancelling.with_user(self.accountant).button_draft()
+            self.assertRecordValues(history, [credited_again])
+            self._assert_as_rebuilt(history)
+        self.assertFalse(
+            [call for call in recompute.call_args_list if call.kwargs.get("keys")]
+        )
+
+    def test_resets_recomputed_when_they_cannot_be_counted(self):
+        """Credit notes reversing invoices of two days reset together, a
+        credit note reset with an invoice of the same product, or invoices of
+        two days reset together: the key is recomputed, exactly as the
+        rebuild counts it (as all resets were before they were counted). A
+        key's only invoice reset: its line is deleted, as the rebuild would,
+        without recomputing it."""
+        invoices = self._post_coffee_invoices(
+            2, ("2026-03-01", "2026-03-11", "2026-03-21", "2026-03-31")
         )
         tea_invoice = self._post_customer_invoice(
             self.customer, [(self.tea, 1, 5.0)], invoice_date="2026-03-05"
         )
-        reversal = self._reverse(invoices[2])[0]
-        self._post_as_accountant(reversal)
+        reversals = [self._reverse(invoice)[0] for invoice in invoices[2:]]
+        for reversal in reversals:
+            self._post_as_accountant(reversal)
         history = self._history(self.customer, self.coffee)
         self.assertRecordValues(
             history, [{"purchase_count": 2, "last_purchase_date": date(2026, 3, 11)}]
         )
         with self._watching_recomputations() as recompute:
-            reversal.with_user(self.accountant).button_draft()
+            (reversals[0] | reversals[1]).with_user(self.accountant).button_draft()
             self.assertEqual(recompute.call_count, 1)
             self.assertRecordValues(
                 history,
                 [
                     {
                         "refund_count": 0,
-                        "purchase_count": 3,
-                        "last_purchase_date": date(2026, 3, 21),
+                        "purchase_count": 4,
+                        "last_purchase_date": date(2026, 3, 31),
                     }
                 ],
             )
+            self._post_as_accountant(reversals[1])
+            self.assertEqual(recompute.call_count, 1)
+            (reversals[1] | invoices[3]).with_user(self.accountant).button_draft()
+            self.assertEqual(recompute.call_count, 2)
+            self.assertRecordValues(
+                history,
+                [{"purchase_count": 3, "last_purchase_date": date(2026, 3, 21)}],
+            )
             (invoices[0] | invoices[1]).with_user(self.accountant).button_draft()
-            self.assertEqual(recompute.call_count, 2)
+            self.assertEqual(recompute.call_count, 3)
             tea_invoice.with_user(self.accountant).button_draft()
-            self.assertEqual(recompute.call_count, 2)
+            self.assertEqual(recompute.call_count, 3)
         self.assertFalse(self._history(self.customer, self.tea))
         expected = {
             "invoice_count": 1,

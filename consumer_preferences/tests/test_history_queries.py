@@ -27,8 +27,9 @@ POST_NEW_KEYS_QUERY_COUNT = 4
 # Reset to draft: the same, the invoices taken from their keys' lines
 # (before the write) instead of added to them.
 RESET_QUERY_COUNT = 3
-# A credit note reversing an invoice: the posting's, and the statement that
-# counts again the purchases of the reversed invoice's day.
+# A credit note reversing an invoice, posted or reset to draft: the posting's
+# (the reset's), and the statement that counts again the purchases of the
+# reversed invoice's day.
 REVERSAL_QUERY_COUNT = 4
 SERVICE_FILE = "consumer_preferences/models/consumer_preference_history.py"
 CURSOR_FILES = ("odoo/sql_db.py", "odoo/tools/sql.py")
@@ -212,6 +213,28 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
             [
                 {"refund_count": 1, "quantity": 0.0, "purchase_count": 0},
                 {"refund_count": 1, "quantity": 0.0, "purchase_count": 0},
+            ],
+        )
+
+    def test_a_reversal_reset_costs_a_fixed_number_of_queries(self):
+        """A credit note reversing an invoice in full, reset to draft,
+        gives the invoice its purchase back in the queries of its posting,
+        for 1 or 50 lines: taken from its keys' lines and the invoice's day
+        counted again, not the keys recomputed from their past."""
+        for invoice in self._draft_invoices():
+            invoice.with_user(self.accountant).action_post()
+            refund, _corrected = self._reverse(invoice)
+            refund.with_user(self.accountant).action_post()
+            sent, _during = self._service_queries(
+                refund.with_user(self.accountant).button_draft
+            )
+            self.assertEqual(len(sent), REVERSAL_QUERY_COUNT)
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee)
+            | self._history(self.customer, self.bulk_products[49]),
+            [
+                {"refund_count": 0, "quantity": 2.0, "purchase_count": 1},
+                {"refund_count": 0, "quantity": 50.0, "purchase_count": 1},
             ],
         )
 
