@@ -185,10 +185,12 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     @api.model
     def _start_unposting(self, moves):
         """Take ``moves``, posted and about to be written in draft or
-        cancelled, from their keys' lines (``_decrement``), where
-        ``_sync_moves`` would recompute them after the write. Return their
-        keys (for ``_enqueue_after_failed_write``) and the keys to recompute
-        once they are written (for ``_finish_sync``)."""
+        cancelled, from their keys' lines (``_decrement``; the day of the
+        invoice each reversal among them reverses counted again:
+        ``_count_reversed``), where ``_sync_moves`` would recompute them
+        after the write. Return their keys (for
+        ``_enqueue_after_failed_write``) and the keys to recompute once they
+        are written (for ``_finish_sync``)."""
         return self._start_sync(self.env["account.move"], moves, before_write=True)
 
     def _enqueue_after_failed_write(self, keys):
@@ -957,11 +959,12 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     # The consolidation rule and the statistics, stated once
     # ------------------------------------------------------------------
     @staticmethod
-    def _statistics_sql(scope, per_key=False):
+    def _statistics_sql(scope, per_key=False, read_all=False):
         """The statistics of each key, from the posted customer invoice and
         credit note lines of consenting customers within ``scope`` (a
         condition on ``line``; with ``per_key``, on the ``keys`` relation,
-        read one key at a time); only keys with an invoice: a credit note
+        read one key at a time; with ``read_all``, most lines:
+        ``_posted_lines_sql``); only keys with an invoice: a credit note
         alone never makes a customer prefer a product.
 
         One aggregate over the lines joined to their invoice and unit only
@@ -1012,7 +1015,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 scope,
                 # a rebuild hashes the customers into its pass over the lines
                 joins=None if per_key else consenting_customer("line"),
-                read_all=not per_key,
+                read_all=read_all,
             ),
         )
         if per_key:
@@ -1092,7 +1095,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         condition on ``line``), as ``line``, with their ``move`` and unit
         (``line_uom``); ``joins`` adds more. ``state`` replaces the condition
         that their invoice is posted. ``read_all``: the scope is most lines
-        (a rebuild, a report), read in one pass rather than by index."""
+        (a rebuild of every customer), read in one pass rather than by
+        index."""
         partner_condition = SQL("move.commercial_partner_id = line.partner_id")
         if read_all:
             # As a function call: PostgreSQL would take this equality as
@@ -1171,6 +1175,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         Only an invoice that has a reversal reads lines. The reversals in
         ``posting`` (ids) count as posted already, those in ``unposting`` as
         no longer posted: what the invoice is once they are written."""
+
+        assert not (posting and unposting), "one way at a time"
 
         def is_posted(alias):
             alias = SQL.identifier(alias)
@@ -1689,12 +1695,12 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         consent) that no other transaction holds, and take the lines of
         ``moves`` from those keys' history lines; return the state of every
         key: ``decremented``, ``contended`` (another transaction holds it),
-        ``leaving`` (to recompute once they are written: invoices of several
-        days) or ``no_line`` (no line to
-        take from, or a line whose product's characteristic values changed
-        since: to recompute). A line left with no invoice is deleted (credit
-        notes alone make no line). The same statement queues the invoices'
-        customers for a refresh of their segment."""
+        ``leaving`` (to recompute once they are written: invoices of
+        several days) or ``no_line`` (no line to take from, or a line whose
+        product's characteristic values changed since: to recompute). A line
+        left with no invoice is deleted (credit notes alone make no line).
+        The same statement queues the invoices' customers for a refresh of
+        their segment."""
         self.env.cr.execute(self._decrement_sql(moves), log_exceptions=False)
         return {tuple(row[:3]): row[3] for row in self.env.cr.fetchall()}
 
@@ -2312,6 +2318,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                     SQL.identifier(REBUILD_TABLE),
                     self._statistics_sql(
                         self._scope_filter("line", partners, companies),
+                        # every customer's lines (of a company, perhaps)
+                        read_all=partners is None,
                     ),
                 )
             )

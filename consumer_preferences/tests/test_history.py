@@ -1,6 +1,6 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from contextlib import closing
-from datetime import date
+from datetime import date, datetime
 from unittest.mock import patch
 
 from freezegun import freeze_time
@@ -593,6 +593,31 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             self.preference_manager
         ).action_consumer_preference_rebuild()
         self.assertEqual(history.invoice_count, 1)
+
+    def test_a_rebuild_rewrites_only_the_lines_that_differ(self):
+        """The rebuild writes a line only where its figures differ from the
+        invoices': the others keep their last write."""
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0), (self.tea, 1, 5.0)]
+        )
+        coffee, tea = (
+            self._history(self.customer, self.coffee),
+            self._history(self.customer, self.tea),
+        )
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE consumer_preference SET write_date = '2020-01-01',"
+            " invoice_count = CASE WHEN id = %s THEN 99 ELSE invoice_count END"
+            " WHERE id IN %s",
+            (coffee.id, (coffee | tea)._ids),
+        )
+        self.env.invalidate_all()
+        self.env["consumer.preference.history"]._rebuild(partners=self.customer)
+        self.env.invalidate_all()
+        self.assertEqual(coffee.invoice_count, 1)
+        self.assertGreater(coffee.write_date, datetime(2020, 1, 1))
+        self.assertEqual(tea.write_date, datetime(2020, 1, 1))
+        self.assertEqual(tea.invoice_count, 1)
 
     def test_invoices_before_2000_keep_their_last_price(self):
         """Invoices dated before 2000 (a migrated customer's past) count as

@@ -877,6 +877,21 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
             cancelling.with_user(self.accountant).button_draft()
             self.assertRecordValues(history, [credited_again])
             self._assert_as_rebuilt(history)
+            # Two credit notes crediting the 11th in full between them,
+            # reset together: its purchase back.
+            halves = [self._reverse(invoices[1])[0] for _half in range(2)]
+            for half in halves:
+                with Form(half.with_user(self.accountant)) as refund_form:
+                    with refund_form.invoice_line_ids.edit(0) as line:
+                        line.quantity = 1
+                self._post_as_accountant(half)
+            self.assertRecordValues(
+                history,
+                [{"purchase_count": 1, "last_purchase_date": date(2026, 3, 1)}],
+            )
+            (halves[0] | halves[1]).with_user(self.accountant).button_draft()
+            self.assertRecordValues(history, [credited_again])
+            self._assert_as_rebuilt(history)
         self.assertFalse(
             [call for call in recompute.call_args_list if call.kwargs.get("keys")]
         )

@@ -290,12 +290,18 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
             )
         )
         line_count = self.env.cr.fetchone()[0]
-        self.env.cr.execute(
-            SQL(
-                "EXPLAIN (FORMAT JSON) %s",
-                history._statistics_sql(history._scope_filter("line")),
-            )
-        )
+        statements = []
+        execute = Cursor.execute
+
+        def recording_execute(cursor, query, params=None, log_exceptions=True):
+            if getattr(query, "code", "").lstrip().startswith("CREATE TEMPORARY"):
+                statements.append(query)
+            return execute(cursor, query, params, log_exceptions)
+
+        with patch.object(Cursor, "execute", recording_execute):
+            history._rebuild()
+        (statistics,) = statements
+        self.env.cr.execute(SQL("EXPLAIN (FORMAT JSON) %s", statistics))
         plans = [self.env.cr.fetchone()[0][0]["Plan"]]
         aggregate = None
         while plans and not aggregate:
