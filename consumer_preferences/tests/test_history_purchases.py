@@ -46,6 +46,16 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
                 move_form.invoice_date = invoice_date
         move.with_user(self.accountant).action_post()
 
+    def _post_partial_reversal(self, invoice, quantity):
+        """Post, as the accountant, a credit note reversing ``invoice`` (the
+        reversal wizard's) for ``quantity`` of its first line; return it."""
+        refund = self._reverse(invoice)[0]
+        with Form(refund.with_user(self.accountant)) as refund_form:
+            with refund_form.invoice_line_ids.edit(0) as line:
+                line.quantity = quantity
+        self._post_as_accountant(refund)
+        return refund
+
     def test_an_invoice_reversed_and_invoiced_again_is_one_purchase(self):
         invoice = self._post_customer_invoice(
             self.customer, [(self.coffee, 4, 8.0)], invoice_date="2026-03-02"
@@ -130,11 +140,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         invoice = self._post_customer_invoice(
             self.customer, [(self.coffee, 10, 8.0)], invoice_date="2026-03-02"
         )
-        refund, _corrected = self._reverse(invoice)
-        with Form(refund.with_user(self.accountant)) as refund_form:
-            with refund_form.invoice_line_ids.edit(0) as line:
-                line.quantity = 3
-        self._post_as_accountant(refund)
+        self._post_partial_reversal(invoice, 3)
         self.assertRecordValues(
             self._history(self.customer, self.coffee),
             [
@@ -555,6 +561,13 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         self.env.invalidate_all()
         self.assertRecordValues(history, [expected])
 
+    def _assert_no_key_recomputed(self, recompute):
+        """No key was recomputed exactly under ``_watching_recomputations``
+        (``recompute``): the rebuilds compared with are not keys'."""
+        self.assertFalse(
+            [call for call in recompute.call_args_list if call.kwargs.get("keys")]
+        )
+
     def _assert_as_rebuilt(self, lines):
         """``lines`` hold what the rebuild computes from the posted invoices
         (rebuilt in a savepoint, rolled back)."""
@@ -681,10 +694,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
                 [{"invoice_count": 3, "last_price_unit": 11.0, "purchase_count": 3}],
             )
             self._assert_as_rebuilt(history)
-        # no key recomputed (the rebuilds compared with are not)
-        self.assertFalse(
-            [call for call in recompute.call_args_list if call.kwargs.get("keys")]
-        )
+        self._assert_no_key_recomputed(recompute)
 
     def test_resets_of_a_day_and_of_reversed_invoices_are_counted(self):
         """Invoices of one day reset together; an invoice a reversal credits
@@ -697,11 +707,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         partly_credited = self._post_customer_invoice(
             self.customer, [(self.coffee, 4, 8.0)], invoice_date="2026-03-21"
         )
-        partial, _corrected = self._reverse(partly_credited)
-        with Form(partial.with_user(self.accountant)) as refund_form:
-            with refund_form.invoice_line_ids.edit(0) as line:
-                line.quantity = 1
-        self._post_as_accountant(partial)
+        self._post_partial_reversal(partly_credited, 1)
         # Tea: a purchase, then an invoice credited in full.
         tea_purchase = self._post_customer_invoice(
             self.customer, [(self.tea, 1, 5.0)], invoice_date="2026-03-02"
@@ -766,10 +772,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
                 ],
             )
             self._assert_as_rebuilt(tea_history)
-        # no key recomputed (the rebuilds compared with are not)
-        self.assertFalse(
-            [call for call in recompute.call_args_list if call.kwargs.get("keys")]
-        )
+        self._assert_no_key_recomputed(recompute)
 
     def test_reversal_resets_are_counted_without_recomputing_the_keys(self):
         """A credit note crediting a purchase in full, reset to draft or
@@ -786,11 +789,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         self._post_as_accountant(last_reversal)
         first_reversal = self._reverse(invoices[0])[0]
         self._post_as_accountant(first_reversal)
-        partial = self._reverse(invoices[1])[0]
-        with Form(partial.with_user(self.accountant)) as refund_form:
-            with refund_form.invoice_line_ids.edit(0) as line:
-                line.quantity = 1
-        self._post_as_accountant(partial)
+        partial = self._post_partial_reversal(invoices[1], 1)
         self.assertRecordValues(
             history,
             [
@@ -840,9 +839,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
                 [{"refund_count": 0, "quantity": 6.0, "purchase_count": 3}],
             )
             self._assert_as_rebuilt(history)
-        self.assertFalse(
-            [call for call in recompute.call_args_list if call.kwargs.get("keys")]
-        )
+        self._assert_no_key_recomputed(recompute)
         # The last purchase credited again, then that credit note cancelled
         # by an invoice: resetting that invoice credits the purchase again.
         self._post_as_accountant(last_reversal)
@@ -879,12 +876,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
             self._assert_as_rebuilt(history)
             # Two credit notes crediting the 11th in full between them,
             # reset together: its purchase back.
-            halves = [self._reverse(invoices[1])[0] for _half in range(2)]
-            for half in halves:
-                with Form(half.with_user(self.accountant)) as refund_form:
-                    with refund_form.invoice_line_ids.edit(0) as line:
-                        line.quantity = 1
-                self._post_as_accountant(half)
+            halves = [self._post_partial_reversal(invoices[1], 1) for _half in range(2)]
             self.assertRecordValues(
                 history,
                 [{"purchase_count": 1, "last_purchase_date": date(2026, 3, 1)}],
@@ -892,9 +884,7 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
             (halves[0] | halves[1]).with_user(self.accountant).button_draft()
             self.assertRecordValues(history, [credited_again])
             self._assert_as_rebuilt(history)
-        self.assertFalse(
-            [call for call in recompute.call_args_list if call.kwargs.get("keys")]
-        )
+        self._assert_no_key_recomputed(recompute)
 
     def test_resets_recomputed_when_they_cannot_be_counted(self):
         """Credit notes reversing invoices of two days reset together, a
