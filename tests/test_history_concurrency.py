@@ -82,6 +82,7 @@ class TestHistoryConcurrency(BaseCase):
                 cls.water_id,
                 cls.bread_id,
                 cls.honey_id,
+                cls.jam_id,
             ) = (
                 env["product.product"]
                 .create(
@@ -96,6 +97,7 @@ class TestHistoryConcurrency(BaseCase):
                             "Water",
                             "Bread",
                             "Honey",
+                            "Jam",
                         )
                     ]
                 )
@@ -197,6 +199,17 @@ class TestHistoryConcurrency(BaseCase):
             return invoices.ids
 
         return self._commit(create)
+
+    def _post_reversal(self, move_id):
+        """Commit the posted credit note reversing the invoice ``move_id`` in
+        full (the reversal wizard's Reverse, then posted); return its id."""
+
+        def reverse(env):
+            reversal = env["account.move"].browse(move_id)._reverse_moves()
+            reversal.action_post()
+            return reversal.id
+
+        return self._commit(reverse)
 
     def _race(self, first, second, order):
         """Run two workers, each ``(name, move_id, method name)``.
@@ -453,9 +466,10 @@ class TestHistoryConcurrency(BaseCase):
     def test_one_worker_resets_while_another_posts(self):
         """Both orders: the reset commits first, or the posting does; the
         reset takes the key's only posted invoice (its line is deleted: the
-        poster's snapshot still sees it) or one of two (its line is
-        counted down). Both commit at the first try, the key one of them
-        could not write is queued, and the line is exact once the queue is
+        poster's snapshot still sees it), one of two (its line is counted
+        down), or the credit note crediting one in full (its purchase given
+        back). Both commit at the first try, the key one of them could not
+        write is queued, and the line is exact once the queue is
         drained."""
         cases = {
             "only invoice": (
@@ -476,6 +490,15 @@ class TestHistoryConcurrency(BaseCase):
                     "first_invoice_date": "2026-04-05",
                 },
             ),
+            "credit note": (
+                self.jam_id,
+                [(1.0, "2026-05-02"), (4.0, "2026-05-09")],
+                {
+                    "invoice_count": 2,
+                    "quantity": 5.0,
+                    "first_invoice_date": "2026-05-02",
+                },
+            ),
         }
         for case, (product_id, lines, figures) in cases.items():
             expected_line = {
@@ -489,7 +512,12 @@ class TestHistoryConcurrency(BaseCase):
                     *posted, draft = self._create_invoices(
                         product_id, lines, post=range(len(lines) - 1)
                     )
-                    reset = ("reset", posted[0], "button_draft")
+                    moves = [*posted, draft]
+                    reset_move = posted[0]
+                    if case == "credit note":
+                        reset_move = self._post_reversal(posted[0])
+                        moves.append(reset_move)
+                    reset = ("reset", reset_move, "button_draft")
                     post = ("post", draft, "action_post")
                     workers = (
                         (reset, post) if first_worker == "reset" else (post, reset)
@@ -498,13 +526,13 @@ class TestHistoryConcurrency(BaseCase):
                     self._assert_nobody_retried(failures)
                     self._assert_drained()
                     self.assertEqual(
-                        self._states([*posted, draft]),
-                        ["draft"] + ["posted"] * (len(posted) - 1) + ["posted"],
+                        self._states(moves),
+                        ["draft" if move == reset_move else "posted" for move in moves],
                     )
                     self.assertEqual(self._history(product_id), [expected_line])
                     # Next round starts from no posted invoice of the product.
                     self._commit(
-                        lambda env, moves=(*posted, draft): (
+                        lambda env, moves=moves: (
                             env["account.move"].browse(moves).button_cancel()
                         )
                     )
