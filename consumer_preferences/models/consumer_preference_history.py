@@ -1095,8 +1095,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         condition on ``line``), as ``line``, with their ``move`` and unit
         (``line_uom``); ``joins`` adds more. ``state`` replaces the condition
         that their invoice is posted. ``read_all``: the scope is most lines
-        (a rebuild of every customer), read in one pass rather than by
-        index."""
+        (a rebuild of every customer, the sales by month's view), read in
+        one pass rather than by index."""
         partner_condition = SQL("move.commercial_partner_id = line.partner_id")
         if read_all:
             # As a function call: PostgreSQL would take this equality as

@@ -93,6 +93,9 @@ class ConsumerPreferenceSalesMonth(models.Model):
             """,
             service._posted_lines_sql(
                 SQL("line.product_id IS NOT NULL"),
+                # read whole unless filtered (by customer, as the form opens
+                # it): estimated as every line, not one in thousands
+                read_all=True,
                 joins=SQL(
                     "JOIN res_company company ON company.id = line.company_id"
                     " JOIN product_product product ON product.id = line.product_id"
