@@ -228,6 +228,21 @@ class ConsumerPreferenceCommon(AccountTestInvoicingCommon):
             }
         )
 
+    def _post_for_new_customers(self, count=12):
+        """Post an invoice of coffee and tea for each of ``count`` new
+        customers, and bring the planner's statistics of the invoices and
+        customers up to date (a test reading a plan's estimates)."""
+        customers = self.env["res.partner"].create(
+            [{"name": f"Estimated customer {number}"} for number in range(count)]
+        )
+        for customer in customers:
+            self._post_customer_invoice(
+                customer, [(self.coffee, 1, 8.0), (self.tea, 2, 5.0)]
+            )
+        self.env.flush_all()
+        self.env.cr.execute("ANALYZE account_move, account_move_line, res_partner")
+        return customers
+
     @classmethod
     def _post_customer_invoice(cls, partner, lines, **values):
         """Create and post as the accountant, as in real life."""

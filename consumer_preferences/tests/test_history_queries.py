@@ -273,15 +273,7 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
         invoice's customer taken as independent of the one on its invoice),
         PostgreSQL looked up each key's customer and last line one at a time
         (100,000 lines: a tenth of the rebuild)."""
-        customers = self.env["res.partner"].create(
-            [{"name": f"Estimated customer {number}"} for number in range(12)]
-        )
-        for customer in customers:
-            self._post_customer_invoice(
-                customer, [(self.coffee, 1, 8.0), (self.tea, 2, 5.0)]
-            )
-        self.env.flush_all()
-        self.env.cr.execute("ANALYZE account_move, account_move_line, res_partner")
+        self._post_for_new_customers()
         history = self.env["consumer.preference.history"]
         self.env.cr.execute(
             SQL(

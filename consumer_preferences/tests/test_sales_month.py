@@ -104,15 +104,7 @@ class TestConsumerPreferenceSalesMonth(ConsumerPreferenceCommon):
         independent of the join on its invoice, that condition made
         PostgreSQL expect one line in thousands and loop over products and
         lines (56 s for 500,000 lines)."""
-        customers = self.env["res.partner"].create(
-            [{"name": f"Estimated customer {number}"} for number in range(12)]
-        )
-        for customer in customers:
-            self._post_customer_invoice(
-                customer, [(self.coffee, 1, 8.0), (self.tea, 2, 5.0)]
-            )
-        self.env.flush_all()
-        self.env.cr.execute("ANALYZE account_move, account_move_line")
+        self._post_for_new_customers()
 
         def estimated_rows(query):
             self.env.cr.execute(f"EXPLAIN (FORMAT JSON) {query}")
