@@ -1013,7 +1013,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             ),
             posted_lines=ConsumerPreferenceHistory._posted_lines_sql(
                 scope,
-                # a rebuild hashes the customers into its pass over the lines
+                # a rebuild reads the customers' consent in its pass over the
+                # lines (hashed, for every customer)
                 joins=None if per_key else consenting_customer("line"),
                 read_all=read_all,
             ),
