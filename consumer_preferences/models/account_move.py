@@ -10,6 +10,23 @@ from .consumer_preference_history import HISTORY_MOVE_TYPES
 # write that changes anything else is recorded after it, from what it leaves.
 POSTING_FIELDS = frozenset({"state", "posted_before"})
 UNPOSTING_FIELDS = frozenset({"state", "auto_post"})
+# What the history reads of an invoice (beside its lines and its state). Odoo
+# refuses most of them on a posted invoice, but not a reversal link, nor any
+# of them under ``skip_readonly_check``: a write of one of them on a posted
+# invoice queues its keys.
+EDITED_FIELDS = frozenset(
+    {
+        "move_type",
+        "company_id",
+        "partner_id",
+        "commercial_partner_id",
+        "invoice_date",
+        "invoice_currency_rate",
+        "reversed_entry_id",
+        "line_ids",
+        "invoice_line_ids",
+    }
+)
 # Dropped by the uninstall hook: Odoo drops only the indexes of its fields.
 HISTORY_MOVE_INDEX = "account_move_consumer_preference_history_index"
 
@@ -36,11 +53,15 @@ class AccountMove(models.Model):
         # module) moves an invoice in or out of the posted state. With
         # _post(soft=True), future-dated moves are not written posted, so they
         # do not count until they are.
-        if "state" not in vals:
+        if "state" not in vals and EDITED_FIELDS.isdisjoint(vals):
             return super().write(vals)
         # The history, and the queue of the customers' segments.
         history = self.env["consumer.preference.history"]
         posted_before = self.filtered(lambda move: move.state == "posted")
+        if "state" not in vals:
+            if not posted_before:
+                return super().write(vals)
+            return self._write_posted(vals, posted_before)
         if (
             POSTING_FIELDS.issuperset(vals)
             and vals["state"] == "posted"
@@ -62,11 +83,33 @@ class AccountMove(models.Model):
             # invoices as they are, still posted: their keys' past is then
             # read up to the nearest other invoice, not recomputed.
             return self._write_history_first(vals, history._start_unposting(unposting))
+        # A state written with other fields: the invoices that enter or
+        # leave the posted state are recorded from what the write leaves;
+        # those that stay posted and change are queued.
+        edited = self.browse()
+        if not EDITED_FIELDS.isdisjoint(vals):
+            edited = history._history_moves(posted_before)
+        keys = history._start_edit(edited) if edited else []
         result = super().write(vals)
         posted_after = self.filtered(lambda move: move.state == "posted")
         changed = (posted_before - posted_after) | (posted_after - posted_before)
         if changed:
             history._sync_moves(changed)
+        if edited := edited & posted_after:
+            history._finish_edit(edited, keys)
+        return result
+
+    def _write_posted(self, vals, posted):
+        """Write ``vals``, which may change what the history reads of the
+        ``posted`` invoices (and leave them posted): their keys are queued,
+        as they were and as the write leaves them."""
+        history = self.env["consumer.preference.history"]
+        edited = history._history_moves(posted)
+        keys = history._start_edit(edited) if edited else []
+        result = super().write(vals)
+        # a move type written may make a posted entry an invoice
+        if edited := edited | history._history_moves(posted):
+            history._finish_edit(edited, keys)
         return result
 
     def _write_history_first(self, vals, started):

@@ -64,6 +64,10 @@ How it is kept, and why:
   rebuild are all recomputed exactly from that key's posted lines
   (``_recompute``), read through an index on the lines by customer,
   product, company and date: their cost follows that key's past.
+* **A posted invoice changed in place** (what Odoo's forms keep read-only on
+  it, written by a script or a module: a line's product, quantity or price, a
+  line added, a reversal link) has its keys queued, as they were and as the
+  write leaves them (``_start_edit``, ``_finish_edit``).
 * **The backfill and rebuild are one set-based pass** over the posted lines.
 
 Every writer of a key writes its history line (update, delete, or insert under
@@ -291,6 +295,26 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         keys = self._move_keys(moves)
         self._enqueue(keys)
         return keys
+
+    def _start_edit(self, moves):
+        """The keys of ``moves`` (posted customer invoices and credit notes)
+        before a write changes what the history reads of them while they stay
+        posted (a product, a quantity, a price written on their lines, a
+        reversal link: what Odoo's own forms keep read-only on a posted
+        invoice, a script or a module may write). For ``_finish_edit``."""
+        self._flush_sources()
+        return self._move_keys(moves)
+
+    def _finish_edit(self, moves, keys):
+        """Queue ``keys`` (from ``_start_edit``) and the keys of ``moves`` as
+        the write left them, and their customers' segments: the scheduled
+        action, woken at once, recomputes them from what is posted; the
+        partner form says they are pending meanwhile. Rare, so queued rather
+        than planned in every posting."""
+        self._flush_sources()
+        self.env["consumer.preference.segment"]._enqueue(moves)
+        self._enqueue(keys + self._move_keys(moves))
+        return True
 
     def _finish_sync(self, keys):
         """Recompute ``keys`` exactly (locked by ``_start_sync``), or queue

@@ -3,6 +3,7 @@ from . import test_history
 from . import test_partner_form_tour
 from . import test_history_invariant
 from . import test_history_purchases
+from . import test_history_edits
 from . import test_history_queries
 from . import test_profile
 from . import test_billing

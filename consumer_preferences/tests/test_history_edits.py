@@ -1,0 +1,157 @@
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+"""Posted invoices changed in place: Odoo's forms keep an invoice read-only
+once posted, its write() does not (a script, an import, a module). What the
+history reads of a posted invoice, written while it stays posted, queues its
+keys, as they were and as they become; the scheduled action recomputes them."""
+
+from odoo import Command
+from odoo.tests import tagged
+
+from ..models.consumer_preference_history import STATISTICS_FIELDS
+from .common import ConsumerPreferenceCommon
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceHistoryEdits(ConsumerPreferenceCommon):
+    def _queued_keys(self):
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT DISTINCT company_id, partner_id, product_id "
+            "FROM consumer_preference_history_queue"
+        )
+        return set(self.env.cr.fetchall())
+
+    def _key(self, product):
+        return (self.company.id, self.customer.id, product.id)
+
+    def _assert_pending_then_as_rebuilt(self, keys):
+        """``keys`` are queued and the customer's form says so; once the
+        scheduled action's work is done, nothing is pending and the customer's
+        history is what the rebuild computes from the posted invoices."""
+        self.assertLessEqual(keys, self._queued_keys())
+        self.assertTrue(self.customer.consumer_preference_history_pending)
+        self.env["consumer.preference.history"]._process_queue()
+        self.env.invalidate_all()
+        self.assertFalse(self._queued_keys())
+        self.assertFalse(self.customer.consumer_preference_history_pending)
+        fields = ["product_id", *STATISTICS_FIELDS]
+        counted = self._history(self.customer).read(fields)
+        with self.env.cr.savepoint() as savepoint:
+            self.env["consumer.preference.history"]._rebuild(partners=self.customer)
+            self.env.invalidate_all()
+            rebuilt = self._history(self.customer).read(fields)
+            savepoint.rollback()
+        self.env.invalidate_all()
+        self.assertEqual(
+            sorted(counted, key=lambda line: line["product_id"]),
+            sorted(rebuilt, key=lambda line: line["product_id"]),
+        )
+
+    def test_a_product_written_on_a_posted_line_moves_its_figures(self):
+        """A line of a posted invoice given another product: the invoice
+        leaves the old product's line and counts on the new one's."""
+        invoice = self._post_customer_invoice(self.customer, [(self.coffee, 3, 8.0)])
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 1, 8.0)], invoice_date="2026-02-15"
+        )
+        invoice.invoice_line_ids.with_user(self.accountant).write(
+            {"product_id": self.tea.id}
+        )
+        self.assertEqual(invoice.state, "posted")
+        self._assert_pending_then_as_rebuilt(
+            {self._key(self.coffee), self._key(self.tea)}
+        )
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee),
+            [{"invoice_count": 1, "quantity": 1.0}],
+        )
+        self.assertRecordValues(
+            self._history(self.customer, self.tea),
+            [{"invoice_count": 1, "quantity": 3.0}],
+        )
+
+    def test_a_quantity_written_on_a_posted_line_is_counted(self):
+        invoice = self._post_customer_invoice(self.customer, [(self.coffee, 3, 8.0)])
+        invoice.invoice_line_ids.with_user(self.accountant).write({"quantity": 5})
+        self._assert_pending_then_as_rebuilt({self._key(self.coffee)})
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee), [{"quantity": 5.0}]
+        )
+
+    def test_a_reversal_link_written_on_a_posted_credit_note_is_followed(self):
+        """A credit note made by hand, then linked to the invoice it
+        credits in full: that invoice is no purchase any more."""
+        invoice = self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        credit_note = self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], move_type="out_refund"
+        )
+        history = self._history(self.customer, self.coffee)
+        self.assertRecordValues(history, [{"refund_count": 1, "purchase_count": 1}])
+        credit_note.with_user(self.accountant).write({"reversed_entry_id": invoice.id})
+        self.assertEqual(credit_note.state, "posted")
+        self._assert_pending_then_as_rebuilt({self._key(self.coffee)})
+        self.assertRecordValues(history, [{"refund_count": 1, "purchase_count": 0}])
+
+    def test_a_line_added_to_a_posted_invoice_is_counted(self):
+        invoice = self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        invoice.with_context(skip_readonly_check=True).write(
+            {
+                "invoice_line_ids": [
+                    Command.create(
+                        {"product_id": self.tea.id, "quantity": 4, "price_unit": 5.0}
+                    )
+                ]
+            }
+        )
+        self.assertEqual(invoice.state, "posted")
+        self._assert_pending_then_as_rebuilt({self._key(self.tea)})
+        self.assertRecordValues(
+            self._history(self.customer, self.tea),
+            [{"invoice_count": 1, "quantity": 4.0}],
+        )
+
+    def test_a_line_created_on_a_posted_invoice_is_counted(self):
+        """The same line created by a script, on its own (Odoo writes its
+        balance as it creates it)."""
+        invoice = self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        self.env["account.move.line"].with_context(
+            check_move_validity=False, skip_invoice_sync=True
+        ).create(
+            {
+                "move_id": invoice.id,
+                "display_type": "product",
+                "product_id": self.tea.id,
+                "quantity": 4,
+                "price_unit": 5.0,
+            }
+        )
+        self._assert_pending_then_as_rebuilt({self._key(self.tea)})
+        self.assertRecordValues(
+            self._history(self.customer, self.tea),
+            [{"invoice_count": 1, "quantity": 4.0}],
+        )
+
+    def test_changes_the_history_does_not_read_queue_nothing(self):
+        """A label, a reference, a draft's lines and dates (counted when it is
+        posted), a vendor bill's lines: nothing to queue."""
+        posted = self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        draft = self._create_customer_invoice(self.customer, [(self.tea, 1, 5.0)])
+        bill = self._create_customer_invoice(
+            self.other_customer, [(self.tea, 1, 5.0)], move_type="in_invoice"
+        )
+        bill.action_post()
+        history = self._history(self.customer)
+        figures = history.read(STATISTICS_FIELDS)
+        posted.invoice_line_ids.with_user(self.accountant).write({"name": "Arabica"})
+        posted.with_user(self.accountant).write({"ref": "PO 12"})
+        draft.invoice_line_ids.write({"quantity": 3, "product_id": self.coffee.id})
+        draft.write(
+            {"invoice_date": "2026-02-01", "partner_id": self.other_customer.id}
+        )
+        bill.invoice_line_ids.with_context(check_move_validity=False).write(
+            {"quantity": 2}
+        )
+        self.assertFalse(self._queued_keys())
+        self.assertFalse(self.customer.consumer_preference_history_pending)
+        self.env.invalidate_all()
+        self.assertEqual(history.read(STATISTICS_FIELDS), figures)
