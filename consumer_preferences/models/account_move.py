@@ -10,10 +10,10 @@ from .consumer_preference_history import HISTORY_MOVE_TYPES
 # write that changes anything else is recorded after it, from what it leaves.
 POSTING_FIELDS = frozenset({"state", "posted_before"})
 UNPOSTING_FIELDS = frozenset({"state", "auto_post"})
-# What the history reads of an invoice (beside its lines and its state). Odoo
-# refuses most of them on a posted invoice, but not a reversal link, nor any
-# of them under ``skip_readonly_check``: a write of one of them on a posted
-# invoice queues its keys.
+# What the history reads of an invoice (beside its state; its lines tell of
+# their own changes). Odoo refuses most of them on a posted invoice, but not
+# a reversal link, nor any of them under ``skip_readonly_check``: a write of
+# one of them on a posted invoice queues its keys.
 EDITED_FIELDS = frozenset(
     {
         "move_type",
@@ -23,8 +23,6 @@ EDITED_FIELDS = frozenset(
         "invoice_date",
         "invoice_currency_rate",
         "reversed_entry_id",
-        "line_ids",
-        "invoice_line_ids",
     }
 )
 # Dropped by the uninstall hook: Odoo drops only the indexes of its fields.
@@ -85,18 +83,19 @@ class AccountMove(models.Model):
             return self._write_history_first(vals, history._start_unposting(unposting))
         # A state written with other fields: the invoices that enter or
         # leave the posted state are recorded from what the write leaves;
-        # those that stay posted and change are queued.
+        # those that were posted and change are queued, as they were too.
         edited = self.browse()
         if not EDITED_FIELDS.isdisjoint(vals):
             edited = history._history_moves(posted_before)
-        keys = history._start_edit(edited) if edited else []
+        if edited:
+            history._start_edit(edited)
         result = super().write(vals)
         posted_after = self.filtered(lambda move: move.state == "posted")
         changed = (posted_before - posted_after) | (posted_after - posted_before)
         if changed:
             history._sync_moves(changed)
-        if edited := edited & posted_after:
-            history._finish_edit(edited, keys)
+        if edited:
+            history._finish_edit(edited)
         return result
 
     def _write_posted(self, vals, posted):
@@ -104,12 +103,12 @@ class AccountMove(models.Model):
         ``posted`` invoices (and leave them posted): their keys are queued,
         as they were and as the write leaves them."""
         history = self.env["consumer.preference.history"]
-        edited = history._history_moves(posted)
-        keys = history._start_edit(edited) if edited else []
+        if edited := history._history_moves(posted):
+            history._start_edit(edited)
         result = super().write(vals)
         # a move type written may make a posted entry an invoice
         if edited := edited | history._history_moves(posted):
-            history._finish_edit(edited, keys)
+            history._finish_edit(edited)
         return result
 
     def _write_history_first(self, vals, started):

@@ -67,7 +67,8 @@ How it is kept, and why:
 * **A posted invoice changed in place** (what Odoo's forms keep read-only on
   it, written by a script or a module: a line's product, quantity or price, a
   line added, a reversal link) has its keys queued, as they were and as the
-  write leaves them (``_start_edit``, ``_finish_edit``).
+  write leaves them, once the transaction is about to commit
+  (``_start_edit``, ``_finish_edit``, ``_queue_edits``).
 * **The backfill and rebuild are one set-based pass** over the posted lines.
 
 Every writer of a key writes its history line (update, delete, or insert under
@@ -95,6 +96,9 @@ CONTENTION_ERRORS = (
     errors.LockNotAvailable,
     errors.DeadlockDetected,
 )
+# What invoices changed in place in a transaction leave to queue at its
+# commit (_start_edit), in the cursor's pre-commit data.
+EDITS_DATA = "consumer_preferences.history_edits"
 # Queue rows the scheduled action reads per transaction: their keys (at most
 # as many) are recomputed, with every row that queues them.
 QUEUE_BATCH_SIZE = 2000
@@ -297,24 +301,77 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         return keys
 
     def _start_edit(self, moves):
-        """The keys of ``moves`` (posted customer invoices and credit notes)
-        before a write changes what the history reads of them while they stay
-        posted (a product, a quantity, a price written on their lines, a
-        reversal link: what Odoo's own forms keep read-only on a posted
-        invoice, a script or a module may write). For ``_finish_edit``."""
-        self._flush_sources()
-        return self._move_keys(moves)
-
-    def _finish_edit(self, moves, keys):
-        """Queue ``keys`` (from ``_start_edit``) and the keys of ``moves`` as
-        the write left them, and their customers' segments: the scheduled
-        action, woken at once, recomputes them from what is posted; the
-        partner form says they are pending meanwhile. Rare, so queued rather
-        than planned in every posting."""
-        self._flush_sources()
-        self.env["consumer.preference.segment"]._enqueue(moves)
-        self._enqueue(keys + self._move_keys(moves))
+        """Remember the keys and customers of ``moves`` (posted customer
+        invoices and credit notes) before a write changes what the history
+        reads of them while they stay posted: a product, a quantity, a price
+        on their lines, a line added or deleted, a reversal link (what
+        Odoo's forms keep read-only on a posted invoice, a script or a module
+        may write). As the ORM holds them: this runs inside Odoo's own
+        writes, where a flush could write half a change. Queued with their
+        keys after the write by ``_queue_edits``."""
+        edits = self._edits()
+        product_lines = moves.line_ids.filtered(
+            lambda line: line.display_type == "product" and line.product_id
+        )
+        edits["keys"].update(
+            (line.company_id.id, line.partner_id.id, line.product_id.id)
+            for line in product_lines
+        )
+        edits["customers"].update(
+            (move.company_id.id, move.commercial_partner_id.id) for move in moves
+        )
+        edits["moves"].update(moves.ids)
         return True
+
+    def _finish_edit(self, moves):
+        """``moves`` were written (see ``_start_edit``): their keys as the
+        write leaves them are queued with the others."""
+        self._edits()["moves"].update(moves.ids)
+        return True
+
+    def _edits(self):
+        """What ``_start_edit`` and ``_finish_edit`` remember in this
+        transaction, queued just before it commits."""
+        precommit = self.env.cr.precommit
+        if EDITS_DATA not in precommit.data:
+            precommit.data[EDITS_DATA] = {
+                "keys": set(),
+                "customers": set(),
+                "moves": set(),
+            }
+            precommit.add(self._queue_edits)
+        return precommit.data[EDITS_DATA]
+
+    def _queue_edits(self):
+        """Queue the keys, and the customers' segments, of the invoices
+        changed in place in this transaction, as they were and as they are
+        now, every change written: the scheduled action, woken at once,
+        recomputes them from what is posted; the partner form says they are
+        pending meanwhile. Rare, so queued rather than planned in every
+        posting. Run by the transaction's commit (pre-commit)."""
+        edits = self.env.cr.precommit.data.get(EDITS_DATA)
+        if not edits:
+            return
+        self.env.flush_all()
+        moves = self.env["account.move"].browse(sorted(edits["moves"]))
+        keys = sorted(edits["keys"])
+        if keys:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM res_partner WHERE id = ANY(%s) "
+                    "AND consumer_preference_consent IS NOT FALSE",
+                    list({key[1] for key in keys}),
+                )
+            )
+            consenting = {row[0] for row in self.env.cr.fetchall()}
+            keys = [key for key in keys if key[1] in consenting]
+        self._enqueue(keys + self._move_keys(moves))
+        segment = self.env["consumer.preference.segment"]
+        segment._enqueue_company_customers(sorted(edits["customers"]))
+        if moves:
+            segment._enqueue(moves)
+        # the trigger the queue wakes its scheduled action with
+        self.env.flush_all()
 
     def _finish_sync(self, keys):
         """Recompute ``keys`` exactly (locked by ``_start_sync``), or queue

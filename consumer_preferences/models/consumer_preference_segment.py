@@ -563,6 +563,28 @@ class ConsumerPreferenceSegment(models.Model):
         )
 
     @api.model
+    def _enqueue_company_customers(self, pairs):
+        """Queue the customers of ``pairs`` ((company id, partner id)) in
+        those companies: what an invoice changed in place was theirs."""
+        if pairs:
+            company_ids, partner_ids = (
+                list(column) for column in zip(*pairs, strict=True)
+            )
+            self.env.cr.execute(
+                SQL(
+                    """
+                    INSERT INTO consumer_preference_segment_queue
+                           (company_id, partner_id)
+                    SELECT company_id, partner_id
+                      FROM unnest(%s::int[], %s::int[]) AS pair(company_id, partner_id)
+                    """,
+                    company_ids,
+                    partner_ids,
+                )
+            )
+        return True
+
+    @api.model
     def _queue_invoice_customers_sql(self, invoices):
         """Queue, in their company, the customers of the customer invoices and
         credit notes of ``account_move`` that the condition ``invoices``

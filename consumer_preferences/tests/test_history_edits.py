@@ -14,15 +14,24 @@ from .common import ConsumerPreferenceCommon
 @tagged("post_install", "-at_install")
 class TestConsumerPreferenceHistoryEdits(ConsumerPreferenceCommon):
     def _queued_keys(self):
-        self.env.flush_all()
+        # as the transaction commits (its pre-commit hooks)
+        self.env.cr.flush()
         self.env.cr.execute(
             "SELECT DISTINCT company_id, partner_id, product_id "
             "FROM consumer_preference_history_queue"
         )
         return set(self.env.cr.fetchall())
 
-    def _key(self, product):
-        return (self.company.id, self.customer.id, product.id)
+    def _key(self, product, customer=None):
+        return (self.company.id, (customer or self.customer).id, product.id)
+
+    def _queued_segments(self):
+        self.env.cr.flush()
+        self.env.cr.execute(
+            "SELECT DISTINCT company_id, partner_id "
+            "FROM consumer_preference_segment_queue"
+        )
+        return set(self.env.cr.fetchall())
 
     def _assert_pending_then_as_rebuilt(self, keys):
         """``keys`` are queued and the customer's form says so; once the
@@ -131,6 +140,77 @@ class TestConsumerPreferenceHistoryEdits(ConsumerPreferenceCommon):
             [{"invoice_count": 1, "quantity": 4.0}],
         )
 
+    def test_a_line_created_with_its_amounts_is_counted(self):
+        """Created with its amounts given, Odoo writes nothing more on it."""
+        invoice = self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        self.env["account.move.line"].with_context(
+            check_move_validity=False, skip_invoice_sync=True
+        ).create(
+            {
+                "move_id": invoice.id,
+                "display_type": "product",
+                "product_id": self.tea.id,
+                "quantity": 4,
+                "price_unit": 5.0,
+                "account_id": invoice.invoice_line_ids.account_id.id,
+                "credit": 20.0,
+            }
+        )
+        self._assert_pending_then_as_rebuilt({self._key(self.tea)})
+        self.assertRecordValues(
+            self._history(self.customer, self.tea),
+            [{"invoice_count": 1, "quantity": 4.0, "amount": 20.0}],
+        )
+
+    def test_a_line_deleted_from_a_posted_invoice_is_taken_away(self):
+        invoice = self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0), (self.tea, 1, 5.0)]
+        )
+        invoice.invoice_line_ids.filtered(
+            lambda line: line.product_id == self.tea
+        ).with_context(force_delete=True, check_move_validity=False).unlink()
+        self._assert_pending_then_as_rebuilt({self._key(self.tea)})
+        self.assertFalse(self._history(self.customer, self.tea))
+
+    def test_an_invoice_given_to_another_customer_moves_its_figures(self):
+        """The invoice's customer changed while posted (past Odoo's check):
+        the old customer's lines and segment are queued with the new one's."""
+        invoice = self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        self.env.cr.flush()
+        # the posting's
+        self.env.cr.execute("DELETE FROM consumer_preference_segment_queue")
+        invoice.with_context(skip_readonly_check=True).write(
+            {"partner_id": self.other_customer.id}
+        )
+        self.assertEqual(invoice.state, "posted")
+        self.assertLessEqual(
+            {
+                (self.company.id, self.customer.id),
+                (self.company.id, self.other_customer.id),
+            },
+            self._queued_segments(),
+        )
+        self._assert_pending_then_as_rebuilt(
+            {self._key(self.coffee), self._key(self.coffee, self.other_customer)}
+        )
+        self.assertFalse(self._history(self.customer, self.coffee))
+        self.assertRecordValues(
+            self._history(self.other_customer, self.coffee),
+            [{"invoice_count": 1, "quantity": 2.0}],
+        )
+
+    def test_a_state_written_with_another_customer_forgets_the_old_one(self):
+        """Reset to draft and given another customer in one write (Odoo
+        checks the fields a posted invoice keeps against the new state): the
+        old customer's lines no longer count it."""
+        invoice = self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        invoice.with_user(self.accountant).write(
+            {"state": "draft", "partner_id": self.other_customer.id}
+        )
+        self._assert_pending_then_as_rebuilt({self._key(self.coffee)})
+        self.assertFalse(self._history(self.customer, self.coffee))
+        self.assertFalse(self._history(self.other_customer, self.coffee))
+
     def test_changes_the_history_does_not_read_queue_nothing(self):
         """A label, a reference, a draft's lines and dates (counted when it is
         posted), a vendor bill's lines: nothing to queue."""
@@ -142,6 +222,9 @@ class TestConsumerPreferenceHistoryEdits(ConsumerPreferenceCommon):
         bill.action_post()
         history = self._history(self.customer)
         figures = history.read(STATISTICS_FIELDS)
+        self.env.cr.flush()
+        self.env.cr.execute("SELECT COUNT(*) FROM consumer_preference_segment_queue")
+        [segment_rows] = self.env.cr.fetchone()  # the postings'
         posted.invoice_line_ids.with_user(self.accountant).write({"name": "Arabica"})
         posted.with_user(self.accountant).write({"ref": "PO 12"})
         draft.invoice_line_ids.write({"quantity": 3, "product_id": self.coffee.id})
@@ -152,6 +235,9 @@ class TestConsumerPreferenceHistoryEdits(ConsumerPreferenceCommon):
             {"quantity": 2}
         )
         self.assertFalse(self._queued_keys())
+        self.env.cr.flush()
+        self.env.cr.execute("SELECT COUNT(*) FROM consumer_preference_segment_queue")
+        self.assertEqual(self.env.cr.fetchone()[0], segment_rows)
         self.assertFalse(self.customer.consumer_preference_history_pending)
         self.env.invalidate_all()
         self.assertEqual(history.read(STATISTICS_FIELDS), figures)

@@ -335,6 +335,8 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
         return f"edit posted {move.id} line {line.id}: {values}"
 
     def _process_history_queue(self, move):
+        # as the transaction commits (its pre-commit hooks)
+        self.env.cr.flush()
         if move.commercial_partner_id.consumer_preference_consent:
             self.assertTrue(
                 self.env["consumer.preference.history.queue"].search_count([]),
