@@ -119,10 +119,16 @@ class TestConsumerPreferenceHistoryEdits(ConsumerPreferenceCommon):
             [{"invoice_count": 1, "quantity": 4.0}],
         )
 
-    def test_a_line_created_on_a_posted_invoice_is_counted(self):
-        """The same line created by a script, on its own (Odoo writes its
-        balance as it creates it)."""
+    def _create_tea_line_on_a_posted_invoice(self, with_amounts):
+        """A tea line created by a script on a posted invoice, its amounts
+        given or left to Odoo; its history line once queued and recomputed."""
         invoice = self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        amounts = {}
+        if with_amounts:
+            amounts = {
+                "account_id": invoice.invoice_line_ids.account_id.id,
+                "credit": 20.0,
+            }
         self.env["account.move.line"].with_context(
             check_move_validity=False, skip_invoice_sync=True
         ).create(
@@ -132,33 +138,23 @@ class TestConsumerPreferenceHistoryEdits(ConsumerPreferenceCommon):
                 "product_id": self.tea.id,
                 "quantity": 4,
                 "price_unit": 5.0,
+                **amounts,
             }
         )
         self._assert_pending_then_as_rebuilt({self._key(self.tea)})
+        return self._history(self.customer, self.tea)
+
+    def test_a_line_created_on_a_posted_invoice_is_counted(self):
+        """Odoo writes its balance as it creates it."""
         self.assertRecordValues(
-            self._history(self.customer, self.tea),
+            self._create_tea_line_on_a_posted_invoice(with_amounts=False),
             [{"invoice_count": 1, "quantity": 4.0}],
         )
 
     def test_a_line_created_with_its_amounts_is_counted(self):
         """Created with its amounts given, Odoo writes nothing more on it."""
-        invoice = self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
-        self.env["account.move.line"].with_context(
-            check_move_validity=False, skip_invoice_sync=True
-        ).create(
-            {
-                "move_id": invoice.id,
-                "display_type": "product",
-                "product_id": self.tea.id,
-                "quantity": 4,
-                "price_unit": 5.0,
-                "account_id": invoice.invoice_line_ids.account_id.id,
-                "credit": 20.0,
-            }
-        )
-        self._assert_pending_then_as_rebuilt({self._key(self.tea)})
         self.assertRecordValues(
-            self._history(self.customer, self.tea),
+            self._create_tea_line_on_a_posted_invoice(with_amounts=True),
             [{"invoice_count": 1, "quantity": 4.0, "amount": 20.0}],
         )
 
