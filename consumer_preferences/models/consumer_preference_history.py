@@ -311,14 +311,18 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         keys after the write by ``_queue_edits``."""
         edits = self._edits()
         product_lines = moves.line_ids.filtered(
-            lambda line: line.display_type == "product" and line.product_id
+            lambda line: (
+                line.display_type == "product" and line.product_id and line.partner_id
+            )
         )
         edits["keys"].update(
             (line.company_id.id, line.partner_id.id, line.product_id.id)
             for line in product_lines
         )
         edits["customers"].update(
-            (move.company_id.id, move.commercial_partner_id.id) for move in moves
+            (move.company_id.id, move.commercial_partner_id.id)
+            for move in moves
+            if move.commercial_partner_id
         )
         edits["moves"].update(moves.ids)
         return True
