@@ -5,14 +5,13 @@ history reads of a posted invoice, written while it stays posted, queues its
 keys, as they were and as they become; the scheduled action recomputes them."""
 
 from odoo import Command
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
 
 from ..models.consumer_preference_history import STATISTICS_FIELDS
 from .common import ConsumerPreferenceCommon
 
 
-@tagged("post_install", "-at_install")
-class TestConsumerPreferenceHistoryEdits(ConsumerPreferenceCommon):
+class HistoryEditsCommon(ConsumerPreferenceCommon):
     def _queued_keys(self):
         # as the transaction commits (its pre-commit hooks)
         self.env.cr.flush()
@@ -56,6 +55,9 @@ class TestConsumerPreferenceHistoryEdits(ConsumerPreferenceCommon):
             sorted(rebuilt, key=lambda line: line["product_id"]),
         )
 
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceHistoryEdits(HistoryEditsCommon):
     def test_a_product_written_on_a_posted_line_moves_its_figures(self):
         """A line of a posted invoice given another product: the invoice
         leaves the old product's line and counts on the new one's."""
@@ -237,3 +239,29 @@ class TestConsumerPreferenceHistoryEdits(ConsumerPreferenceCommon):
         self.assertFalse(self.customer.consumer_preference_history_pending)
         self.env.invalidate_all()
         self.assertEqual(history.read(STATISTICS_FIELDS), figures)
+
+
+@tagged("post_install", "-at_install")
+class TestConsumerPreferenceHistoryEditsOverRpc(HistoryEditsCommon, HttpCase):
+    """The same, through an external client's request: Odoo commits it, and
+    the keys are queued as it does (the pre-commit hook), not later."""
+
+    def test_a_quantity_written_over_xmlrpc_is_queued_by_the_request(self):
+        invoice = self._post_customer_invoice(self.customer, [(self.coffee, 3, 8.0)])
+        self.env.flush_all()
+        result = self.xmlrpc_object.execute_kw(
+            self.env.cr.dbname,
+            self.accountant.id,
+            "cp_accountant",  # new_test_user's password is the login
+            "account.move.line",
+            "write",
+            [invoice.invoice_line_ids.ids, {"quantity": 5}],
+        )
+        self.assertIs(result, True)
+        # read as the request left it: no flush of this test's own
+        self.env.invalidate_all()
+        self.assertTrue(self.customer.consumer_preference_history_pending)
+        self._assert_pending_then_as_rebuilt({self._key(self.coffee)})
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee), [{"quantity": 5.0}]
+        )
