@@ -251,6 +251,12 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         if not count_reversals:
             recompute |= reversals
         self._flush_sources(line_states=False)
+        # An invoice cancelling a credit note counts against the invoice the
+        # credit note reverses only while that credit note is posted: its
+        # keys, which the credit note's own need not cover (a product changed
+        # on either since), are recomputed once written.
+        cancelling = self._cancelling_invoices(reversals, decrement)
+        cancelling_keys = self._move_keys(cancelling)
         if decrement:
             # Their day's purchases are read from the posted lines, theirs
             # included: lines posted earlier in this transaction too.
@@ -261,7 +267,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             lambda line: line.display_type == "product"
         )
         if len(product_lines) > SYNC_LINE_LIMIT:
-            return self._enqueue_moves(moves), []
+            return self._enqueue_moves(moves | cancelling), []
         try:
             with self.env.cr.savepoint(flush=False):
                 if decrement:
@@ -285,12 +291,34 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                         keys[key] = "incremented"
         except CONTENTION_ERRORS as error:
             _logger.debug("History keys queued after %s", type(error).__name__)
-            return self._enqueue_moves(moves), []
+            return self._enqueue_moves(moves | cancelling), []
         self._invalidate_caches()
         self._enqueue([key for key, state in keys.items() if state == "contended"])
-        return list(keys), [
+        to_recompute = [
             key for key, state in keys.items() if state in ("leaving", "no_line")
         ]
+        return list(keys), to_recompute + [
+            key for key in cancelling_keys if key not in to_recompute
+        ]
+
+    def _cancelling_invoices(self, reversals, unposting):
+        """The posted invoices cancelling the credit notes among
+        ``reversals``, which enter or leave the posted state (``unposting``).
+        A credit note posted for the first time has none: no query then."""
+        refunds = reversals.filtered(
+            lambda move: (
+                move.move_type == "out_refund" and (unposting or move.posted_before)
+            )
+        )
+        if not refunds:
+            return self.env["account.move"]
+        return self.env["account.move"].search(
+            [
+                ("reversed_entry_id", "in", refunds.ids),
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+            ]
+        )
 
     def _enqueue_moves(self, moves):
         """Queue the keys of ``moves``, and their customers' segments, for

@@ -1017,3 +1017,41 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
             ],
         )
         self._assert_as_rebuilt(history)
+
+    def test_an_invoice_cancelling_a_changed_credit_note_is_counted_again(self):
+        """An invoice cancelling a credit note counts against the invoice the
+        credit note reverses only while the credit note is posted. Credited
+        in full by another credit note, the invoice is a purchase again
+        through that cancellation alone; the cancelled credit note changed
+        since (reset, another product, posted again) no longer has the
+        invoice's product: posting it again, and resetting it, still change
+        that product's purchases, which the rebuild agrees with."""
+        self._post_customer_invoice(
+            self.customer, [(self.coffee, 1, 8.0)], invoice_date="2026-03-20"
+        )
+        invoice = self._post_customer_invoice(
+            self.customer, [(self.coffee, 2, 8.0)], invoice_date="2026-03-01"
+        )
+        accountant = self.accountant
+        self._reverse(invoice)[0].with_user(accountant).action_post()
+        credit_note = self._reverse(invoice)[0]
+        credit_note.with_user(accountant).action_post()
+        cancelling = self._reverse(credit_note, modify=True)[0]
+        self.assertEqual(cancelling.state, "posted")
+        history = self._history(self.customer, self.coffee)
+        self._assert_as_rebuilt(history)
+        credit_note.with_user(accountant).button_draft()
+        self._assert_as_rebuilt(history)
+        credit_note.with_user(accountant).write(
+            {
+                "invoice_line_ids": [
+                    Command.update(
+                        credit_note.invoice_line_ids.id, {"product_id": self.tea.id}
+                    )
+                ]
+            }
+        )
+        credit_note.with_user(accountant).action_post()
+        self._assert_as_rebuilt(history)
+        credit_note.with_user(accountant).button_draft()
+        self._assert_as_rebuilt(history)
