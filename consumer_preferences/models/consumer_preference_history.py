@@ -255,7 +255,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         # credit note reverses only while that credit note is posted: its
         # keys, which the credit note's own need not cover (a product changed
         # on either since), are recomputed once written.
-        cancelling = self._cancelling_invoices(reversals, decrement)
+        cancelling = self._cancelling_invoices(reversals, bool(decrement))
         cancelling_keys = self._move_keys(cancelling)
         if decrement:
             # Their day's purchases are read from the posted lines, theirs
