@@ -58,10 +58,13 @@ How it is kept, and why:
   cannot be undone that way is ever undone by subtraction: invoices of
   several days leaving the posted state together, reversals posted (or
   reset) with an invoice of the same product or after the write, or
-  reversing invoices of several days, invoices of several days falling
-  among a key's purchases, a key with a past but no line (credit notes
-  only), a state changed by a write that changes more, a queued key, a
-  rebuild are all recomputed exactly from that key's posted lines
+  reversing invoices of several days, reversals further down a chain (below
+  an invoice cancelling a credit note: every posted reversal of a chain
+  counts against the invoice at its top) and the reversals below one posted
+  again or reset, invoices of several days falling among a key's purchases,
+  a key with a past but no line (credit notes only), a state changed by a
+  write that changes more, a queued key, a rebuild are all recomputed
+  exactly from that key's posted lines
   (``_recompute``), read through an index on the lines by customer,
   product, company and date: their cost follows that key's past.
 * **A posted invoice changed in place** (what Odoo's forms keep read-only on
@@ -251,12 +254,17 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         if not count_reversals:
             recompute |= reversals
         self._flush_sources(line_states=False)
-        # An invoice cancelling a credit note counts against the invoice the
-        # credit note reverses only while that credit note is posted: its
-        # keys, which the credit note's own need not cover (a product changed
-        # on either since), are recomputed once written.
-        cancelling = self._cancelling_invoices(reversals, bool(decrement))
-        cancelling_keys = self._move_keys(cancelling)
+        # A reversal counts against the invoice it reverses, at any depth,
+        # only while every reversal between them is posted: the keys of the
+        # reversals below those changing, which theirs need not cover (a
+        # product changed on either since), and of those too deep for
+        # _count_reversed, are recomputed once written.
+        related = self._related_reversals(reversals, bool(decrement))
+        if not before_write:
+            related |= self._related_reversals(
+                unposted.filtered("reversed_entry_id"), True
+            )
+        related_keys = self._move_keys(related)
         if decrement:
             # Their day's purchases are read from the posted lines, theirs
             # included: lines posted earlier in this transaction too.
@@ -267,7 +275,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             lambda line: line.display_type == "product"
         )
         if len(product_lines) > SYNC_LINE_LIMIT:
-            return self._enqueue_moves(moves | cancelling), []
+            return self._enqueue_moves(moves | related), []
         try:
             with self.env.cr.savepoint(flush=False):
                 if decrement:
@@ -291,34 +299,60 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                         keys[key] = "incremented"
         except CONTENTION_ERRORS as error:
             _logger.debug("History keys queued after %s", type(error).__name__)
-            return self._enqueue_moves(moves | cancelling), []
+            return self._enqueue_moves(moves | related), []
         self._invalidate_caches()
         self._enqueue([key for key, state in keys.items() if state == "contended"])
         to_recompute = [
             key for key, state in keys.items() if state in ("leaving", "no_line")
         ]
         return list(keys), to_recompute + [
-            key for key in cancelling_keys if key not in to_recompute
+            key for key in related_keys if key not in to_recompute
         ]
 
-    def _cancelling_invoices(self, reversals, unposting):
-        """The posted invoices cancelling the credit notes among
-        ``reversals``, which enter or leave the posted state (``unposting``).
-        A credit note posted for the first time has none: no query then."""
-        refunds = reversals.filtered(
-            lambda move: (
-                move.move_type == "out_refund" and (unposting or move.posted_before)
+    def _related_reversals(self, reversals, unposting):
+        """The moves whose keys are recomputed once ``reversals``, which
+        enter or leave the posted state (``unposting``), are written: the
+        posted reversals below them at any depth (the invoices cancelling a
+        credit note, the credit notes reversing those, ...), which count
+        against the invoice above only while every reversal between is
+        posted; and those of ``reversals`` too deep for ``_count_reversed``
+        (below an invoice cancelling a credit note). A reversal posted for
+        the first time has none below: no query then; one query a level
+        otherwise (a chain of reversals is short)."""
+
+        def is_own_invoice(move):
+            return move.move_type == "out_invoice" and not move.reversed_entry_id
+
+        def is_counted(reversal):
+            reversed_move = reversal.reversed_entry_id
+            if reversal.move_type == "out_refund":
+                return is_own_invoice(reversed_move)
+            return reversed_move.move_type == "out_refund" and is_own_invoice(
+                reversed_move.reversed_entry_id
             )
-        )
-        if not refunds:
-            return self.env["account.move"]
-        return self.env["account.move"].search(
-            [
-                ("reversed_entry_id", "in", refunds.ids),
-                ("move_type", "=", "out_invoice"),
-                ("state", "=", "posted"),
-            ]
-        )
+
+        deep = reversals.filtered(lambda move: not is_counted(move))
+        below = self.env["account.move"]
+        level = reversals.filtered(lambda move: unposting or move.posted_before)
+        while level:
+            level = (
+                self.env["account.move"]
+                .search(
+                    [
+                        ("reversed_entry_id", "in", level.ids),
+                        ("move_type", "in", HISTORY_MOVE_TYPES),
+                        ("state", "=", "posted"),
+                    ]
+                )
+                # a credit note reverses an invoice, an invoice a credit note
+                .filtered(
+                    lambda move: move.move_type != move.reversed_entry_id.move_type
+                )
+                - below
+                - reversals
+            )
+            below |= level
+        return deep | below
 
     def _enqueue_moves(self, moves):
         """Queue the keys of ``moves``, and their customers' segments, for
@@ -1284,9 +1318,11 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         an invoice of its own (not one reversing a credit note: a return
         cancelled) that the credit notes reversing it (``reversed_entry_id``,
         the reversal wizard's) did not credit in full, in the product's net
-        quantity, what invoices cancelling those credit notes give back
-        included (one step: the reversal of such an invoice is not followed).
-        Only an invoice that has a reversal reads lines. The reversals in
+        quantity over its reversals at any depth: what invoices cancelling
+        those credit notes give back, what credit notes reversing those
+        invoices take back again, and so on, each counted while it and every
+        reversal between it and the invoice are posted. Only an invoice that
+        has a reversal reads lines. The reversals in
         ``posting`` (ids) count as posted already, those in ``unposting`` as
         no longer posted: what the invoice is once they are written."""
 
@@ -1334,25 +1370,24 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                                                 THEN -(%(quantity)s)
                                                 ELSE %(quantity)s END), 6) <= 0
                              END
-                        -- the invoice, its reversals, and the invoices
-                        -- cancelling those, each found by its index
-                        FROM (SELECT %(move)s.id
-                              UNION ALL
-                              SELECT reversal.id FROM account_move reversal
-                               WHERE reversal.reversed_entry_id = %(move)s.id
-                                 AND %(reversal_posted)s
-                                 AND reversal.move_type = 'out_refund'
-                              UNION ALL
-                              -- a reversal cancelled in its turn
-                              SELECT cancelling.id FROM account_move refund
-                                JOIN account_move cancelling
-                                  ON cancelling.reversed_entry_id = refund.id
-                               WHERE refund.reversed_entry_id = %(move)s.id
-                                 AND %(refund_posted)s
-                                 AND refund.move_type = 'out_refund'
-                                 AND %(cancelling_posted)s
-                                 AND cancelling.move_type = 'out_invoice'
-                             ) purchase_move_ids
+                        -- the invoice and its reversals, each found by
+                        -- its index: the credit notes reversing it, the
+                        -- invoices cancelling those, the credit notes
+                        -- reversing these... (UNION: a cycle written by
+                        -- hand ends)
+                        FROM (WITH RECURSIVE reversal_tree(id, move_type) AS (
+                                  SELECT %(move)s.id, %(move)s.move_type
+                                  UNION
+                                  SELECT reversal.id, reversal.move_type
+                                    FROM reversal_tree
+                                    JOIN account_move reversal
+                                      ON reversal.reversed_entry_id
+                                         = reversal_tree.id
+                                   WHERE %(reversal_posted)s
+                                     AND reversal.move_type IN %(move_types)s
+                                     AND reversal.move_type
+                                         != reversal_tree.move_type)
+                              SELECT id FROM reversal_tree) purchase_move_ids
                         JOIN account_move purchase_move
                           ON purchase_move.id = purchase_move_ids.id
                         JOIN account_move_line purchase_line
@@ -1368,8 +1403,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             product_id=product_id,
             quantity=quantity,
             reversal_posted=is_posted("reversal"),
-            refund_posted=is_posted("refund"),
-            cancelling_posted=is_posted("cancelling"),
+            move_types=HISTORY_MOVE_TYPES,
         )
 
     @staticmethod

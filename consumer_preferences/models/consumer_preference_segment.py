@@ -275,26 +275,39 @@ class ConsumerPreferenceSegment(models.Model):
               LEFT JOIN (
                    -- what the credit notes reversing an invoice credit its
                    -- customer, in each currency, less the invoices reversing
-                   -- those credit notes (the return cancelled)
-                   SELECT COALESCE(cancelled.reversed_entry_id,
-                                   reversal.reversed_entry_id) AS move_id,
+                   -- those credit notes (the return cancelled), plus the
+                   -- credit notes reversing these, and so on: each counted
+                   -- while every reversal between it and the invoice is
+                   -- posted (the history's rule, _is_purchase_sql)
+                   WITH RECURSIVE reversal_tree(id, move_type, move_id) AS (
+                       SELECT reversal.id, reversal.move_type,
+                              reversal.reversed_entry_id
+                         FROM account_move reversal
+                        WHERE reversal.reversed_entry_id IS NOT NULL
+                          AND reversal.company_id = %(company_id)s
+                          AND reversal.state = 'posted'
+                          AND reversal.move_type = 'out_refund'
+                          AND (%(partner_ids)s::int[] IS NULL
+                               OR reversal.commercial_partner_id
+                                  = ANY(%(partner_ids)s::int[]))
+                        UNION
+                       -- a cycle written by hand ends (UNION)
+                       SELECT reversal.id, reversal.move_type,
+                              reversal_tree.move_id
+                         FROM reversal_tree
+                         JOIN account_move reversal
+                           ON reversal.reversed_entry_id = reversal_tree.id
+                        WHERE reversal.state = 'posted'
+                          AND reversal.move_type IN %(move_types)s
+                          AND reversal.move_type != reversal_tree.move_type
+                   )
+                   SELECT reversal_tree.move_id,
                           reversal.commercial_partner_id, reversal.currency_id,
                           SUM(CASE WHEN reversal.move_type = 'out_refund'
                                    THEN reversal.amount_untaxed
                                    ELSE -reversal.amount_untaxed END) AS amount
-                     FROM account_move reversal
-                     LEFT JOIN account_move cancelled
-                       ON reversal.move_type = 'out_invoice'
-                      AND cancelled.id = reversal.reversed_entry_id
-                      AND cancelled.move_type = 'out_refund'
-                      AND cancelled.state = 'posted'
-                    WHERE reversal.reversed_entry_id IS NOT NULL
-                      AND reversal.company_id = %(company_id)s
-                      AND reversal.state = 'posted'
-                      AND reversal.move_type IN %(move_types)s
-                      AND (%(partner_ids)s::int[] IS NULL
-                           OR reversal.commercial_partner_id
-                              = ANY(%(partner_ids)s::int[]))
+                     FROM reversal_tree
+                     JOIN account_move reversal ON reversal.id = reversal_tree.id
                     GROUP BY 1, reversal.commercial_partner_id,
                              reversal.currency_id
                    ) reversed

@@ -124,6 +124,7 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
                 "consent",
                 "edit posted line",
                 "link credit note",
+                "reverse a cancellation",
             },
             set(self.flows),
             f"seed {seed} missed flows; it did {self.flows}",
@@ -231,7 +232,8 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
     def _step_reverse_with_wizard(self, randomizer):
         """A credit note from the reversal wizard: a draft one to post later,
         or 'reverse and create invoice' which posts it at once; now and then
-        a credit note reversed (a return cancelled: an invoice, no purchase)."""
+        a credit note reversed (a return cancelled: an invoice, no purchase),
+        and such an invoice reversed in its turn (the return stands)."""
         move_type = "out_refund" if randomizer.random() < 0.25 else "out_invoice"
         invoices = self.moves.filtered(
             lambda move: move.state == "posted" and move.move_type == move_type
@@ -240,6 +242,10 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
         )
         if not invoices:
             return self._step_post(randomizer)
+        # now and then a return cancelled is reversed in its turn: a chain
+        cancellations = invoices.filtered("reversed_entry_id")
+        if cancellations and randomizer.random() < 0.5:
+            invoices = cancellations
         invoice = self._as_accountant(randomizer.choice(invoices))
         wizard = (
             self.env["account.move.reversal"]
@@ -257,6 +263,9 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
         modify = randomizer.random() < 0.4
         action = wizard.modify_moves() if modify else wizard.refund_moves()
         self.flows["modify wizard" if modify else "refund wizard"] += 1
+        if invoice.reversed_entry_id.reversed_entry_id:
+            # a reversal two steps below an invoice reversed in its turn
+            self.flows["reverse a cancellation"] += 1
         new_moves = self.env["account.move"].browse(
             [action["res_id"]] if action.get("res_id") else wizard.new_move_ids.ids
         )
@@ -453,29 +462,17 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
                 if invoice.reversed_entry_id:
                     # it cancels a return: no purchase of its own
                     continue
-                # the credit notes reversing it, and the invoices that
-                # cancelled those (which give back what they credited)
-                reversal_lines = [
-                    line
-                    for line in key_lines
-                    if line.move_id.reversed_entry_id == invoice
-                ]
-                cancelling_lines = [
-                    line
-                    for line in key_lines
-                    if line.move_id.move_type == "out_invoice"
-                    and line.move_id.reversed_entry_id.move_type == "out_refund"
-                    and line.move_id.reversed_entry_id.state == "posted"
-                    and line.move_id.reversed_entry_id.reversed_entry_id == invoice
-                ]
-                net = sum(
-                    signed_quantity(line)
-                    for line in key_lines
-                    if line.move_id == invoice
-                ) + sum(
-                    signed_quantity(line) for line in reversal_lines + cancelling_lines
+                # its reversals at any depth, each posted with every one
+                # between it and the invoice: the credit notes reversing it,
+                # the invoices cancelling those (which give back what they
+                # credited), the credit notes reversing these, ...
+                tree = self._reversal_tree(invoice)
+                tree_lines = [line for line in key_lines if line.move_id in tree]
+                net = sum(signed_quantity(line) for line in tree_lines)
+                credited = any(
+                    line.move_id.move_type == "out_refund" for line in tree_lines
                 )
-                if not reversal_lines or round(net, 6) > 0:
+                if not credited or round(net, 6) > 0:
                     purchase_dates.add(invoice.invoice_date)
             expected[key] = {
                 "attribute_value_ids": set(
@@ -514,6 +511,31 @@ class TestHistoryInvariant(ConsumerPreferenceCommon):
                 / (len(purchase_dates) - 1),
             }
         return expected
+
+    def _reversal_tree(self, invoice):
+        """``invoice`` and its posted reversals at any depth, found through
+        ``reversed_entry_id`` alone: a credit note reverses an invoice, an
+        invoice a credit note."""
+        tree = frontier = invoice
+        while frontier:
+            frontier = (
+                self.env["account.move"]
+                .search(
+                    [
+                        ("reversed_entry_id", "in", frontier.ids),
+                        ("state", "=", "posted"),
+                    ]
+                )
+                .filtered(
+                    lambda move, frontier=frontier: (
+                        move.move_type != move.reversed_entry_id.move_type
+                        and move.move_type in HISTORY_MOVE_TYPES
+                    )
+                )
+                - tree
+            )
+            tree |= frontier
+        return tree
 
     def _assert_history_matches_posted_invoices(self):
         self.env.invalidate_all()

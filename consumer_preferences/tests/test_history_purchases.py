@@ -250,6 +250,62 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
             ],
         )
 
+    def test_reversals_are_followed_at_any_depth(self):
+        """A return cancelled (an invoice reversing the credit note), then
+        that cancellation reversed in its turn (a credit note reversing that
+        invoice), and so on: the invoice is a purchase exactly while the
+        posted reversals leave it something, each counted while every
+        reversal between it and the invoice is posted; posting, resetting
+        and posting again any of them agree with the rebuild."""
+        for invoice_date in ("2026-02-01", "2026-04-01"):
+            self._post_customer_invoice(
+                self.customer, [(self.coffee, 4, 8.0)], invoice_date=invoice_date
+            )
+        invoice = self._post_customer_invoice(
+            self.customer, [(self.coffee, 4, 8.0)], invoice_date="2026-03-01"
+        )
+        history = self._history(self.customer, self.coffee)
+        reversals = []
+        move = invoice
+        # credit note, invoice, credit note, invoice
+        for purchase_count in (2, 3, 2, 3):
+            move = self._reverse(move, reversal_date=date(2026, 3, 12))[0]
+            self._post_as_accountant(move)
+            reversals.append(move)
+            self.assertEqual(history.purchase_count, purchase_count, move.move_type)
+            self._assert_as_rebuilt(history)
+        self.assertEqual(
+            [move.move_type for move in reversals],
+            ["out_refund", "out_invoice", "out_refund", "out_invoice"],
+        )
+        self.assertEqual(history.quantity, 12.0)
+        # the third reversal (a credit note) reset: the fourth no longer
+        # counts either, the second gives the invoice back
+        third = reversals[2].with_user(self.accountant)
+        third.button_draft()
+        self.assertEqual(history.purchase_count, 3)
+        self._assert_as_rebuilt(history)
+        self._post_as_accountant(third)
+        self.assertEqual(history.purchase_count, 3)
+        self._assert_as_rebuilt(history)
+        # the fourth reset: the third takes the purchase back
+        fourth = reversals[3].with_user(self.accountant)
+        fourth.button_draft()
+        self.assertRecordValues(
+            history,
+            [
+                {
+                    "purchase_count": 2,
+                    "first_purchase_date": date(2026, 2, 1),
+                    "last_purchase_date": date(2026, 4, 1),
+                }
+            ],
+        )
+        self._assert_as_rebuilt(history)
+        fourth.button_cancel()
+        self.assertEqual(history.purchase_count, 2)
+        self._assert_as_rebuilt(history)
+
     def test_invoices_of_several_days_among_the_purchases(self):
         """Invoices of two days between the first and last purchases, posted
         together: two more purchases (the key is recomputed)."""

@@ -490,6 +490,43 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
             ],
         )
 
+    def test_a_cancelled_reversal_reversed_again_takes_the_purchase_back(self):
+        """The invoice cancelling a credit note, reversed in its turn (the
+        return stands after all): the invoice the credit note reversed is no
+        purchase, as its history lines say."""
+        customer = self.env["res.partner"].create(
+            {"name": "Changed Its Mind Twice", "is_company": True}
+        )
+        self._post_customer_invoice(
+            customer, [(self.coffee, 1, 80.0)], invoice_date="2026-05-01"
+        )
+        second = self._post_customer_invoice(
+            customer, [(self.coffee, 1, 80.0)], invoice_date="2026-06-01"
+        )
+        move = second
+        for reversal_date in (date(2026, 6, 3), date(2026, 6, 5), date(2026, 6, 7)):
+            move = self._reverse(move, reversal_date=reversal_date)[0]
+            move.with_user(self.accountant).action_post()
+        self.assertEqual(move.move_type, "out_refund")
+        self._recompute()
+        self.assertRecordValues(
+            customer,
+            [
+                {
+                    "consumer_average_interval_days": 0.0,
+                    "consumer_next_expected_date": False,
+                }
+            ],
+        )
+        self.assertEqual(
+            self._history(customer, self.coffee).purchase_count,
+            1,
+            "the history agrees",
+        )
+        move.with_user(self.accountant).button_draft()
+        self._recompute()
+        self.assertEqual(customer.consumer_next_expected_date, date(2026, 7, 2))
+
     def test_segment_searches_by_joins(self):
         """Customers outside a segment (or a score) are searched by joins:
         they were partners "not in" the segment's, which PostgreSQL checks by
