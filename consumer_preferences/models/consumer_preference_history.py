@@ -317,8 +317,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         against the invoice above only while every reversal between is
         posted; and those of ``reversals`` too deep for ``_count_reversed``
         (below an invoice cancelling a credit note). A reversal posted for
-        the first time has none below: no query then; one query a level
-        otherwise (a chain of reversals is short)."""
+        the first time (through ``_post``, which marks it ``posted_before``)
+        has none below: no search then."""
 
         def is_own_invoice(move):
             return move.move_type == "out_invoice" and not move.reversed_entry_id
@@ -332,8 +332,16 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             )
 
         deep = reversals.filtered(lambda move: not is_counted(move))
+        return deep | self._reversals_below(
+            reversals.filtered(lambda move: unposting or move.posted_before)
+        )
+
+    def _reversals_below(self, moves):
+        """The posted reversals below ``moves`` at any depth: the credit
+        notes reversing them, the invoices cancelling those, ...; one query a
+        level (a chain of reversals is short)."""
         below = self.env["account.move"]
-        level = reversals.filtered(lambda move: unposting or move.posted_before)
+        level = moves
         while level:
             level = (
                 self.env["account.move"]
@@ -349,10 +357,10 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                     lambda move: move.move_type != move.reversed_entry_id.move_type
                 )
                 - below
-                - reversals
+                - moves
             )
             below |= level
-        return deep | below
+        return below
 
     def _enqueue_moves(self, moves):
         """Queue the keys of ``moves``, and their customers' segments, for
@@ -420,6 +428,9 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             return
         self.env.flush_all()
         moves = self.env["account.move"].browse(sorted(edits["moves"]))
+        # The reversals below them count against the invoice at the top of
+        # their chain: a reversal link written or removed moves them too.
+        moves |= self._reversals_below(moves)
         keys = sorted(edits["keys"])
         if keys:
             self.env.cr.execute(
@@ -1748,7 +1759,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                AND line.partner_id = move.commercial_partner_id
                AND (line.company_id, line.partner_id, line.product_id)
                    IN (SELECT company_id, partner_id, product_id FROM locked)
-               AND reversed.state = 'posted'
+               -- posted, or posted with them: then bought_too
+               AND (reversed.state = 'posted' OR reversed.id = ANY(%(own_ids)s))
                AND reversed.move_type = 'out_invoice'
                AND reversed.reversed_entry_id IS NULL
                AND reversed.commercial_partner_id = line.partner_id

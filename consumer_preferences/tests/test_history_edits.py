@@ -4,6 +4,8 @@ once posted, its write() does not (a script, an import, a module). What the
 history reads of a posted invoice, written while it stays posted, queues its
 keys, as they were and as they become; the scheduled action recomputes them."""
 
+from datetime import date
+
 from odoo import Command
 from odoo.tests import HttpCase, tagged
 
@@ -102,6 +104,44 @@ class TestConsumerPreferenceHistoryEdits(HistoryEditsCommon):
         self.assertEqual(credit_note.state, "posted")
         self._assert_pending_then_as_rebuilt({self._key(self.coffee)})
         self.assertRecordValues(history, [{"refund_count": 1, "purchase_count": 0}])
+
+    def test_a_credit_note_linked_with_reversals_below_queues_theirs(self):
+        """A credit note made by hand, reversed in its turn (an invoice of
+        another product, reversed again), then linked to an invoice: the
+        reversals below it count against that invoice from then on, so their
+        products' keys are queued too."""
+        self._post_customer_invoice(
+            self.customer, [(self.tea, 1, 5.0)], invoice_date="2026-03-01"
+        )
+        invoice = self._post_customer_invoice(
+            self.customer,
+            [(self.coffee, 2, 8.0), (self.tea, 2, 5.0)],
+            invoice_date="2026-03-05",
+        )
+        credit_note = self._post_customer_invoice(
+            self.customer,
+            [(self.coffee, 1, 8.0)],
+            move_type="out_refund",
+            invoice_date="2026-03-06",
+        )
+        below = credit_note
+        for quantity in (1, 5):
+            below = self._reverse(below)[0].with_user(self.accountant)
+            below.invoice_line_ids.write(
+                {"product_id": self.tea.id, "quantity": quantity}
+            )
+            below.action_post()
+        self.assertEqual(self._history(self.customer, self.tea).purchase_count, 2)
+        self.env["consumer.preference.history"]._process_queue()
+        credit_note.with_user(self.accountant).write({"reversed_entry_id": invoice.id})
+        self._assert_pending_then_as_rebuilt(
+            {self._key(self.coffee), self._key(self.tea)}
+        )
+        # 2 + 1 - 5 teas: the second invoice is credited in full
+        self.assertRecordValues(
+            self._history(self.customer, self.tea),
+            [{"purchase_count": 1, "last_purchase_date": date(2026, 3, 1)}],
+        )
 
     def test_a_line_added_to_a_posted_invoice_is_counted(self):
         invoice = self._post_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])

@@ -306,6 +306,33 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         self.assertEqual(history.purchase_count, 2)
         self._assert_as_rebuilt(history)
 
+    def test_an_invoice_posted_with_its_full_reversal_is_no_purchase(self):
+        """An invoice reset to draft while the credit note reversing it in
+        full waits in draft, then both posted together (one click on the
+        list): the invoice is no purchase."""
+        self._post_coffee_invoices(4, ["2026-03-01"])
+        invoice = self._post_customer_invoice(
+            self.customer, [(self.coffee, 4, 8.0)], invoice_date="2026-03-05"
+        )
+        credit_note = self._reverse(invoice, reversal_date=date(2026, 3, 7))[0]
+        self.assertEqual(credit_note.state, "draft")
+        invoice.with_user(self.accountant).button_draft()
+        (invoice | credit_note).with_user(self.accountant).action_post()
+        history = self._history(self.customer, self.coffee)
+        self.assertRecordValues(
+            history,
+            [
+                {
+                    "invoice_count": 2,
+                    "refund_count": 1,
+                    "quantity": 4.0,
+                    "purchase_count": 1,
+                    "last_purchase_date": date(2026, 3, 1),
+                }
+            ],
+        )
+        self._assert_as_rebuilt(history)
+
     def test_invoices_of_several_days_among_the_purchases(self):
         """Invoices of two days between the first and last purchases, posted
         together: two more purchases (the key is recomputed)."""
