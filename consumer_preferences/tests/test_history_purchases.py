@@ -214,13 +214,9 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         """The credit note reversing an invoice, reversed in its turn (the
         reversal cancelled): the invoice is a purchase again, and an invoice
         dated back to its day finds that purchase."""
-        for invoice_date in ("2026-02-01", "2026-04-01"):
-            self._post_customer_invoice(
-                self.customer, [(self.coffee, 4, 8.0)], invoice_date=invoice_date
-            )
-        invoice = self._post_customer_invoice(
-            self.customer, [(self.coffee, 4, 8.0)], invoice_date="2026-03-01"
-        )
+        invoice = self._post_coffee_invoices(
+            4, ["2026-02-01", "2026-04-01", "2026-03-01"]
+        )[-1]
         history = self._history(self.customer, self.coffee)
         self.assertEqual(history.purchase_count, 3)
         reversal, _corrected = self._reverse(invoice)
@@ -257,13 +253,9 @@ class TestConsumerPreferenceHistoryPurchases(ConsumerPreferenceCommon):
         posted reversals leave it something, each counted while every
         reversal between it and the invoice is posted; posting, resetting
         and posting again any of them agree with the rebuild."""
-        for invoice_date in ("2026-02-01", "2026-04-01"):
-            self._post_customer_invoice(
-                self.customer, [(self.coffee, 4, 8.0)], invoice_date=invoice_date
-            )
-        invoice = self._post_customer_invoice(
-            self.customer, [(self.coffee, 4, 8.0)], invoice_date="2026-03-01"
-        )
+        invoice = self._post_coffee_invoices(
+            4, ["2026-02-01", "2026-04-01", "2026-03-01"]
+        )[-1]
         history = self._history(self.customer, self.coffee)
         reversals = []
         move = invoice
