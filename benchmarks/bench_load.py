@@ -42,8 +42,9 @@ the script waits until Odoo's processes are idle. Each measurement reports:
 - the CPU time Odoo's processes and PostgreSQL's used per posting (create and
   post), less sensitive than latencies to a busy machine;
 - with the addon: the keys queued for the scheduled action, the time it took to
-  drain the queue, then the invariant, checked in SQL for every key (company,
-  commercial partner, product) of the measurement's customers: the history
+  drain the queue and the action's runs until then, then the invariant,
+  checked in SQL for every key (company, commercial partner, product) of the
+  measurement's customers: the history
   line's invoice and refund counts, quantity and amount equal the aggregate of
   the posted customer invoice and credit note lines.
 
@@ -95,6 +96,7 @@ IDLE_TIMEOUT = 120
 IDLE_WINDOW = 3.0
 IDLE_CPU_SHARE = 0.1
 QUEUE_TABLE = "consumer_preference_history_queue"
+QUEUE_CRON = ("consumer_preferences", "ir_cron_consumer_preference_history_queue")
 
 TARGET_FAILURES = 0
 TARGET_EXTRA_RETRIES_PERCENT = 1.0
@@ -407,6 +409,7 @@ class Measurement:
     odoo_cpu: float = 0.0
     postgres_cpu: float = 0.0
     queued_keys: int | None = None
+    queue_runs: int | None = None
     drain_seconds: float | None = None
     drained: bool | None = None
     keys_checked: int | None = None
@@ -531,6 +534,7 @@ class LoadBench:
             wait_until_idle(server.pid)
         measurement = Measurement(round_number, kind)
         queued_before = self.queued_so_far() if kind == ADDON else 0
+        runs_before = self.queue_runs_so_far() if kind == ADDON else 0
         log_starts = [server.log_file.stat().st_size for server in servers]
         cpu_start = self.cpu_seconds(servers)
         outcomes, measurement.wall_seconds = self.post_in_parallel(
@@ -556,6 +560,7 @@ class LoadBench:
         if kind == ADDON:
             measurement.queued_keys = self.queued_so_far() - queued_before
             measurement.drained, measurement.drain_seconds = self.wait_for_drain()
+            measurement.queue_runs = self.queue_runs_so_far() - runs_before
         # With the addon, the scheduled action's work until the queue is empty
         # is counted too.
         cpu_end = self.cpu_seconds(servers)
@@ -686,6 +691,22 @@ class LoadBench:
             cr.execute(
                 "SELECT COALESCE(pg_sequence_last_value(%s::regclass), 0)",
                 [f"{QUEUE_TABLE}_id_seq"],
+            )
+            return cr.fetchone()[0]
+
+    def queue_runs_so_far(self):
+        """How many times the queue's scheduled action ran so far: Odoo
+        records each run's progress (``ir.cron.progress``, kept a week)."""
+        with (
+            closing(self.connection.connect(DATABASES[ADDON])) as db,
+            db.cursor() as cr,
+        ):
+            cr.execute(
+                "SELECT COUNT(*) FROM ir_cron_progress progress"
+                "  JOIN ir_model_data data ON data.model = 'ir.cron'"
+                "   AND data.res_id = progress.cron_id"
+                " WHERE data.module = %s AND data.name = %s",
+                QUEUE_CRON,
             )
             return cr.fetchone()[0]
 
@@ -834,7 +855,8 @@ def print_measurement(m):
         drained = "drained" if m.drained else "NOT drained"
         print(
             f"  keys queued {m.queued_keys}, queue {drained} in "
-            f"{m.drain_seconds:.1f} s; keys exact "
+            f"{m.drain_seconds:.1f} s, in {m.queue_runs} runs of the scheduled "
+            f"action; keys exact "
             f"{m.keys_checked - len(m.mismatches)}/{m.keys_checked}"
         )
         for key, expected, line_count, actual in m.mismatches:

@@ -31,6 +31,9 @@ from odoo.service.model import retrying
 from odoo.tests import BaseCase, tagged
 from odoo.tests.common import get_db_name
 
+from odoo.addons.consumer_preferences.models import (
+    consumer_preference_history as history_module,
+)
 from odoo.addons.consumer_preferences.models.consumer_preference_history import (
     QUEUE_CRON_XMLID,
 )
@@ -780,6 +783,55 @@ class TestHistoryConcurrency(BaseCase):
         self.assertEqual(batches, [[bread_key], None, [water_key], None])
         self.assertFalse(self._customer_pending(customer_id))
         self.assertEqual(self._customer_history(customer_id), [(self.water_id, 1, 3.0)])
+
+    def test_keys_queued_while_the_scheduled_action_settles_come_along(self):
+        """Under sustained contention, one run takes the keys every posting
+        of that second queued: woken by a freshly queued key, the scheduled
+        action waits until it has waited QUEUE_SETTLE_SECONDS, and a key
+        queued meanwhile is recomputed in the same batch, not left for a
+        run of its own."""
+        customer_id = self._new_customer("Queued while settling", consent=True)
+        water_key = (self.company_id, customer_id, self.water_id)
+        bread_key = (self.company_id, customer_id, self.bread_id)
+        history_class = self.registry["consumer.preference.history"]
+        settle_seconds = history_class._queue_settle_seconds
+        lock_queued_keys = history_class._lock_queued_keys
+        waits, batches = [], []
+        waiting = threading.Event()
+
+        def settle_and_tell(model):
+            waits.append(settle_seconds(model))
+            waiting.set()
+            return waits[-1]
+
+        def record_batch(model, *args, **kwargs):
+            picked = lock_queued_keys(model, *args, **kwargs)
+            batches.append(picked and [key for key, _ids, _locked in picked[0]])
+            return picked
+
+        self._commit(
+            lambda env: env["consumer.preference.history"]._enqueue([water_key])
+        )
+        ran = []
+        with (
+            # longer than a busy machine may take to start the run
+            patch.object(history_module, "QUEUE_SETTLE_SECONDS", 3.0),
+            patch.object(history_class, "_queue_settle_seconds", settle_and_tell),
+            patch.object(history_class, "_lock_queued_keys", record_batch),
+        ):
+            # In a thread of its own, as a cron worker (which commits).
+            thread, result = self._in_thread(
+                lambda: ran.append(self._run_scheduled_action())
+            )
+            self.assertTrue(waiting.wait(WORKER_TIMEOUT))
+            self._commit(
+                lambda env: env["consumer.preference.history"]._enqueue([bread_key])
+            )
+            thread.join(WORKER_TIMEOUT)
+        self.assertEqual((ran, result), ([True], {}))
+        self.assertGreater(waits[0], 1.0)
+        self.assertEqual(batches, [[water_key, bread_key], None])
+        self.assertFalse(self._customer_pending(customer_id))
 
     # ------------------------------------------------------------------
     # Consent changed by another transaction while an invoice is posted

@@ -672,6 +672,33 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
                 [{"invoice_count": 2, "quantity": 5.0}],
             )
 
+    def test_scheduled_action_lets_a_fresh_queue_settle(self):
+        """The scheduled action waits until the oldest queued row has waited
+        QUEUE_SETTLE_SECONDS, so that one run takes the keys of every
+        posting of that second; an older row is taken at once, and an empty
+        queue costs no wait."""
+        history = self.env["consumer.preference.history"]
+        history._process_queue()
+        self.assertEqual(history._queue_settle_seconds(), 0.0)
+        history._enqueue([(self.company.id, self.customer.id, self.coffee.id)])
+        # queued in this transaction: NOW() is its start, the row's age 0
+        self.assertAlmostEqual(
+            history._queue_settle_seconds(), history_module.QUEUE_SETTLE_SECONDS
+        )
+        self.env.cr.execute(
+            "UPDATE consumer_preference_history_queue"
+            " SET queued_at = queued_at - INTERVAL '0.25 seconds'"
+        )
+        self.assertAlmostEqual(
+            history._queue_settle_seconds(),
+            history_module.QUEUE_SETTLE_SECONDS - 0.25,
+        )
+        self.env.cr.execute(
+            "UPDATE consumer_preference_history_queue"
+            " SET queued_at = queued_at - INTERVAL '5 seconds'"
+        )
+        self.assertEqual(history._queue_settle_seconds(), 0.0)
+
     def _fill_queue(self, customers, copies, whole_copies=0):
         """Queue each key of ``customers`` with 100 new products ``copies``
         times, and each customer whole ``whole_copies`` times, in no order,
