@@ -287,9 +287,19 @@ class ConsumerPreferenceSegment(models.Model):
                           AND reversal.company_id = %(company_id)s
                           AND reversal.state = 'posted'
                           AND reversal.move_type = 'out_refund'
+                          -- for some customers: the credit notes reversing
+                          -- their invoices, whoever they were made out to
+                          -- (the chain goes on through the customer's own),
+                          -- each invoice's by the index (an array, not a
+                          -- list: never every reversal of the company)
                           AND (%(partner_ids)s::int[] IS NULL
-                               OR reversal.commercial_partner_id
-                                  = ANY(%(partner_ids)s::int[]))
+                               OR reversal.reversed_entry_id = ANY(ARRAY(
+                                  SELECT invoice.id FROM account_move invoice
+                                   WHERE invoice.commercial_partner_id
+                                         = ANY(%(partner_ids)s::int[])
+                                     AND invoice.company_id = %(company_id)s
+                                     AND invoice.state = 'posted'
+                                     AND invoice.move_type = 'out_invoice')))
                         UNION
                        -- a cycle written by hand ends (UNION)
                        SELECT reversal.id, reversal.move_type,

@@ -527,6 +527,55 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
         self._recompute()
         self.assertEqual(customer.consumer_next_expected_date, date(2026, 7, 2))
 
+    def test_one_customers_refresh_follows_a_chain_begun_for_another(self):
+        """A credit note reversing the customer's invoice was made out to
+        another customer (written by hand before posting), and the
+        customer's own documents reverse it in turn: the refresh of that one
+        customer walks the chain as the whole company's does (it began at
+        credit notes of the customer only, and so missed the chain)."""
+        customer = self.env["res.partner"].create(
+            {"name": "Chain Begun Elsewhere", "is_company": True}
+        )
+        other = self.env["res.partner"].create(
+            {"name": "Credited By Mistake", "is_company": True}
+        )
+        self._post_customer_invoice(
+            customer, [(self.coffee, 1, 80.0)], invoice_date="2026-05-01"
+        )
+        invoice = self._post_customer_invoice(
+            customer, [(self.coffee, 1, 80.0)], invoice_date="2026-06-01"
+        )
+        mistaken = self._reverse(invoice, reversal_date=date(2026, 6, 3))[0]
+        mistaken.partner_id = other
+        mistaken.with_user(self.accountant).action_post()
+        cancelling = self._reverse(mistaken, reversal_date=date(2026, 6, 5))[0]
+        cancelling.partner_id = customer
+        cancelling.with_user(self.accountant).action_post()
+        # the customer's own return, of both coffees: the invoice of June
+        # is no purchase
+        returned = self._reverse(cancelling, reversal_date=date(2026, 6, 7))[0]
+        returned.invoice_line_ids.quantity = 2
+        returned.with_user(self.accountant).action_post()
+        self.assertEqual(
+            self._history(customer, self.coffee).purchase_count, 1, "the history"
+        )
+        for partners in (None, customer):
+            with (
+                self.subTest(refreshed="company" if partners is None else "one"),
+                freeze_time(TODAY),
+            ):
+                self.Segment._recompute(self.company, partners)
+                customer.invalidate_recordset()
+                self.assertRecordValues(
+                    customer,
+                    [
+                        {
+                            "consumer_average_interval_days": 0.0,
+                            "consumer_next_expected_date": False,
+                        }
+                    ],
+                )
+
     def test_segment_searches_by_joins(self):
         """Customers outside a segment (or a score) are searched by joins:
         they were partners "not in" the segment's, which PostgreSQL checks by
