@@ -83,12 +83,15 @@ def run(env, arguments):
 
 def _fill_queue(env, company_id, customer_ids, product_ids, copies):
     """Queue every (customer, product) key ``copies`` times, in no order, and
-    analyze the queue (autovacuum would within a minute)."""
+    analyze the queue (autovacuum would within a minute). Queued a minute
+    ago: the drain is timed, not the scheduled action's wait for a fresh
+    queue to settle (QUEUE_SETTLE_SECONDS)."""
     env.cr.execute(
         """
         INSERT INTO consumer_preference_history_queue
                (company_id, partner_id, product_id, queued_at)
-        SELECT %s, partner_id, product_id, NOW() AT TIME ZONE 'UTC'
+        SELECT %s, partner_id, product_id,
+               NOW() AT TIME ZONE 'UTC' - INTERVAL '1 minute'
           FROM unnest(%s::int[]) AS customer(partner_id)
          CROSS JOIN unnest(%s::int[]) AS product(product_id)
          CROSS JOIN generate_series(1, %s) AS copy(number)

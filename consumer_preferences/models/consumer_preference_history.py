@@ -666,7 +666,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         auto_commit = not getattr(threading.current_thread(), "testing", False)
         if auto_commit:
             wait = self._queue_settle_seconds()
-            # No snapshot held while it waits.
+            # This transaction holds no snapshot while it waits (Odoo's own
+            # transaction for the scheduled action stays open, as for any).
             self.env.cr.commit()  # pylint: disable=invalid-commit
             time.sleep(wait)
         done = 0
@@ -740,18 +741,21 @@ class ConsumerPreferenceHistory(models.AbstractModel):
     # ------------------------------------------------------------------
     def _queue_settle_seconds(self):
         """How long the scheduled action waits before it reads the queue:
-        until the oldest queued row was queued ``QUEUE_SETTLE_SECONDS``
-        ago (none if the queue is empty, or its oldest row older)."""
+        until the oldest queued row (the first by id) was queued
+        ``QUEUE_SETTLE_SECONDS`` ago, by the start of the transaction that
+        queued it (none if the queue is empty, or its oldest row older;
+        never longer, whatever the clock that stamped the row)."""
         self.env.cr.execute(
             SQL(
                 """
-                SELECT GREATEST(%s - EXTRACT(EPOCH FROM
-                           (NOW() AT TIME ZONE 'UTC') - queued_at), 0)
+                SELECT LEAST(GREATEST(%(settle)s - EXTRACT(EPOCH FROM
+                           (NOW() AT TIME ZONE 'UTC') - queued_at), 0),
+                             %(settle)s)
                   FROM consumer_preference_history_queue
                  ORDER BY id
                  LIMIT 1
                 """,
-                QUEUE_SETTLE_SECONDS,
+                settle=QUEUE_SETTLE_SECONDS,
             )
         )
         row = self.env.cr.fetchone()

@@ -698,6 +698,15 @@ class TestConsumerPreferenceHistory(ConsumerPreferenceCommon):
             " SET queued_at = queued_at - INTERVAL '5 seconds'"
         )
         self.assertEqual(history._queue_settle_seconds(), 0.0)
+        # stamped by a clock ahead (the row's default is the Odoo server's
+        # clock): never a longer wait
+        self.env.cr.execute(
+            "UPDATE consumer_preference_history_queue"
+            " SET queued_at = queued_at + INTERVAL '5 minutes'"
+        )
+        self.assertEqual(
+            history._queue_settle_seconds(), history_module.QUEUE_SETTLE_SECONDS
+        )
 
     def _fill_queue(self, customers, copies, whole_copies=0):
         """Queue each key of ``customers`` with 100 new products ``copies``
