@@ -657,10 +657,10 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         (those queued meanwhile come along), turn the customers queued whole
         into their keys (``_expand_queued_customers``), then recompute the
         queued keys, one batch per transaction each, and report progress to
-        the scheduled action. A key another transaction holds, or queued meanwhile, is
-        left for the next run, which a trigger makes immediate; half a
-        second later when nothing could be done. Returns the number of
-        customers and keys done."""
+        the scheduled action. A key another transaction holds, or queued
+        once its batch was read, is left for the next run, which a trigger
+        makes immediate; half a second later when nothing could be done.
+        Returns the number of customers and keys done."""
         # The scheduled action commits each batch (a fresh snapshot for the
         # next one); a test's transaction must not be committed.
         auto_commit = not getattr(threading.current_thread(), "testing", False)

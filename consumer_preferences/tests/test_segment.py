@@ -490,19 +490,22 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
             ],
         )
 
+    def _customer_buying_coffee_twice(self, name):
+        """A new customer who bought a coffee on 1 May and on 1 June 2026;
+        returns the customer and the invoice of June."""
+        customer = self.env["res.partner"].create({"name": name, "is_company": True})
+        self._post_customer_invoice(
+            customer, [(self.coffee, 1, 80.0)], invoice_date="2026-05-01"
+        )
+        return customer, self._post_customer_invoice(
+            customer, [(self.coffee, 1, 80.0)], invoice_date="2026-06-01"
+        )
+
     def test_a_cancelled_reversal_reversed_again_takes_the_purchase_back(self):
         """The invoice cancelling a credit note, reversed in its turn (the
         return stands after all): the invoice the credit note reversed is no
         purchase, as its history lines say."""
-        customer = self.env["res.partner"].create(
-            {"name": "Changed Its Mind Twice", "is_company": True}
-        )
-        self._post_customer_invoice(
-            customer, [(self.coffee, 1, 80.0)], invoice_date="2026-05-01"
-        )
-        second = self._post_customer_invoice(
-            customer, [(self.coffee, 1, 80.0)], invoice_date="2026-06-01"
-        )
+        customer, second = self._customer_buying_coffee_twice("Changed Its Mind Twice")
         move = second
         for reversal_date in (date(2026, 6, 3), date(2026, 6, 5), date(2026, 6, 7)):
             move = self._reverse(move, reversal_date=reversal_date)[0]
@@ -533,17 +536,9 @@ class TestConsumerPreferenceSegment(ConsumerPreferenceCommon):
         customer's own documents reverse it in turn: the refresh of that one
         customer walks the chain as the whole company's does (it began at
         credit notes of the customer only, and so missed the chain)."""
-        customer = self.env["res.partner"].create(
-            {"name": "Chain Begun Elsewhere", "is_company": True}
-        )
+        customer, invoice = self._customer_buying_coffee_twice("Chain Begun Elsewhere")
         other = self.env["res.partner"].create(
             {"name": "Credited By Mistake", "is_company": True}
-        )
-        self._post_customer_invoice(
-            customer, [(self.coffee, 1, 80.0)], invoice_date="2026-05-01"
-        )
-        invoice = self._post_customer_invoice(
-            customer, [(self.coffee, 1, 80.0)], invoice_date="2026-06-01"
         )
         mistaken = self._reverse(invoice, reversal_date=date(2026, 6, 3))[0]
         mistaken.partner_id = other
