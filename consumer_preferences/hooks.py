@@ -3,6 +3,7 @@ from odoo.tools import SQL
 
 from .models.account_move import HISTORY_MOVE_INDEX
 from .models.account_move_line import HISTORY_LINE_INDEX
+from .models.consumer_preference_history import CREDITED_FUNCTION
 
 
 def post_init_hook(env):
@@ -17,7 +18,9 @@ def post_init_hook(env):
 
 
 def uninstall_hook(env):
-    """Drop the indexes this addon put on Odoo's tables: Odoo removes the
-    tables, columns and constraints of the addon's own fields, not these."""
+    """Drop the indexes this addon put on Odoo's tables, and its database
+    function: Odoo removes the tables, columns and constraints of the
+    addon's own fields, not these."""
     for index in (HISTORY_MOVE_INDEX, HISTORY_LINE_INDEX):
         env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))
+    env.cr.execute(SQL("DROP FUNCTION IF EXISTS %s", SQL.identifier(CREDITED_FUNCTION)))

@@ -70,6 +70,7 @@ LEFTOVER_QUERIES = {
          WHERE table_schema = 'public' AND column_name LIKE 'consumer%%'
     """,
     "indexes": "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%%consumer%%'",
+    "functions": "SELECT proname FROM pg_proc WHERE proname LIKE 'consumer%%'",
     "constraints": """
         SELECT conname FROM pg_constraint WHERE conname LIKE '%%consumer%%'
     """,

@@ -125,6 +125,9 @@ HELD_KEYS_PAUSE = 0.5
 QUEUE_SETTLE_SECONDS = 1.0
 # The statistics of a rebuild, for the length of its statement.
 REBUILD_TABLE = "consumer_preference_rebuild_statistics"
+# The database function that says whether an invoice's reversals credited a
+# product in full (``_is_purchase_sql``), created by ``init()``
+CREDITED_FUNCTION = "consumer_preference_credited_in_full"
 # Memory a rebuild may sort its lines in (PostgreSQL's default is 4MB).
 REBUILD_WORK_MEM = "256MB"
 # A line's invoice date and id as one number, in the same order: days since
@@ -173,6 +176,11 @@ STATISTICS_COLUMNS = (*STATISTICS_FIELDS, "active", "write_uid", "write_date")
 class ConsumerPreferenceHistory(models.AbstractModel):
     _name = "consumer.preference.history"
     _description = "Consumer Preference History Service"
+
+    def init(self):
+        result = super().init()
+        self.env.cr.execute(self._credited_function_sql())
+        return result
 
     # ------------------------------------------------------------------
     # Entry points
@@ -1365,93 +1373,126 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         product ``product_id`` by the customer ``partner_id`` (expressions):
         an invoice of its own (not one reversing a credit note: a return
         cancelled) that the credit notes reversing it (``reversed_entry_id``,
-        the reversal wizard's) did not credit in full, in the product's net
-        quantity over its reversals at any depth: what invoices cancelling
-        those credit notes give back, what credit notes reversing those
-        invoices take back again, and so on, each counted while it and every
-        reversal between it and the invoice are posted. Only an invoice that
-        has a reversal reads lines. The reversals in
-        ``posting`` (ids) count as posted already, those in ``unposting`` as
-        no longer posted: what the invoice is once they are written."""
+        the reversal wizard's) did not credit in full
+        (``_credited_function_sql``). Only an invoice that has a posted
+        credit note reversing it calls the function, which reads lines. The
+        reversals in ``posting`` (ids) count as posted already, those in
+        ``unposting`` as no longer posted: what the invoice is once they are
+        written."""
 
         assert not (posting and unposting), "one way at a time"
-
-        def is_posted(alias):
-            alias = SQL.identifier(alias)
-            if posting:
-                return SQL(
-                    "(%s.state = 'posted' OR %s.id = ANY(%s))",
-                    alias,
-                    alias,
-                    list(posting),
-                )
-            if unposting:
-                return SQL(
-                    "(%s.state = 'posted' AND NOT %s.id = ANY(%s))",
-                    alias,
-                    alias,
-                    list(unposting),
-                )
-            return SQL("%s.state = 'posted'", alias)
-
-        quantity = SQL(
-            "CASE WHEN purchase_line.product_uom_id IS NULL"
-            " THEN purchase_line.quantity"
-            " ELSE purchase_line.quantity / (SELECT purchase_uom.factor"
-            " FROM uom_uom purchase_uom"
-            " WHERE purchase_uom.id = purchase_line.product_uom_id) END"
-        )
+        reversal_posted = SQL("reversal.state = 'posted'")
+        if posting:
+            reversal_posted = SQL(
+                "(reversal.state = 'posted' OR reversal.id = ANY(%s))", list(posting)
+            )
+        elif unposting:
+            reversal_posted = SQL(
+                "(reversal.state = 'posted' AND NOT reversal.id = ANY(%s))",
+                list(unposting),
+            )
         return SQL(
             """
             (%(move)s.move_type = 'out_invoice'
              AND %(move)s.reversed_entry_id IS NULL
-             AND NOT COALESCE(
-                 EXISTS (
-                     SELECT 1 FROM account_move reversal
-                      WHERE reversal.reversed_entry_id = %(move)s.id
-                        AND %(reversal_posted)s
-                        AND reversal.move_type = 'out_refund')
-                 AND (SELECT CASE WHEN BOOL_OR(purchase_move.move_type = 'out_refund')
-                                  THEN ROUND(SUM(
-                                           CASE WHEN purchase_move.move_type
-                                                     = 'out_refund'
-                                                THEN -(%(quantity)s)
-                                                ELSE %(quantity)s END), 6) <= 0
-                             END
-                        -- the invoice and its reversals, each found by
-                        -- its index: the credit notes reversing it, the
-                        -- invoices cancelling those, the credit notes
-                        -- reversing these... (UNION: a cycle written by
-                        -- hand ends)
-                        FROM (WITH RECURSIVE reversal_tree(id, move_type) AS (
-                                  SELECT %(move)s.id, %(move)s.move_type
-                                  UNION
-                                  SELECT reversal.id, reversal.move_type
-                                    FROM reversal_tree
-                                    JOIN account_move reversal
-                                      ON reversal.reversed_entry_id
-                                         = reversal_tree.id
-                                   WHERE %(reversal_posted)s
-                                     AND reversal.move_type IN %(move_types)s
-                                     AND reversal.move_type
-                                         != reversal_tree.move_type)
-                              SELECT id FROM reversal_tree) purchase_move_ids
-                        JOIN account_move purchase_move
-                          ON purchase_move.id = purchase_move_ids.id
-                        JOIN account_move_line purchase_line
-                          ON purchase_line.move_id = purchase_move.id
-                       WHERE purchase_move.commercial_partner_id = %(partner_id)s
-                         AND purchase_line.partner_id = %(partner_id)s
-                         AND purchase_line.product_id = %(product_id)s
-                         AND purchase_line.display_type = 'product'),
-                 FALSE))
+             -- a CASE, evaluated in order: the function (whose statement
+             -- PostgreSQL plans only once it is called) for an invoice
+             -- with a posted credit note reversing it only
+             AND CASE WHEN EXISTS (
+                           SELECT 1 FROM account_move reversal
+                            WHERE reversal.reversed_entry_id = %(move)s.id
+                              AND %(reversal_posted)s
+                              AND reversal.move_type = 'out_refund')
+                      THEN %(credited)s(%(move)s.id, %(partner_id)s,
+                                        %(product_id)s, %(posting)s::int[],
+                                        %(unposting)s::int[]) IS NOT TRUE
+                      ELSE TRUE END)
             """,
             move=SQL.identifier(move),
             partner_id=partner_id,
             product_id=product_id,
-            quantity=quantity,
-            reversal_posted=is_posted("reversal"),
-            move_types=HISTORY_MOVE_TYPES,
+            reversal_posted=reversal_posted,
+            credited=SQL.identifier(CREDITED_FUNCTION),
+            posting=list(posting),
+            unposting=list(unposting),
+        )
+
+    @staticmethod
+    def _credited_function_sql():
+        """The database function ``CREDITED_FUNCTION``: whether the posted
+        credit notes reversing an invoice (``reversed_entry_id``, the
+        reversal wizard's) credited a customer's product in full, in the
+        product's net quantity over the invoice's reversals at any depth:
+        what invoices cancelling those credit notes give back, what credit
+        notes reversing those invoices take back again, and so on, each
+        counted while it and every reversal between it and the invoice are
+        posted (the reversals of ``posting``, ids, as if posted, those of
+        ``unposting`` as if not). NULL when no reversal has a line of the
+        product.
+
+        A function rather than a subquery of the statements
+        (``_is_purchase_sql``): PostgreSQL plans its statement when it is
+        first called, for the few invoices with a reversal, where it
+        planned the subquery with every statement that might need it
+        (most of a credit note's statements' planning)."""
+        return SQL(
+            """
+            CREATE OR REPLACE FUNCTION %(function)s(
+                invoice integer, customer integer, product integer,
+                posting integer[], unposting integer[])
+            RETURNS boolean
+            LANGUAGE plpgsql STABLE PARALLEL SAFE
+            AS $body$
+            BEGIN
+                RETURN (
+                    SELECT CASE WHEN BOOL_OR(purchase_move.move_type = 'out_refund')
+                                THEN ROUND(SUM(
+                                         CASE WHEN purchase_move.move_type
+                                                   = 'out_refund'
+                                              THEN -(%(quantity)s)
+                                              ELSE %(quantity)s END), 6) <= 0
+                           END
+                      -- the invoice and its reversals, each found by its
+                      -- index: the credit notes reversing it, the invoices
+                      -- cancelling those, the credit notes reversing
+                      -- these... (UNION: a cycle written by hand ends)
+                      FROM (WITH RECURSIVE reversal_tree(id, move_type) AS (
+                                SELECT invoice_move.id, invoice_move.move_type
+                                  FROM account_move invoice_move
+                                 WHERE invoice_move.id = invoice
+                                UNION
+                                SELECT reversal.id, reversal.move_type
+                                  FROM reversal_tree
+                                  JOIN account_move reversal
+                                    ON reversal.reversed_entry_id
+                                       = reversal_tree.id
+                                 WHERE (reversal.state = 'posted'
+                                        OR reversal.id = ANY(posting))
+                                   AND NOT reversal.id = ANY(unposting)
+                                   AND reversal.move_type
+                                       IN ('out_invoice', 'out_refund')
+                                   AND reversal.move_type
+                                       != reversal_tree.move_type)
+                            SELECT id FROM reversal_tree) purchase_move_ids
+                      JOIN account_move purchase_move
+                        ON purchase_move.id = purchase_move_ids.id
+                      JOIN account_move_line purchase_line
+                        ON purchase_line.move_id = purchase_move.id
+                     WHERE purchase_move.commercial_partner_id = customer
+                       AND purchase_line.partner_id = customer
+                       AND purchase_line.product_id = product
+                       AND purchase_line.display_type = 'product');
+            END
+            $body$
+            """,
+            function=SQL.identifier(CREDITED_FUNCTION),
+            quantity=SQL(
+                "CASE WHEN purchase_line.product_uom_id IS NULL"
+                " THEN purchase_line.quantity"
+                " ELSE purchase_line.quantity / (SELECT purchase_uom.factor"
+                " FROM uom_uom purchase_uom"
+                " WHERE purchase_uom.id = purchase_line.product_uom_id) END"
+            ),
         )
 
     @staticmethod

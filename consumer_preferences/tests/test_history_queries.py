@@ -238,6 +238,34 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
             ],
         )
 
+    def test_a_reversal_chain_is_planned_only_when_read(self):
+        """The statements of a credit note posted, reset to draft, and of a
+        key recomputed, leave the reversal chain to the database function
+        (``CREDITED_FUNCTION``), which PostgreSQL plans only when an invoice
+        with a reversal calls it: as a subquery, it was planned with every
+        statement that might read it (four times in a credit note's), most
+        of their planning. What it says still counts: a purchase credited in
+        full, then given back."""
+        invoice = self._create_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        invoice.with_user(self.accountant).action_post()
+        refund, _corrected = self._reverse(invoice)
+        history = self.env["consumer.preference.history"]
+        key = (self.env.company.id, self.customer.id, self.coffee.id)
+        steps = {
+            "posted": (refund.with_user(self.accountant).action_post, 0),
+            "recomputed": (lambda: history._recompute(keys=[key]), 0),
+            "reset": (refund.with_user(self.accountant).button_draft, 1),
+        }
+        for step, (action, purchase_count) in steps.items():
+            with self.subTest(step=step):
+                sent, during = self._service_queries(action)
+                self.assertTrue(sent)
+                self.assertEqual(sum("WITH RECURSIVE" in query for query in during), 0)
+                self.assertEqual(
+                    self._history(self.customer, self.coffee).purchase_count,
+                    purchase_count,
+                )
+
     @contextmanager
     def _record_queries(self):
         """Record each query as (query, file of the code that sent it, whether
