@@ -1442,6 +1442,11 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 posting integer[], unposting integer[])
             RETURNS boolean
             LANGUAGE plpgsql STABLE PARALLEL SAFE
+            -- planned once per connection, not for each of the first five
+            -- calls (Odoo resets a connection for each request: a reset's
+            -- nearest purchase may call it for every credited invoice it
+            -- reads past)
+            SET plan_cache_mode = force_generic_plan
             AS $body$
             BEGIN
                 RETURN (
