@@ -23,4 +23,12 @@ def uninstall_hook(env):
     addon's own fields, not these."""
     for index in (HISTORY_MOVE_INDEX, HISTORY_LINE_INDEX):
         env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))
-    env.cr.execute(SQL("DROP FUNCTION IF EXISTS %s", SQL.identifier(CREDITED_FUNCTION)))
+    # by its whole signature: by its name alone, the drop would fail should
+    # a later version leave another signature of it
+    env.cr.execute(
+        SQL(
+            "DROP FUNCTION IF EXISTS %s(integer, integer, integer, integer[],"
+            " integer[])",
+            SQL.identifier(CREDITED_FUNCTION),
+        )
+    )

@@ -182,6 +182,28 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         self.env.cr.execute(self._credited_function_sql())
         return result
 
+    def _register_hook(self):
+        result = super()._register_hook()
+        # The code of this version deployed without updating the module
+        # (-u): every statement that may read a reversal calls the function,
+        # and posting must never fail for its lack.
+        self.env.cr.execute(
+            SQL("SELECT 1 FROM pg_proc WHERE proname = %s", CREDITED_FUNCTION)
+        )
+        if not self.env.cr.fetchone():
+            _logger.warning(
+                "Creating the database function %s: update the module "
+                "consumer_preferences (-u) when deploying a new version.",
+                CREDITED_FUNCTION,
+            )
+            try:
+                with self.env.cr.savepoint():
+                    self.env.cr.execute(self._credited_function_sql())
+            except errors.DatabaseError:
+                # another Odoo server loading the database created it
+                _logger.info("%s created meanwhile", CREDITED_FUNCTION, exc_info=True)
+        return result
+
     # ------------------------------------------------------------------
     # Entry points
     # ------------------------------------------------------------------
@@ -1375,7 +1397,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         cancelled) that the credit notes reversing it (``reversed_entry_id``,
         the reversal wizard's) did not credit in full
         (``_credited_function_sql``). Only an invoice that has a posted
-        credit note reversing it calls the function, which reads lines. The
+        credit note reversing it (or one counted as posted, in ``posting``)
+        calls the function, which reads lines. The
         reversals in ``posting`` (ids) count as posted already, those in
         ``unposting`` as no longer posted: what the invoice is once they are
         written."""
@@ -1427,14 +1450,16 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         notes reversing those invoices take back again, and so on, each
         counted while it and every reversal between it and the invoice are
         posted (the reversals of ``posting``, ids, as if posted, those of
-        ``unposting`` as if not). NULL when no reversal has a line of the
-        product.
+        ``unposting`` as if not). NULL when no credit note of the chain has
+        a line of the product.
 
         A function rather than a subquery of the statements
-        (``_is_purchase_sql``): PostgreSQL plans its statement when it is
-        first called, for the few invoices with a reversal, where it
+        (``_is_purchase_sql``): PostgreSQL plans its statement when an
+        invoice with a reversal first calls it in a request, where it
         planned the subquery with every statement that might need it
-        (most of a credit note's statements' planning)."""
+        (most of a credit note's statements' planning). Its parameters are
+        read as such where a column has the same name (a field another
+        module adds)."""
         return SQL(
             """
             CREATE OR REPLACE FUNCTION %(function)s(
@@ -1442,12 +1467,13 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 posting integer[], unposting integer[])
             RETURNS boolean
             LANGUAGE plpgsql STABLE PARALLEL SAFE
-            -- planned once per connection, not for each of the first five
-            -- calls (Odoo resets a connection for each request: a reset's
-            -- nearest purchase may call it for every credited invoice it
-            -- reads past)
+            -- one plan a request (Odoo resets a connection for each), not a
+            -- custom plan for each call, as PostgreSQL chooses by default:
+            -- a reset's nearest purchase may call it for every credited
+            -- invoice it reads past
             SET plan_cache_mode = force_generic_plan
             AS $body$
+            #variable_conflict use_variable
             BEGIN
                 RETURN (
                     SELECT CASE WHEN BOOL_OR(purchase_move.move_type = 'out_refund')
@@ -1474,8 +1500,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                                  WHERE (reversal.state = 'posted'
                                         OR reversal.id = ANY(posting))
                                    AND NOT reversal.id = ANY(unposting)
-                                   AND reversal.move_type
-                                       IN ('out_invoice', 'out_refund')
+                                   AND reversal.move_type IN %(move_types)s
                                    AND reversal.move_type
                                        != reversal_tree.move_type)
                             SELECT id FROM reversal_tree) purchase_move_ids
@@ -1491,6 +1516,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             $body$
             """,
             function=SQL.identifier(CREDITED_FUNCTION),
+            move_types=HISTORY_MOVE_TYPES,
             quantity=SQL(
                 "CASE WHEN purchase_line.product_uom_id IS NULL"
                 " THEN purchase_line.quantity"

@@ -13,6 +13,7 @@ from odoo.sql_db import Cursor
 from odoo.tests import tagged
 from odoo.tools import SQL
 
+from ..models.consumer_preference_history import CREDITED_FUNCTION
 from .common import ConsumerPreferenceCommon
 
 # What the history service sends when an invoice is posted for keys that
@@ -238,7 +239,7 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
             ],
         )
 
-    def test_a_reversal_chain_is_planned_only_when_read(self):
+    def test_a_reversal_chain_is_left_to_the_database_function(self):
         """The statements of a credit note posted, reset to draft, and of a
         key recomputed, leave the reversal chain to the database function
         (``CREDITED_FUNCTION``), which PostgreSQL plans only when an invoice
@@ -265,6 +266,53 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
                     self._history(self.customer, self.coffee).purchase_count,
                     purchase_count,
                 )
+
+    def test_a_missing_credited_function_is_created_again(self):
+        """Code deployed without updating the module (``-u``) finds no
+        function: Odoo's loading of the database creates it, and a credit
+        note posts and counts as before."""
+        self.env.cr.execute(SQL("DROP FUNCTION %s", SQL.identifier(CREDITED_FUNCTION)))
+        with self.assertLogs(
+            "odoo.addons.consumer_preferences.models.consumer_preference_history",
+            "WARNING",
+        ):
+            self.env["consumer.preference.history"]._register_hook()
+        self.env.cr.execute(
+            "SELECT COUNT(*) FROM pg_proc WHERE proname = %s", [CREDITED_FUNCTION]
+        )
+        self.assertEqual(self.env.cr.fetchone(), (1,))
+        invoice = self._create_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        invoice.with_user(self.accountant).action_post()
+        refund, _corrected = self._reverse(invoice)
+        refund.with_user(self.accountant).action_post()
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee),
+            [{"refund_count": 1, "quantity": 0.0, "purchase_count": 0}],
+        )
+        # present, it is left as it is
+        with self.assertNoLogs(
+            "odoo.addons.consumer_preferences.models.consumer_preference_history",
+            "WARNING",
+        ):
+            self.env["consumer.preference.history"]._register_hook()
+
+    def test_the_credited_function_reads_its_parameters_first(self):
+        """Columns another module adds under the names of the function's
+        parameters (``invoice``, ``customer``, ``product``) change nothing:
+        an ambiguous name would fail every statement that calls it."""
+        self.env.cr.execute(
+            "ALTER TABLE account_move ADD COLUMN invoice integer,"
+            " ADD COLUMN customer integer;"
+            " ALTER TABLE account_move_line ADD COLUMN product integer"
+        )
+        invoice = self._create_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        invoice.with_user(self.accountant).action_post()
+        refund, _corrected = self._reverse(invoice)
+        refund.with_user(self.accountant).action_post()
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee),
+            [{"refund_count": 1, "quantity": 0.0, "purchase_count": 0}],
+        )
 
     @contextmanager
     def _record_queries(self):
