@@ -200,8 +200,10 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 with self.env.cr.savepoint():
                     self.env.cr.execute(self._credited_function_sql())
             except errors.DatabaseError:
-                # another Odoo server loading the database created it
-                _logger.info("%s created meanwhile", CREDITED_FUNCTION, exc_info=True)
+                # most likely another Odoo server loading the database
+                # created it meanwhile; else the first statement calling it
+                # says what is wrong
+                _logger.warning("Could not create %s", CREDITED_FUNCTION, exc_info=True)
         return result
 
     # ------------------------------------------------------------------

@@ -267,6 +267,18 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
                     purchase_count,
                 )
 
+    def _assert_a_purchase_credited_in_full_counts(self):
+        """Post a purchase of coffee and the credit note reversing it in
+        full: the customer's coffee line has no purchase left."""
+        invoice = self._create_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
+        invoice.with_user(self.accountant).action_post()
+        refund, _corrected = self._reverse(invoice)
+        refund.with_user(self.accountant).action_post()
+        self.assertRecordValues(
+            self._history(self.customer, self.coffee),
+            [{"refund_count": 1, "quantity": 0.0, "purchase_count": 0}],
+        )
+
     def test_a_missing_credited_function_is_created_again(self):
         """Code deployed without updating the module (``-u``) finds no
         function: Odoo's loading of the database creates it, and a credit
@@ -281,14 +293,7 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
             "SELECT COUNT(*) FROM pg_proc WHERE proname = %s", [CREDITED_FUNCTION]
         )
         self.assertEqual(self.env.cr.fetchone(), (1,))
-        invoice = self._create_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
-        invoice.with_user(self.accountant).action_post()
-        refund, _corrected = self._reverse(invoice)
-        refund.with_user(self.accountant).action_post()
-        self.assertRecordValues(
-            self._history(self.customer, self.coffee),
-            [{"refund_count": 1, "quantity": 0.0, "purchase_count": 0}],
-        )
+        self._assert_a_purchase_credited_in_full_counts()
         # present, it is left as it is
         with self.assertNoLogs(
             "odoo.addons.consumer_preferences.models.consumer_preference_history",
@@ -305,14 +310,7 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
             " ADD COLUMN customer integer;"
             " ALTER TABLE account_move_line ADD COLUMN product integer"
         )
-        invoice = self._create_customer_invoice(self.customer, [(self.coffee, 2, 8.0)])
-        invoice.with_user(self.accountant).action_post()
-        refund, _corrected = self._reverse(invoice)
-        refund.with_user(self.accountant).action_post()
-        self.assertRecordValues(
-            self._history(self.customer, self.coffee),
-            [{"refund_count": 1, "quantity": 0.0, "purchase_count": 0}],
-        )
+        self._assert_a_purchase_credited_in_full_counts()
 
     @contextmanager
     def _record_queries(self):
