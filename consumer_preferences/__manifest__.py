@@ -3,7 +3,7 @@
     "name": "Consumer Preferences",
     "summary": "Customer purchasing profile: specified and invoiced products "
     "with their characteristics, statistics and billing from preferences",
-    "version": "18.0.1.11.0",
+    "version": "18.0.1.11.1",
     "category": "Sales/Sales",
     "website": "https://github.com/consumer-preferences/consumer_preferences",
     "author": "Consumer Preferences contributors",

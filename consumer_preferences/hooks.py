@@ -3,7 +3,7 @@ from odoo.tools import SQL
 
 from .models.account_move import HISTORY_MOVE_INDEX
 from .models.account_move_line import HISTORY_LINE_INDEX
-from .models.consumer_preference_history import CREDITED_FUNCTION
+from .models.consumer_preference_statistics import CREDITED_FUNCTION
 
 
 def post_init_hook(env):

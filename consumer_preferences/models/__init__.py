@@ -1,4 +1,5 @@
 from . import consumer_preference
+from . import consumer_preference_statistics
 from . import consumer_preference_history
 from . import consumer_preference_history_queue
 from . import account_move

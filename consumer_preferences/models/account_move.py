@@ -2,7 +2,7 @@
 from odoo import models
 from odoo.tools.sql import create_index
 
-from .consumer_preference_history import HISTORY_MOVE_TYPES
+from .consumer_preference_statistics import HISTORY_MOVE_TYPES
 
 # What Odoo's _post writes to post invoices, and its Reset to Draft to take
 # them out of the posted state (Cancel resets a posted invoice to draft

@@ -2,7 +2,7 @@
 from odoo import api, models
 from odoo.tools.sql import create_index
 
-from .consumer_preference_history import HISTORY_MOVE_TYPES
+from .consumer_preference_statistics import HISTORY_MOVE_TYPES
 
 # Dropped by the uninstall hook: Odoo drops only the indexes of its fields.
 HISTORY_LINE_INDEX = "account_move_line_consumer_preference_history_index"

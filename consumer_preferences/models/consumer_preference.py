@@ -4,7 +4,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL, float_is_zero
 
-from .consumer_preference_history import HISTORY_MOVE_TYPES, STATISTICS_FIELDS
+from .consumer_preference_statistics import HISTORY_MOVE_TYPES, STATISTICS_FIELDS
 
 # How many history lines an error refusing to change them names.
 HISTORY_LINES_NAMED = 5

@@ -79,6 +79,10 @@ Every writer of a key writes its history line (update, delete, or insert under
 the unique constraint), so two transactions that computed the same key from
 different snapshots always collide on that row, and the later one is queued (or,
 for a rebuild, retried by Odoo's request loop) instead of writing a stale figure.
+
+What a key counts (its posted lines, the figures of each, which invoices are
+purchases, how they aggregate, how a history line is written) is stated once,
+in ``consumer.preference.statistics``: every statement here is built from it.
 """
 
 import logging
@@ -90,9 +94,10 @@ from psycopg2 import errors
 from odoo import api, models
 from odoo.tools import SQL
 
+from .consumer_preference_statistics import HISTORY_MOVE_TYPES, STATISTICS_COLUMNS
+
 _logger = logging.getLogger(__name__)
 
-HISTORY_MOVE_TYPES = ("out_invoice", "out_refund")
 QUEUE_CRON_XMLID = "consumer_preferences.ir_cron_consumer_preference_history_queue"
 # Errors that mean "another transaction has this key": queue it and go on.
 CONTENTION_ERRORS = (
@@ -125,15 +130,8 @@ HELD_KEYS_PAUSE = 0.5
 QUEUE_SETTLE_SECONDS = 1.0
 # The statistics of a rebuild, for the length of its statement.
 REBUILD_TABLE = "consumer_preference_rebuild_statistics"
-# The database function that says whether an invoice's reversals credited a
-# product in full (``_is_purchase_sql``), created by ``init()``
-CREDITED_FUNCTION = "consumer_preference_credited_in_full"
 # Memory a rebuild may sort its lines in (PostgreSQL's default is 4MB).
 REBUILD_WORK_MEM = "256MB"
-# A line's invoice date and id as one number, in the same order: days since
-# DAY_ZERO times LINE_ID_SPAN (line ids stay below it), plus the line id.
-DAY_ZERO = "0001-01-01"
-LINE_ID_SPAN = 10_000_000_000
 # A key and what an invoice adds to it, from _increment to
 # _insert_first_purchases: the columns and their types.
 FIRST_PURCHASE_COLUMNS = (
@@ -152,59 +150,11 @@ FIRST_PURCHASE_COLUMNS = (
     ("first_purchase_date", "date"),
     ("last_purchase_date", "date"),
 )
-# The figures of a history line: written by this service only (in SQL),
-# from the posted invoices.
-STATISTICS_FIELDS = (
-    "invoice_count",
-    "refund_count",
-    "quantity",
-    "amount",
-    "first_invoice_date",
-    "last_invoice_date",
-    "last_invoice_line_id",
-    "last_price_unit",
-    "purchase_count",
-    "first_purchase_date",
-    "last_purchase_date",
-    "average_quantity",
-    "next_expected_date",
-)
-# The columns of a history line, as the statistics set them.
-STATISTICS_COLUMNS = (*STATISTICS_FIELDS, "active", "write_uid", "write_date")
 
 
 class ConsumerPreferenceHistory(models.AbstractModel):
     _name = "consumer.preference.history"
     _description = "Consumer Preference History Service"
-
-    def init(self):
-        result = super().init()
-        self.env.cr.execute(self._credited_function_sql())
-        return result
-
-    def _register_hook(self):
-        result = super()._register_hook()
-        # The code of this version deployed without updating the module
-        # (-u): every statement that may read a reversal calls the function,
-        # and posting must never fail for its lack.
-        self.env.cr.execute(
-            SQL("SELECT 1 FROM pg_proc WHERE proname = %s", CREDITED_FUNCTION)
-        )
-        if not self.env.cr.fetchone():
-            _logger.warning(
-                "Creating the database function %s: update the module "
-                "consumer_preferences (-u) when deploying a new version.",
-                CREDITED_FUNCTION,
-            )
-            try:
-                with self.env.cr.savepoint():
-                    self.env.cr.execute(self._credited_function_sql())
-            except errors.DatabaseError:
-                # most likely another Odoo server loading the database
-                # created it meanwhile; else the first statement calling it
-                # says what is wrong
-                _logger.warning("Could not create %s", CREDITED_FUNCTION, exc_info=True)
-        return result
 
     # ------------------------------------------------------------------
     # Entry points
@@ -964,6 +914,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         """Take the queued units (``_queue_units``) out of the queue, and
         queue the keys whose posted lines they convert, as the lines are
         now. Returns how many units were done."""
+        Statistics = self.env["consumer.preference.statistics"]
         self.env.cr.execute(
             "DELETE FROM consumer_preference_history_unit_queue RETURNING uom_id"
         )
@@ -974,7 +925,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 "SELECT DISTINCT line.company_id, line.partner_id, line.product_id %s",
-                self._posted_lines_sql(
+                Statistics._posted_lines_sql(
                     SQL(
                         "line.product_uom_id IS DISTINCT FROM template.uom_id"
                         " AND (line.product_uom_id = ANY(%(units)s)"
@@ -1092,6 +1043,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         """Queue every key of ``customers`` (``(company_id, partner_id)``
         pairs): those of their posted lines, and those of their history
         lines (which a recomputation may delete)."""
+        Statistics = self.env["consumer.preference.statistics"]
         company_ids, partner_ids = self._pair_columns(customers)
         scope = SQL(
             "(line.company_id, line.partner_id) "
@@ -1114,7 +1066,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                          WHERE line.preference_type = 'history' AND %s
                        ) customer_keys
                 """,
-                self._posted_lines_sql(scope),
+                Statistics._posted_lines_sql(scope),
                 scope,
             ),
             log_exceptions=False,
@@ -1183,549 +1135,6 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         return SQL(" AND ").join(conditions)
 
     # ------------------------------------------------------------------
-    # The consolidation rule and the statistics, stated once
-    # ------------------------------------------------------------------
-    @staticmethod
-    def _statistics_sql(scope, per_key=False, read_all=False):
-        """The statistics of each key, from the posted customer invoice and
-        credit note lines of consenting customers within ``scope`` (a
-        condition on ``line``; with ``per_key``, on the ``keys`` relation,
-        read one key at a time; with ``read_all``, most lines:
-        ``_posted_lines_sql``); only keys with an invoice: a credit note
-        alone never makes a customer prefer a product.
-
-        One aggregate over the lines joined to their invoice and unit only
-        (and, in a rebuild, their customer, for consent), everything else
-        looked up per key afterwards. Quantities are in the product's unit
-        (negative on credit notes); amounts and the last unit price in
-        company currency.
-        The last invoiced line is the greatest (invoice date, line id), found
-        as the greatest of one number per line, without sorting.
-
-        A purchase is a day the customer was invoiced the product by an
-        invoice of its own that its reversals did not credit in full
-        (``_is_purchase_sql``): looked up for the few invoices that have a
-        reversal only."""
-
-        def consenting_customer(alias):
-            return SQL(
-                "JOIN res_partner partner ON partner.id = %s.partner_id"
-                " AND partner.consumer_preference_consent IS NOT FALSE",
-                SQL.identifier(alias),
-            )
-
-        per_key_statistics = SQL(
-            """
-            SELECT line.company_id, line.partner_id, line.product_id,
-                   %(aggregates)s
-              FROM (SELECT %(figures)s
-                      %(posted_lines)s
-                     -- sorted where the lines are read (in parallel in a
-                     -- rebuild), by invoice within each key: the aggregate
-                     -- then reads its keys in order. The customer first:
-                     -- most comparisons end at the first column (a tenth
-                     -- less sorting at 1,000,000 lines than the company
-                     -- first, the same for all lines of most databases)
-                     ORDER BY line.partner_id, line.product_id,
-                              line.company_id, line.move_id
-                    OFFSET 0) line
-             GROUP BY line.partner_id, line.product_id, line.company_id
-            HAVING BOOL_OR(line.is_invoice)
-            """,
-            aggregates=ConsumerPreferenceHistory._aggregates_sql(),
-            figures=ConsumerPreferenceHistory._line_figures_sql(
-                is_purchase=ConsumerPreferenceHistory._is_purchase_sql(
-                    "move", SQL("line.partner_id"), SQL("line.product_id")
-                )
-            ),
-            posted_lines=ConsumerPreferenceHistory._posted_lines_sql(
-                scope,
-                # a rebuild reads the customers' consent in its pass over the
-                # lines (hashed, for every customer)
-                joins=None if per_key else consenting_customer("line"),
-                read_all=read_all,
-            ),
-        )
-        if per_key:
-            # One index lookup per key (OFFSET 0 keeps the subquery apart):
-            # a join would let the planner read every posted line instead.
-            per_key_statistics = SQL(
-                "SELECT key_statistics.* FROM keys %s"
-                " CROSS JOIN LATERAL (%s OFFSET 0) key_statistics",
-                consenting_customer("keys"),
-                per_key_statistics,
-            )
-        return SQL(
-            """
-            SELECT per_key.company_id, per_key.partner_id, per_key.product_id,
-                   per_key.invoice_count, per_key.refund_count,
-                   per_key.reference_quantity * COALESCE(product_uom.factor, 1)
-                       AS quantity,
-                   per_key.amount, per_key.first_invoice_date,
-                   per_key.last_invoice_date, per_key.last_line_id,
-                   %(last_price_unit)s AS last_price_unit,
-                   per_key.purchase_count, per_key.first_purchase_date,
-                   per_key.last_purchase_date,
-                   product.product_tmpl_id, template.categ_id,
-                   -- same key as consumer.preference._attribute_value_key()
-                   COALESCE(variant_values.value_key, '') AS attribute_value_key
-              FROM (%(per_key_statistics)s) per_key
-              JOIN product_product product ON product.id = per_key.product_id
-              JOIN product_template template ON template.id = product.product_tmpl_id
-              LEFT JOIN uom_uom product_uom ON product_uom.id = template.uom_id
-              LEFT JOIN account_move_line last_line
-                ON last_line.id = per_key.last_line_id
-              LEFT JOIN uom_uom last_uom ON last_uom.id = last_line.product_uom_id
-              LEFT JOIN (%(variant_values)s) variant_values
-                -- once per product, not once per key
-                ON variant_values.product_id = per_key.product_id
-            """,
-            per_key_statistics=per_key_statistics,
-            variant_values=ConsumerPreferenceHistory._variant_values_sql(SQL("TRUE")),
-            last_price_unit=ConsumerPreferenceHistory._price_unit_sql(
-                "last_line",
-                # looked up only for a line of zero amount
-                SQL(
-                    "(SELECT last_move.invoice_currency_rate"
-                    " FROM account_move last_move"
-                    " WHERE last_move.id = last_line.move_id)"
-                ),
-                "last_uom",
-                "product_uom",
-            ),
-        )
-
-    @staticmethod
-    def _price_unit_sql(line, invoice_rate, line_uom, product_uom):
-        """A line's unit price in its product's unit and company currency:
-        the line's own rate, else its invoice's (``invoice_rate``: a line of
-        zero amount has no rate of its own)."""
-        return SQL(
-            """
-            %(line)s.price_unit * COALESCE(%(line_uom)s.factor, 1)
-                / COALESCE(%(product_uom)s.factor, 1)
-                * CASE WHEN %(line)s.amount_currency != 0
-                       THEN %(line)s.balance / %(line)s.amount_currency
-                       WHEN %(invoice_rate)s > 0
-                       THEN 1 / %(invoice_rate)s::numeric
-                       ELSE 1 END
-            """,
-            line=SQL.identifier(line),
-            invoice_rate=invoice_rate,
-            line_uom=SQL.identifier(line_uom),
-            product_uom=SQL.identifier(product_uom),
-        )
-
-    @staticmethod
-    def _posted_lines_sql(scope, joins=None, state=None, read_all=False):
-        """FROM and WHERE of the lines a history counts: the product lines of
-        posted customer invoices and credit notes within ``scope`` (a
-        condition on ``line``), as ``line``, with their ``move`` and unit
-        (``line_uom``); ``joins`` adds more. ``state`` replaces the condition
-        that their invoice is posted. ``read_all``: the scope is most lines
-        (a rebuild of every customer, the sales by month's view), read in
-        one pass rather than by index."""
-        partner_condition = SQL("move.commercial_partner_id = line.partner_id")
-        if read_all:
-            # As a function call: PostgreSQL would take this equality as
-            # independent of the one on move_id and expect a line in
-            # thousands (25 keys out of 20,020 at 100,000 lines), then look
-            # up each key's customer and last line one at a time; a function
-            # call it estimates at a third, and hashes those joins.
-            partner_condition = SQL(
-                "int4eq(move.commercial_partner_id, line.partner_id)"
-            )
-        return SQL(
-            """
-              FROM account_move_line line
-              JOIN account_move move ON move.id = line.move_id
-              LEFT JOIN uom_uom line_uom ON line_uom.id = line.product_uom_id
-              %s
-             WHERE %s
-               AND line.display_type = 'product'
-               AND move.move_type IN %s
-               -- Odoo keeps an invoice's lines on its commercial partner
-               AND %s
-               AND %s
-            """,
-            joins or SQL(),
-            state or SQL("line.parent_state = 'posted'"),
-            HISTORY_MOVE_TYPES,
-            partner_condition,
-            scope,
-        )
-
-    @staticmethod
-    def _line_figures_sql(is_purchase=None):
-        """What the statistics read of each line (``_posted_lines_sql``),
-        computed where the line is read: the key, its invoice, whether that
-        is an invoice (else a credit note) and one of its own
-        (``is_own_invoice``: not one reversing a credit note), the quantity
-        in the unit of reference (``reference_quantity``, negative on credit
-        notes), the balance, and (invoice date, line id) as one number
-        (``date_order``); with ``is_purchase`` (an expression), whether the
-        line's invoice is a purchase."""
-        return SQL(
-            """
-            line.company_id, line.partner_id, line.product_id, line.move_id,
-            move.move_type = 'out_invoice' AS is_invoice,
-            move.invoice_date,
-            move.move_type = 'out_invoice' AND move.reversed_entry_id IS NULL
-                AS is_own_invoice,
-            %(is_purchase)s
-            CASE WHEN move.move_type = 'out_refund' THEN -%(quantity)s
-                 ELSE %(quantity)s END AS reference_quantity,
-            line.balance,
-            (move.invoice_date - DATE %(day_zero)s)::bigint * %(line_id_span)s
-                + line.id AS date_order
-            """,
-            # most lines are in their unit of reference: no division
-            quantity=SQL(
-                "(CASE WHEN line_uom.factor != 1 THEN line.quantity / line_uom.factor"
-                " ELSE line.quantity END)"
-            ),
-            day_zero=DAY_ZERO,
-            line_id_span=LINE_ID_SPAN,
-            is_purchase=SQL("%s AS is_purchase,", is_purchase)
-            if is_purchase
-            else SQL(),
-        )
-
-    @staticmethod
-    def _is_purchase_sql(move, partner_id, product_id, posting=(), unposting=()):
-        """Whether the invoice ``move`` (an alias) is a purchase of the
-        product ``product_id`` by the customer ``partner_id`` (expressions):
-        an invoice of its own (not one reversing a credit note: a return
-        cancelled) that the credit notes reversing it (``reversed_entry_id``,
-        the reversal wizard's) did not credit in full
-        (``_credited_function_sql``). Only an invoice that has a posted
-        credit note reversing it (or one counted as posted, in ``posting``)
-        calls the function, which reads lines. The
-        reversals in ``posting`` (ids) count as posted already, those in
-        ``unposting`` as no longer posted: what the invoice is once they are
-        written."""
-
-        assert not (posting and unposting), "one way at a time"
-        reversal_posted = SQL("reversal.state = 'posted'")
-        if posting:
-            reversal_posted = SQL(
-                "(reversal.state = 'posted' OR reversal.id = ANY(%s))", list(posting)
-            )
-        elif unposting:
-            reversal_posted = SQL(
-                "(reversal.state = 'posted' AND NOT reversal.id = ANY(%s))",
-                list(unposting),
-            )
-        return SQL(
-            """
-            (%(move)s.move_type = 'out_invoice'
-             AND %(move)s.reversed_entry_id IS NULL
-             -- a CASE, evaluated in order: the function (whose statement
-             -- PostgreSQL plans only once it is called) for an invoice
-             -- with a posted credit note reversing it only
-             AND CASE WHEN EXISTS (
-                           SELECT 1 FROM account_move reversal
-                            WHERE reversal.reversed_entry_id = %(move)s.id
-                              AND %(reversal_posted)s
-                              AND reversal.move_type = 'out_refund')
-                      THEN %(credited)s(%(move)s.id, %(partner_id)s,
-                                        %(product_id)s, %(posting)s::int[],
-                                        %(unposting)s::int[]) IS NOT TRUE
-                      ELSE TRUE END)
-            """,
-            move=SQL.identifier(move),
-            partner_id=partner_id,
-            product_id=product_id,
-            reversal_posted=reversal_posted,
-            credited=SQL.identifier(CREDITED_FUNCTION),
-            posting=list(posting),
-            unposting=list(unposting),
-        )
-
-    @staticmethod
-    def _credited_function_sql():
-        """The database function ``CREDITED_FUNCTION``: whether the posted
-        credit notes reversing an invoice (``reversed_entry_id``, the
-        reversal wizard's) credited a customer's product in full, in the
-        product's net quantity over the invoice's reversals at any depth:
-        what invoices cancelling those credit notes give back, what credit
-        notes reversing those invoices take back again, and so on, each
-        counted while it and every reversal between it and the invoice are
-        posted (the reversals of ``posting``, ids, as if posted, those of
-        ``unposting`` as if not). NULL when no credit note of the chain has
-        a line of the product.
-
-        A function rather than a subquery of the statements
-        (``_is_purchase_sql``): PostgreSQL plans its statement when an
-        invoice with a reversal first calls it in a request, where it
-        planned the subquery with every statement that might need it
-        (most of a credit note's statements' planning). Its parameters are
-        read as such where a column has the same name (a field another
-        module adds)."""
-        return SQL(
-            """
-            CREATE OR REPLACE FUNCTION %(function)s(
-                invoice integer, customer integer, product integer,
-                posting integer[], unposting integer[])
-            RETURNS boolean
-            LANGUAGE plpgsql STABLE PARALLEL SAFE
-            -- one plan a request (Odoo resets a connection for each), not a
-            -- custom plan for each call, as PostgreSQL chooses by default:
-            -- a reset's nearest purchase may call it for every credited
-            -- invoice it reads past
-            SET plan_cache_mode = force_generic_plan
-            AS $body$
-            #variable_conflict use_variable
-            BEGIN
-                RETURN (
-                    SELECT CASE WHEN BOOL_OR(purchase_move.move_type = 'out_refund')
-                                THEN ROUND(SUM(
-                                         CASE WHEN purchase_move.move_type
-                                                   = 'out_refund'
-                                              THEN -(%(quantity)s)
-                                              ELSE %(quantity)s END), 6) <= 0
-                           END
-                      -- the invoice and its reversals, each found by its
-                      -- index: the credit notes reversing it, the invoices
-                      -- cancelling those, the credit notes reversing
-                      -- these... (UNION: a cycle written by hand ends)
-                      FROM (WITH RECURSIVE reversal_tree(id, move_type) AS (
-                                SELECT invoice_move.id, invoice_move.move_type
-                                  FROM account_move invoice_move
-                                 WHERE invoice_move.id = invoice
-                                UNION
-                                SELECT reversal.id, reversal.move_type
-                                  FROM reversal_tree
-                                  JOIN account_move reversal
-                                    ON reversal.reversed_entry_id
-                                       = reversal_tree.id
-                                 WHERE (reversal.state = 'posted'
-                                        OR reversal.id = ANY(posting))
-                                   AND NOT reversal.id = ANY(unposting)
-                                   AND reversal.move_type IN %(move_types)s
-                                   AND reversal.move_type
-                                       != reversal_tree.move_type)
-                            SELECT id FROM reversal_tree) purchase_move_ids
-                      JOIN account_move purchase_move
-                        ON purchase_move.id = purchase_move_ids.id
-                      JOIN account_move_line purchase_line
-                        ON purchase_line.move_id = purchase_move.id
-                     WHERE purchase_move.commercial_partner_id = customer
-                       AND purchase_line.partner_id = customer
-                       AND purchase_line.product_id = product
-                       AND purchase_line.display_type = 'product');
-            END
-            $body$
-            """,
-            function=SQL.identifier(CREDITED_FUNCTION),
-            move_types=HISTORY_MOVE_TYPES,
-            quantity=SQL(
-                "CASE WHEN purchase_line.product_uom_id IS NULL"
-                " THEN purchase_line.quantity"
-                " ELSE purchase_line.quantity / (SELECT purchase_uom.factor"
-                " FROM uom_uom purchase_uom"
-                " WHERE purchase_uom.id = purchase_line.product_uom_id) END"
-            ),
-        )
-
-    @staticmethod
-    def _aggregates_sql(is_purchase=None):
-        """What a history line counts of its lines (``_line_figures_sql``,
-        as ``line``): invoices and credit notes, net quantity in the unit of
-        reference (``reference_quantity``, negative on credit notes), net
-        amount in company currency, first and last invoice dates and the last
-        invoiced line (the greatest ``date_order``: no sort); the purchases
-        (days of the lines meeting ``is_purchase``, ``line.is_purchase`` by
-        default), first and last."""
-        is_purchase = is_purchase or SQL("line.is_purchase")
-        return SQL(
-            """
-            COUNT(DISTINCT line.move_id)
-                FILTER (WHERE line.is_invoice) AS invoice_count,
-            COUNT(DISTINCT line.move_id)
-                FILTER (WHERE NOT line.is_invoice) AS refund_count,
-            SUM(line.reference_quantity) AS reference_quantity,
-            -SUM(line.balance) AS amount,
-            DATE %(day_zero)s + (MIN(line.date_order) FILTER (WHERE line.is_invoice)
-                                 / %(line_id_span)s)::int AS first_invoice_date,
-            DATE %(day_zero)s + (MAX(line.date_order) FILTER (WHERE line.is_invoice)
-                                 / %(line_id_span)s)::int AS last_invoice_date,
-            MOD(MAX(line.date_order) FILTER (WHERE line.is_invoice),
-                %(line_id_span)s)::int AS last_line_id,
-            COUNT(DISTINCT line.invoice_date)
-                FILTER (WHERE %(is_purchase)s) AS purchase_count,
-            MIN(line.invoice_date)
-                FILTER (WHERE %(is_purchase)s) AS first_purchase_date,
-            MAX(line.invoice_date)
-                FILTER (WHERE %(is_purchase)s) AS last_purchase_date
-            """,
-            day_zero=DAY_ZERO,
-            line_id_span=LINE_ID_SPAN,
-            is_purchase=is_purchase,
-        )
-
-    def _assignments_sql(self, alias):
-        """The columns of a history line set from the statistics in
-        ``alias`` (a relation with the columns of ``_statistics_sql``)."""
-        statistics = SQL.identifier(alias)
-        return SQL(
-            """
-            invoice_count = %(s)s.invoice_count,
-            refund_count = %(s)s.refund_count,
-            quantity = %(s)s.quantity,
-            amount = %(s)s.amount,
-            first_invoice_date = %(s)s.first_invoice_date,
-            last_invoice_date = %(s)s.last_invoice_date,
-            last_invoice_line_id = %(s)s.last_line_id,
-            last_price_unit = %(s)s.last_price_unit,
-            purchase_count = %(s)s.purchase_count,
-            first_purchase_date = %(s)s.first_purchase_date,
-            last_purchase_date = %(s)s.last_purchase_date,
-            average_quantity = %(average_quantity)s,
-            next_expected_date = %(next_expected_date)s,
-            active = TRUE,
-            write_uid = %(uid)s,
-            write_date = NOW() AT TIME ZONE 'UTC'
-            """,
-            s=statistics,
-            average_quantity=self._average_quantity_sql(statistics),
-            next_expected_date=self._next_expected_date_sql(statistics),
-            uid=self.env.uid,
-        )
-
-    @staticmethod
-    def _average_quantity_sql(statistics):
-        """Net quantity per purchase (all of it, should none be left)."""
-        return SQL(
-            "%(s)s.quantity / GREATEST(%(s)s.purchase_count, 1)",
-            s=statistics,
-        )
-
-    @staticmethod
-    def _next_expected_date_sql(statistics):
-        """Last purchase date plus the average interval between purchases."""
-        return SQL(
-            """
-            CASE WHEN %(s)s.purchase_count > 1 THEN %(s)s.last_purchase_date
-                 + ROUND((%(s)s.last_purchase_date
-                          - %(s)s.first_purchase_date)::numeric
-                         / (%(s)s.purchase_count - 1))::int
-            END
-            """,
-            s=statistics,
-        )
-
-    @staticmethod
-    def _variant_values_sql(condition):
-        """Each variant meeting ``condition`` (on ``combination``, a
-        ``product_variant_combination``) with its characteristic values as
-        one text (``product_id``, ``value_key``), the same as
-        ``consumer.preference._attribute_value_key()``."""
-        return SQL(
-            """
-            SELECT combination.product_product_id AS product_id,
-                   STRING_AGG(value.product_attribute_value_id::text, ','
-                              ORDER BY value.product_attribute_value_id)
-                       AS value_key
-              FROM product_variant_combination combination
-              JOIN product_template_attribute_value value
-                ON value.id = combination.product_template_attribute_value_id
-             WHERE %s
-             GROUP BY combination.product_product_id
-            """,
-            condition,
-        )
-
-    @staticmethod
-    def _value_key_sql(product_id):
-        """The value key (``_variant_values_sql``) of the variant
-        ``product_id`` (an SQL expression), '' for a product without
-        variants."""
-        return SQL(
-            "COALESCE((SELECT variant_values.value_key FROM (%s) variant_values), '')",
-            ConsumerPreferenceHistory._variant_values_sql(
-                SQL("combination.product_product_id = %s", product_id)
-            ),
-        )
-
-    def _history_line_sql(self, key):
-        """The join condition of ``preference`` on the history line of the
-        key in ``key`` (an alias with ``company_id``, ``partner_id`` and
-        ``product_id``), with its product's characteristic values."""
-        key = SQL.identifier(key)
-        return SQL(
-            """
-                   preference.company_id = %(key)s.company_id
-               AND preference.partner_id = %(key)s.partner_id
-               AND preference.product_id = %(key)s.product_id
-               AND preference.preference_type = 'history'
-               AND preference.attribute_value_key = %(value_key)s
-            """,
-            key=key,
-            value_key=self._value_key_sql(SQL("%s.product_id", key)),
-        )
-
-    def _insert_sql(self, alias, condition, on_conflict):
-        """Insert the history lines of the statistics in ``alias`` (a
-        relation with the columns of ``_statistics_sql``) that meet
-        ``condition``; return their id and product."""
-        statistics = SQL.identifier(alias)
-        return SQL(
-            """
-            INSERT INTO consumer_preference AS preference (
-                   company_id, partner_id, product_id, product_tmpl_id,
-                   product_category_id, preference_type, attribute_value_key,
-                   sequence, active, invoice_count, refund_count, quantity,
-                   amount, first_invoice_date, last_invoice_date,
-                   last_invoice_line_id, last_price_unit, purchase_count,
-                   first_purchase_date, last_purchase_date, average_quantity,
-                   next_expected_date, create_uid, create_date, write_uid,
-                   write_date)
-            SELECT %(s)s.company_id, %(s)s.partner_id, %(s)s.product_id,
-                   %(s)s.product_tmpl_id, %(s)s.categ_id, 'history',
-                   %(s)s.attribute_value_key, 10, TRUE, %(s)s.invoice_count,
-                   %(s)s.refund_count, %(s)s.quantity, %(s)s.amount,
-                   %(s)s.first_invoice_date, %(s)s.last_invoice_date,
-                   %(s)s.last_line_id, %(s)s.last_price_unit,
-                   %(s)s.purchase_count, %(s)s.first_purchase_date,
-                   %(s)s.last_purchase_date, %(average_quantity)s,
-                   %(next_expected_date)s,
-                   %(uid)s, NOW() AT TIME ZONE 'UTC',
-                   %(uid)s, NOW() AT TIME ZONE 'UTC'
-              FROM %(s)s
-             WHERE %(condition)s
-                ON CONFLICT ON CONSTRAINT consumer_preference_unique_preference
-                %(on_conflict)s
-            RETURNING preference.id, preference.product_id
-            """,
-            s=statistics,
-            average_quantity=self._average_quantity_sql(statistics),
-            next_expected_date=self._next_expected_date_sql(statistics),
-            uid=self.env.uid,
-            condition=condition,
-            on_conflict=on_conflict,
-        )
-
-    @staticmethod
-    def _link_values_sql(inserted):
-        """Link the lines in ``inserted`` (id, product_id) to their
-        variant's characteristic values."""
-        return SQL(
-            """
-            INSERT INTO consumer_preference_attribute_value_rel
-                   (preference_id, value_id)
-            SELECT %(inserted)s.id, value.product_attribute_value_id
-              FROM %(inserted)s
-              JOIN product_variant_combination combination
-                ON combination.product_product_id = %(inserted)s.product_id
-              JOIN product_template_attribute_value value
-                ON value.id = combination.product_template_attribute_value_id
-                ON CONFLICT DO NOTHING
-            """,
-            inserted=SQL.identifier(inserted),
-        )
-
-    # ------------------------------------------------------------------
     # Writers
     # ------------------------------------------------------------------
     def _increment(self, posted, unposted, recompute):
@@ -1773,6 +1182,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         day, between their first and last purchases (dated back), unless the
         key had a purchase that day already. A statement of its own, sent
         only then: its lookups would cost every posting their planning."""
+        Statistics = self.env["consumer.preference.statistics"]
         companies, partners, products = zip(*days, strict=True)
         self.env.cr.execute(
             SQL(
@@ -1801,12 +1211,14 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 partners=list(partners),
                 products=list(products),
                 days=list(days.values()),
-                history_line=self._history_line_sql("delta"),
-                purchased_that_day=self._purchased_that_day_sql(
+                history_line=Statistics._history_line_sql("delta"),
+                purchased_that_day=Statistics._purchased_that_day_sql(
                     "delta", SQL("delta.first_purchase_date"), excluded=moves.ids
                 ),
-                average_quantity=self._average_quantity_sql(SQL.identifier("counted")),
-                next_expected_date=self._next_expected_date_sql(
+                average_quantity=Statistics._average_quantity_sql(
+                    SQL.identifier("counted")
+                ),
+                next_expected_date=Statistics._next_expected_date_sql(
                     SQL.identifier("counted")
                 ),
             ),
@@ -1829,6 +1241,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         or that invoices of their own among ``others``, posted (reset) with
         them, may buy (stop buying) on that day (the days are judged before
         the write). A statement of its own, sent only for reversals."""
+        Statistics = self.env["consumer.preference.statistics"]
         if not keys:
             return []
         companies, partners, products = zip(*keys, strict=True)
@@ -1935,24 +1348,26 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 own_ids=others.filtered(
                     lambda move: move.move_type == "out_invoice"
                 ).ids,
-                before=self._purchased_that_day_sql(
+                before=Statistics._purchased_that_day_sql(
                     "reversed_days", SQL("reversed_days.day")
                 ),
-                after=self._purchased_that_day_sql(
+                after=Statistics._purchased_that_day_sql(
                     "reversed_days",
                     SQL("reversed_days.day"),
                     **{"unposting" if unposting else "posting": reversals.ids},
                 ),
-                history_line=self._history_line_sql("purchase_days"),
+                history_line=Statistics._history_line_sql("purchase_days"),
                 # the other purchase days are not the reversals' concern
-                next_purchase=self._nearest_purchase_sql(
+                next_purchase=Statistics._nearest_purchase_sql(
                     "changed", SQL("changed.day"), later=True
                 ),
-                previous_purchase=self._nearest_purchase_sql(
+                previous_purchase=Statistics._nearest_purchase_sql(
                     "changed", SQL("changed.day"), later=False
                 ),
-                average_quantity=self._average_quantity_sql(SQL.identifier("counted")),
-                next_expected_date=self._next_expected_date_sql(
+                average_quantity=Statistics._average_quantity_sql(
+                    SQL.identifier("counted")
+                ),
+                next_expected_date=Statistics._next_expected_date_sql(
                     SQL.identifier("counted")
                 ),
             ),
@@ -1985,6 +1400,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         before and without them (``_purchased_that_day_sql``), the nearest
         other purchase standing in for a first or last one lost: the cost
         follows the invoices, not the key's past."""
+        Statistics = self.env["consumer.preference.statistics"]
         return SQL(
             """
         WITH %(move_keys)s,
@@ -2116,10 +1532,10 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                     " FILTER (WHERE line.is_invoice) > 1"
                 ),
             ),
-            aggregates=self._aggregates_sql(is_purchase=SQL("FALSE")),
-            history_line=self._history_line_sql("delta"),
-            before=self._purchased_that_day_sql("changed", SQL("changed.day")),
-            after=self._purchased_that_day_sql(
+            aggregates=Statistics._aggregates_sql(is_purchase=SQL("FALSE")),
+            history_line=Statistics._history_line_sql("delta"),
+            before=Statistics._purchased_that_day_sql("changed", SQL("changed.day")),
+            after=Statistics._purchased_that_day_sql(
                 "changed", SQL("changed.day"), excluded=moves.ids
             ),
             first_invoice_date=SQL(
@@ -2129,47 +1545,25 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                   ORDER BY line.invoice_date
                   LIMIT 1)
                 """,
-                self._other_invoice_line_sql("purchase_days", moves),
+                Statistics._other_invoice_line_sql("purchase_days", moves),
             ),
-            other_invoice_line=self._other_invoice_line_sql("purchase_days", moves),
-            last_price_unit=self._price_unit_sql(
+            other_invoice_line=Statistics._other_invoice_line_sql(
+                "purchase_days", moves
+            ),
+            last_price_unit=Statistics._price_unit_sql(
                 "last_line",
                 SQL("last_move.invoice_currency_rate"),
                 "last_uom",
                 "product_uom",
             ),
-            next_purchase=self._nearest_purchase_sql(
+            next_purchase=Statistics._nearest_purchase_sql(
                 "purchase_days", SQL("purchase_days.day"), later=True
             ),
-            previous_purchase=self._nearest_purchase_sql(
+            previous_purchase=Statistics._nearest_purchase_sql(
                 "purchase_days", SQL("purchase_days.day"), later=False
             ),
-            assignments=self._assignments_sql("counted"),
+            assignments=Statistics._assignments_sql("counted"),
             queue_segments=self.env["consumer.preference.segment"]._enqueue_sql(moves),
-        )
-
-    @staticmethod
-    def _other_invoice_line_sql(key, moves):
-        """Whether ``line`` is a posted invoice line of the key in ``key``
-        (an alias with ``company_id``, ``partner_id`` and ``product_id``)
-        but those of ``moves``: read through the index of the posted lines
-        by customer, product, company and date, its invoice looked up for
-        each line read (a join would read every line of the key)."""
-        key = SQL.identifier(key)
-        return SQL(
-            """
-                line.partner_id = %(key)s.partner_id
-            AND line.product_id = %(key)s.product_id
-            AND line.company_id = %(key)s.company_id
-            AND line.parent_state = 'posted'
-            AND line.display_type = 'product'
-            AND NOT line.move_id = ANY(%(move_ids)s)
-            AND (SELECT move.move_type = 'out_invoice' FROM account_move move
-                  WHERE move.id = line.move_id
-                    AND move.commercial_partner_id = line.partner_id)
-            """,
-            key=key,
-            move_ids=moves.ids,
         )
 
     def _move_keys_ctes(self, moves, leaving):
@@ -2180,6 +1574,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         key of customers who consent, its advisory lock tried once, and
         whether it is ``leaving`` (an aggregate of its lines: to recompute
         rather than count)."""
+        Statistics = self.env["consumer.preference.statistics"]
         # right after WITH: the statements open with "WITH move_lines"
         # (bench_history.py recognises them so)
         return SQL(
@@ -2237,20 +1632,21 @@ class ConsumerPreferenceHistory(models.AbstractModel):
             """,
             leaving=leaving,
             lock_key=self._lock_key_sql(),
-            move_lines=self._posted_lines_sql(
+            move_lines=Statistics._posted_lines_sql(
                 SQL("line.product_id IS NOT NULL"),
                 # the lines of the invoices being posted (Odoo writes
                 # their posted state on the lines later in _post), reset or
                 # cancelled
                 state=SQL("line.move_id = ANY(%s)", moves.ids),
             ),
-            figures=self._line_figures_sql(),
+            figures=Statistics._line_figures_sql(),
         )
 
     def _increment_sql(self, posted, unposted, recompute):
         """The statement of ``_increment``. It is planned at every posting:
         its joins are kept small (planning one join of the lines with their
         invoice, units and products would cost more than running it)."""
+        Statistics = self.env["consumer.preference.statistics"]
         moves = posted | unposted
         return SQL(
             """
@@ -2378,87 +1774,15 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 ),
             ),
             # the invoices' own lines: no credit note reverses them here
-            aggregates=self._aggregates_sql(is_purchase=SQL("line.is_own_invoice")),
-            price_unit=self._price_unit_sql(
+            aggregates=Statistics._aggregates_sql(
+                is_purchase=SQL("line.is_own_invoice")
+            ),
+            price_unit=Statistics._price_unit_sql(
                 "line", SQL("line.invoice_currency_rate"), "line_uom", "product_uom"
             ),
-            history_line=self._history_line_sql("delta"),
-            assignments=self._assignments_sql("merged"),
+            history_line=Statistics._history_line_sql("delta"),
+            assignments=Statistics._assignments_sql("merged"),
             queue_segments=self.env["consumer.preference.segment"]._enqueue_sql(moves),
-        )
-
-    @staticmethod
-    def _purchased_that_day_sql(key, day, excluded=(), posting=(), unposting=()):
-        """Whether the key in ``key`` (an alias with ``company_id``,
-        ``partner_id`` and ``product_id``) has a purchase on ``day`` (an
-        expression): a posted invoice of that day, but those of ``excluded``
-        (ids), with a line of the product, that is a purchase
-        (``_is_purchase_sql``, as the statistics count them; with the
-        reversals of ``posting`` as if posted, those of ``unposting`` as if
-        not). Read through the key's posted
-        lines of that day only (the index of the posted lines by customer,
-        product, company and date): whatever its past."""
-        key = SQL.identifier(key)
-        return SQL(
-            """
-            EXISTS (
-                SELECT 1 FROM account_move_line day_line
-                  JOIN account_move day_move ON day_move.id = day_line.move_id
-                 WHERE day_line.partner_id = %(key)s.partner_id
-                   AND day_line.product_id = %(key)s.product_id
-                   AND day_line.company_id = %(key)s.company_id
-                   AND day_line.invoice_date = %(day)s
-                   AND day_line.parent_state = 'posted'
-                   AND day_line.display_type = 'product'
-                   AND day_move.commercial_partner_id = day_line.partner_id
-                   AND NOT day_move.id = ANY(%(excluded)s)
-                   AND %(is_purchase)s)
-            """,
-            key=key,
-            day=day,
-            excluded=list(excluded),
-            is_purchase=ConsumerPreferenceHistory._is_purchase_sql(
-                "day_move",
-                SQL("%s.partner_id", key),
-                SQL("%s.product_id", key),
-                posting,
-                unposting,
-            ),
-        )
-
-    @staticmethod
-    def _nearest_purchase_sql(key, day, later):
-        """The key's (``_purchased_that_day_sql``) purchase day nearest to
-        ``day`` (excluded), later or earlier: the key's posted lines read
-        from that day on, in date order, through the index of the posted
-        lines by customer, product, company and date, up to the first that
-        is a purchase."""
-        key = SQL.identifier(key)
-        return SQL(
-            """
-            (SELECT line.invoice_date
-               FROM account_move_line line
-              WHERE line.partner_id = %(key)s.partner_id
-                AND line.product_id = %(key)s.product_id
-                AND line.company_id = %(key)s.company_id
-                AND line.parent_state = 'posted'
-                AND line.display_type = 'product'
-                AND line.invoice_date %(direction)s %(day)s
-                -- a lookup per line read, in date order, until one is a
-                -- purchase (a join would read every line of the key)
-                AND (SELECT %(is_purchase)s FROM account_move move
-                      WHERE move.id = line.move_id
-                        AND move.commercial_partner_id = line.partner_id)
-              ORDER BY line.invoice_date %(order)s
-              LIMIT 1)
-            """,
-            key=key,
-            day=day,
-            direction=SQL(">" if later else "<"),
-            order=SQL("" if later else "DESC"),
-            is_purchase=ConsumerPreferenceHistory._is_purchase_sql(
-                "move", SQL("line.partner_id"), SQL("line.product_id")
-            ),
         )
 
     def _insert_first_purchases(self, posted, figures):
@@ -2470,6 +1794,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         those keys. A line another transaction inserted since this one's
         snapshot is a serialization failure (``ON CONFLICT DO NOTHING`` under
         repeatable read): the caller queues the keys."""
+        Statistics = self.env["consumer.preference.statistics"]
         columns = list(
             zip(*(key + tuple(row) for key, row in figures.items()), strict=True)
         )
@@ -2524,9 +1849,11 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                     SQL.identifier(name) for name, _type in FIRST_PURCHASE_COLUMNS
                 ),
                 move_ids=posted.ids,
-                value_key=self._value_key_sql(SQL("delta.product_id")),
-                insert=self._insert_sql("new_lines", SQL("TRUE"), SQL("DO NOTHING")),
-                link_values=self._link_values_sql("inserted"),
+                value_key=Statistics._value_key_sql(SQL("delta.product_id")),
+                insert=Statistics._insert_sql(
+                    "new_lines", SQL("TRUE"), SQL("DO NOTHING")
+                ),
+                link_values=Statistics._link_values_sql("inserted"),
             ),
             log_exceptions=False,
         )
@@ -2540,6 +1867,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         supports any more, insert the new ones. Lines of customers who
         withdrew consent stay as they are. Returns the numbers of lines
         updated, deleted and inserted."""
+        Statistics = self.env["consumer.preference.statistics"]
         if keys is not None and not keys:
             return (0, 0, 0)
         # Compiled (JIT), these statements cost more than they save:
@@ -2556,7 +1884,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
         previous_settings = self._set_settings(settings)
         if keys is not None:
             keys_cte = self._keys_sql(keys)
-            statistics = self._statistics_sql(
+            statistics = Statistics._statistics_sql(
                 SQL(
                     "line.partner_id = keys.partner_id "
                     "AND line.product_id = keys.product_id "
@@ -2587,7 +1915,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 SQL(
                     "CREATE TEMPORARY TABLE %s ON COMMIT DROP AS %s",
                     SQL.identifier(REBUILD_TABLE),
-                    self._statistics_sql(
+                    Statistics._statistics_sql(
                         self._scope_filter("line", partners, companies),
                         # every customer's lines (of a company, perhaps)
                         read_all=partners is None,
@@ -2668,8 +1996,8 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 existing=existing,
                 existing_scope=existing_scope,
                 row_locks=row_locks,
-                assignments=self._assignments_sql("matched"),
-                insert=self._insert_sql(
+                assignments=Statistics._assignments_sql("matched"),
+                insert=Statistics._insert_sql(
                     "matched",
                     SQL("matched.existing_id IS NULL"),
                     SQL(
@@ -2684,7 +2012,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                         ),
                     ),
                 ),
-                link_values=self._link_values_sql("inserted"),
+                link_values=Statistics._link_values_sql("inserted"),
             ),
             log_exceptions=False,
         )

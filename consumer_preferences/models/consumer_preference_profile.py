@@ -2,7 +2,7 @@
 from odoo import _, api, models
 from odoo.tools import format_list, formatLang
 
-from .consumer_preference_history import HISTORY_MOVE_TYPES
+from .consumer_preference_statistics import HISTORY_MOVE_TYPES
 
 # How many categories, values per characteristic and due products the
 # summary names.

@@ -78,7 +78,7 @@ class ConsumerPreferenceSalesMonth(models.Model):
 
     @api.model
     def _query(self):
-        service = self.env["consumer.preference.history"]
+        Statistics = self.env["consumer.preference.statistics"]
         return SQL(
             """
             SELECT line.id, line.company_id, company.currency_id,
@@ -91,7 +91,7 @@ class ConsumerPreferenceSalesMonth(models.Model):
                    -line.balance AS amount
               %s
             """,
-            service._posted_lines_sql(
+            Statistics._posted_lines_sql(
                 SQL("line.product_id IS NOT NULL"),
                 # read whole unless filtered (by customer, as the form opens
                 # it): estimated as every line, not one in thousands

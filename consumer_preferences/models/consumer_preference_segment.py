@@ -21,7 +21,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from .consumer_preference_history import CONTENTION_ERRORS, HISTORY_MOVE_TYPES
+from .consumer_preference_history import CONTENTION_ERRORS
+from .consumer_preference_statistics import HISTORY_MOVE_TYPES
 
 _logger = logging.getLogger(__name__)
 SEGMENT_CRON_XMLID = "consumer_preferences.ir_cron_consumer_preference_segment"

@@ -7,8 +7,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 from odoo.tools import SQL
 
-from .consumer_preference_history import HISTORY_MOVE_TYPES
 from .consumer_preference_segment import PARTNER_SEGMENT_FIELDS, RFM_SEGMENTS
+from .consumer_preference_statistics import HISTORY_MOVE_TYPES
 
 PREFERENCE_USER_GROUP = "consumer_preferences.group_consumer_preference_user"
 PREFERENCE_MANAGER_GROUP = "consumer_preferences.group_consumer_preference_manager"

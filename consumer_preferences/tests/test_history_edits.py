@@ -9,7 +9,7 @@ from datetime import date
 from odoo import Command
 from odoo.tests import HttpCase, tagged
 
-from ..models.consumer_preference_history import STATISTICS_FIELDS
+from ..models.consumer_preference_statistics import STATISTICS_FIELDS
 from .common import ConsumerPreferenceCommon
 
 

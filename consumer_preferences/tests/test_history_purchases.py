@@ -8,7 +8,7 @@ from freezegun import freeze_time
 from odoo import Command
 from odoo.tests import Form, tagged
 
-from ..models.consumer_preference_history import STATISTICS_FIELDS
+from ..models.consumer_preference_statistics import STATISTICS_FIELDS
 from .common import ConsumerPreferenceCommon
 
 

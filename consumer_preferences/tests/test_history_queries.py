@@ -13,7 +13,7 @@ from odoo.sql_db import Cursor
 from odoo.tests import tagged
 from odoo.tools import SQL
 
-from ..models.consumer_preference_history import CREDITED_FUNCTION
+from ..models.consumer_preference_statistics import CREDITED_FUNCTION
 from .common import ConsumerPreferenceCommon
 
 # What the history service sends when an invoice is posted for keys that
@@ -285,10 +285,10 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
         note posts and counts as before."""
         self.env.cr.execute(SQL("DROP FUNCTION %s", SQL.identifier(CREDITED_FUNCTION)))
         with self.assertLogs(
-            "odoo.addons.consumer_preferences.models.consumer_preference_history",
+            "odoo.addons.consumer_preferences.models.consumer_preference_statistics",
             "WARNING",
         ):
-            self.env["consumer.preference.history"]._register_hook()
+            self.env["consumer.preference.statistics"]._register_hook()
         self.env.cr.execute(
             "SELECT COUNT(*) FROM pg_proc WHERE proname = %s", [CREDITED_FUNCTION]
         )
@@ -296,10 +296,10 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
         self._assert_a_purchase_credited_in_full_counts()
         # present, it is left as it is
         with self.assertNoLogs(
-            "odoo.addons.consumer_preferences.models.consumer_preference_history",
+            "odoo.addons.consumer_preferences.models.consumer_preference_statistics",
             "WARNING",
         ):
-            self.env["consumer.preference.history"]._register_hook()
+            self.env["consumer.preference.statistics"]._register_hook()
 
     def test_the_credited_function_reads_its_parameters_first(self):
         """Columns another module adds under the names of the function's
@@ -349,10 +349,11 @@ class TestHistoryQueries(ConsumerPreferenceCommon):
         (100,000 lines: a tenth of the rebuild)."""
         self._post_for_new_customers()
         history = self.env["consumer.preference.history"]
+        Statistics = self.env["consumer.preference.statistics"]
         self.env.cr.execute(
             SQL(
                 "SELECT COUNT(*) %s",
-                history._posted_lines_sql(SQL("line.product_id IS NOT NULL")),
+                Statistics._posted_lines_sql(SQL("line.product_id IS NOT NULL")),
             )
         )
         line_count = self.env.cr.fetchone()[0]
