@@ -2,8 +2,10 @@
 import re
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from unittest.mock import patch
 
+import polib
 from lxml import etree
 
 from odoo import Command
@@ -11,6 +13,7 @@ from odoo.sql_db import Cursor
 from odoo.tests import new_test_user
 from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
+from odoo.tools.translate import TranslationModuleReader
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -20,6 +23,32 @@ from .companies import (
     PREPARED_USERS,
     prepared_user_name,
 )
+
+# The repository's addons, whose templates ship their terms: one may change a
+# term of another (a field's help).
+REPOSITORY = Path(__file__).parents[2]
+
+
+def terms_missing_from_templates(env, module):
+    """The terms Odoo exports for ``module`` (the names of the models it adds
+    or extends included; tests' own strings aside) that no template of an
+    installed addon of this repository holds: left untranslated."""
+    reader = TranslationModuleReader(env.cr, modules=[module], lang="en_US")
+    exported = {
+        source
+        for _module, kind, name, _res_id, source, _value, _comments in reader
+        if not (kind == "code" and "/tests/" in name)
+    }
+    installed = set(
+        env["ir.module.module"].search([("state", "=", "installed")]).mapped("name")
+    )
+    shipped = {
+        entry.msgid
+        for template in REPOSITORY.glob("*/i18n/*.pot")
+        if template.stem in installed
+        for entry in polib.pofile(str(template))
+    }
+    return sorted(exported - shipped)
 
 
 class ConsumerPreferenceCommon(AccountTestInvoicingCommon):

@@ -2,7 +2,7 @@
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
-from .common import ConsumerPreferenceCommon
+from .common import ConsumerPreferenceCommon, terms_missing_from_templates
 
 # What a user of each shipped language reads: errors of the models, field
 # labels and terms of the partner form (accounting terms included).
@@ -125,3 +125,11 @@ class TestConsumerPreferenceTranslation(ConsumerPreferenceCommon):
             with self.subTest(lang=lang):
                 for term in expected["form_terms"]:
                     self.assertIn(term, arch)
+
+    def test_the_template_holds_every_term(self):
+        """Every term the module shows (the names of the models it adds or
+        extends included) is in its template, hence, as
+        tools/check_translations.py checks, in French and Spanish."""
+        self.assertEqual(
+            terms_missing_from_templates(self.env, "consumer_preferences"), []
+        )

@@ -2,6 +2,10 @@
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
+from odoo.addons.consumer_preferences.tests.common import (
+    terms_missing_from_templates,
+)
+
 from .common import ConsumerPreferenceSaleCommon
 
 # What a salesperson of each shipped language reads.
@@ -54,3 +58,11 @@ class TestSaleTranslation(ConsumerPreferenceSaleCommon):
                     ._description_selection(self.env(context={"lang": lang}))
                 )
                 self.assertEqual(selection["quotation"], expected["choice"])
+
+    def test_the_template_holds_every_term(self):
+        """Every term the module shows (the names of the models it adds or
+        extends included) is in its template, hence, as
+        tools/check_translations.py checks, in French and Spanish."""
+        self.assertEqual(
+            terms_missing_from_templates(self.env, "consumer_preferences_sale"), []
+        )
