@@ -697,6 +697,21 @@ class TestConsumerPreferenceBillErrors(ConsumerPreferenceBillCommon):
         )
         self._assert_nothing_billed(wizard, "Quantities cannot be negative (Coffee)")
 
+    def test_quantity_too_large(self):
+        """A quantity far beyond any invoice line's (a slip of the keyboard)
+        is typed without a server error (1e306 overflowed the line's amounts
+        as it was typed) and refused at Bill with what to do, as the portal
+        refuses it (1e300 left an entry Odoo found unbalanced, 2e9 was
+        billed)."""
+        for quantity in (1e306, 1e300, 2e9):
+            with self.subTest(quantity=quantity):
+                wizard = self._wizard_with_quantities(
+                    {self.tea_specification: 2, self.coffee_history: quantity}
+                )
+                self._assert_nothing_billed(
+                    wizard, "Quantities cannot exceed 1,000,000,000 (Coffee)"
+                )
+
     def test_archived_product(self):
         wizard = self._wizard_with_quantities({self.tea_specification: 2})
         self.tea.action_archive()

@@ -1,7 +1,9 @@
 # License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, float_compare
+from odoo.tools import SQL, float_compare, formatLang
+
+from .consumer_preference_bill_line import MAX_QUANTITY
 
 
 class ConsumerPreferenceBill(models.TransientModel):
@@ -276,7 +278,7 @@ class ConsumerPreferenceBill(models.TransientModel):
         for wizard in self:
             company = wizard.company_id or self.env.company
             currency = wizard.currency_id or company.currency_id
-            lines = wizard.line_ids.filtered("quantity")
+            lines = wizard.line_ids._filter_priced()
             base_lines = [
                 AccountTax._prepare_base_line_for_taxes_computation(
                     line,
@@ -542,6 +544,19 @@ class ConsumerPreferenceBill(models.TransientModel):
                     "quantity, or issue a credit note to refund the customer.",
                     products=", ".join(
                         negative_lines.product_id.mapped("display_name")
+                    ),
+                )
+            )
+        if too_large_lines := self.line_ids.filtered(
+            lambda line: line.quantity > MAX_QUANTITY
+        ):
+            raise UserError(
+                _(
+                    "Quantities cannot exceed %(maximum)s (%(products)s): check the "
+                    "quantity typed.",
+                    maximum=formatLang(self.env, MAX_QUANTITY, digits=0),
+                    products=", ".join(
+                        too_large_lines.product_id.mapped("display_name")
                     ),
                 )
             )

@@ -2,6 +2,12 @@
 from odoo import api, fields, models
 from odoo.tools import float_compare, float_round
 
+# More than any quantity billed on one line: far larger ones overflow the
+# line's amounts (1e306 at any price: a server error as the quantity is
+# typed) or leave an entry Odoo finds unbalanced (1e300). Refused at Bill,
+# and by the customer portal's Reorder form.
+MAX_QUANTITY = 1e9
+
 
 class ConsumerPreferenceBillLine(models.TransientModel):
     _name = "consumer.preference.bill.line"
@@ -132,13 +138,20 @@ class ConsumerPreferenceBillLine(models.TransientModel):
                 taxes = line.wizard_id._get_income_account_taxes(line.product_id)
             line.tax_ids = line.wizard_id.fiscal_position_id.map_tax(taxes)
 
+    def _filter_priced(self):
+        """The lines with a quantity to price and tax. A quantity beyond
+        MAX_QUANTITY, refused at Bill, is not: its amounts would overflow."""
+        return self.filtered(
+            lambda line: line.quantity and abs(line.quantity) <= MAX_QUANTITY
+        )
+
     @api.depends("quantity", "price_unit", "tax_ids", "currency_id")
     def _compute_amounts(self):
         # Most lines of a wizard just opened have no quantity: nothing to
         # price nor tax. Iterating over the others only also keeps the price
         # computed for them alone (a field computed on read is computed for
         # the whole recordset the line was taken from).
-        lines_with_quantity = self.filtered("quantity")
+        lines_with_quantity = self._filter_priced()
         (self - lines_with_quantity).update({"price_subtotal": 0.0, "price_total": 0.0})
         for line in lines_with_quantity:
             amounts = line.tax_ids.compute_all(

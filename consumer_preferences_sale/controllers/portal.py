@@ -10,12 +10,12 @@ from odoo import Command, fields, http
 from odoo.http import request
 from odoo.tools import float_compare
 
+from odoo.addons.consumer_preferences.wizard.consumer_preference_bill_line import (
+    MAX_QUANTITY,
+)
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
 PORTAL_URL = "/my/preferences"
-# More than any reorder a customer types; far larger quantities (1e304 of a
-# product at 5,000) overflow the order's amounts into a server error.
-MAX_REORDER_QUANTITY = 1e9
 # The Reorder form's token, as the page makes it (secrets.token_urlsafe): a
 # crafted one of 8,000 characters overflowed the index of the tokens.
 REORDER_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -334,7 +334,9 @@ class ConsumerPreferencePortal(CustomerPortal):
                 comparison = float_compare(quantity, 0, precision_digits=digits)
             except (ValueError, OverflowError):
                 return {}, "invalid_quantity"
-            if comparison < 0 or quantity > MAX_REORDER_QUANTITY:
+            # far larger quantities (1e304 of a product at 5,000) overflow
+            # the order's amounts into a server error
+            if comparison < 0 or quantity > MAX_QUANTITY:
                 return {}, "invalid_quantity"
             if comparison > 0:
                 if preference.product_id not in quotable:
