@@ -1815,11 +1815,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                       AND preference.preference_type = 'history')
                AND NOT EXISTS (
                    SELECT 1 FROM account_move_line line
-                    WHERE line.partner_id = delta.partner_id
-                      AND line.product_id = delta.product_id
-                      AND line.company_id = delta.company_id
-                      AND line.parent_state = 'posted'
-                      AND line.display_type = 'product'
+                    WHERE %(key_lines)s
                       AND NOT line.move_id = ANY(%(move_ids)s))
         ),
         new_lines AS (
@@ -1848,6 +1844,7 @@ class ConsumerPreferenceHistory(models.AbstractModel):
                 names=SQL(", ").join(
                     SQL.identifier(name) for name, _type in FIRST_PURCHASE_COLUMNS
                 ),
+                key_lines=Statistics._key_lines_sql("line", "delta"),
                 move_ids=posted.ids,
                 value_key=Statistics._value_key_sql(SQL("delta.product_id")),
                 insert=Statistics._insert_sql(

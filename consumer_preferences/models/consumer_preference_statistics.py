@@ -551,6 +551,26 @@ class ConsumerPreferenceStatistics(models.AbstractModel):
     # A key's lines, looked up one day or one line at a time
     # ------------------------------------------------------------------
     @staticmethod
+    def _key_lines_sql(line, key):
+        """Whether ``line`` (an alias of ``account_move_line``) is a posted
+        product line of the key in ``key`` (an alias with ``company_id``,
+        ``partner_id`` and ``product_id``): the condition of the index of the
+        posted lines by customer, product, company and date
+        (``account_move_line.py``), so that the key's lines are read through
+        it, whatever the customer's past."""
+        return SQL(
+            """
+                %(line)s.partner_id = %(key)s.partner_id
+            AND %(line)s.product_id = %(key)s.product_id
+            AND %(line)s.company_id = %(key)s.company_id
+            AND %(line)s.parent_state = 'posted'
+            AND %(line)s.display_type = 'product'
+            """,
+            line=SQL.identifier(line),
+            key=SQL.identifier(key),
+        )
+
+    @staticmethod
     def _purchased_that_day_sql(key, day, excluded=(), posting=(), unposting=()):
         """Whether the key in ``key`` (an alias with ``company_id``,
         ``partner_id`` and ``product_id``) has a purchase on ``day`` (an
@@ -561,29 +581,24 @@ class ConsumerPreferenceStatistics(models.AbstractModel):
         not). Read through the key's posted
         lines of that day only (the index of the posted lines by customer,
         product, company and date): whatever its past."""
-        key = SQL.identifier(key)
         return SQL(
             """
             EXISTS (
                 SELECT 1 FROM account_move_line day_line
                   JOIN account_move day_move ON day_move.id = day_line.move_id
-                 WHERE day_line.partner_id = %(key)s.partner_id
-                   AND day_line.product_id = %(key)s.product_id
-                   AND day_line.company_id = %(key)s.company_id
+                 WHERE %(key_lines)s
                    AND day_line.invoice_date = %(day)s
-                   AND day_line.parent_state = 'posted'
-                   AND day_line.display_type = 'product'
                    AND day_move.commercial_partner_id = day_line.partner_id
                    AND NOT day_move.id = ANY(%(excluded)s)
                    AND %(is_purchase)s)
             """,
-            key=key,
+            key_lines=ConsumerPreferenceStatistics._key_lines_sql("day_line", key),
             day=day,
             excluded=list(excluded),
             is_purchase=ConsumerPreferenceStatistics._is_purchase_sql(
                 "day_move",
-                SQL("%s.partner_id", key),
-                SQL("%s.product_id", key),
+                SQL("%s.partner_id", SQL.identifier(key)),
+                SQL("%s.product_id", SQL.identifier(key)),
                 posting,
                 unposting,
             ),
@@ -596,16 +611,11 @@ class ConsumerPreferenceStatistics(models.AbstractModel):
         from that day on, in date order, through the index of the posted
         lines by customer, product, company and date, up to the first that
         is a purchase."""
-        key = SQL.identifier(key)
         return SQL(
             """
             (SELECT line.invoice_date
                FROM account_move_line line
-              WHERE line.partner_id = %(key)s.partner_id
-                AND line.product_id = %(key)s.product_id
-                AND line.company_id = %(key)s.company_id
-                AND line.parent_state = 'posted'
-                AND line.display_type = 'product'
+              WHERE %(key_lines)s
                 AND line.invoice_date %(direction)s %(day)s
                 -- a lookup per line read, in date order, until one is a
                 -- purchase (a join would read every line of the key)
@@ -615,7 +625,7 @@ class ConsumerPreferenceStatistics(models.AbstractModel):
               ORDER BY line.invoice_date %(order)s
               LIMIT 1)
             """,
-            key=key,
+            key_lines=ConsumerPreferenceStatistics._key_lines_sql("line", key),
             day=day,
             direction=SQL(">" if later else "<"),
             order=SQL("" if later else "DESC"),
@@ -631,20 +641,15 @@ class ConsumerPreferenceStatistics(models.AbstractModel):
         but those of ``moves``: read through the index of the posted lines
         by customer, product, company and date, its invoice looked up for
         each line read (a join would read every line of the key)."""
-        key = SQL.identifier(key)
         return SQL(
             """
-                line.partner_id = %(key)s.partner_id
-            AND line.product_id = %(key)s.product_id
-            AND line.company_id = %(key)s.company_id
-            AND line.parent_state = 'posted'
-            AND line.display_type = 'product'
+                %(key_lines)s
             AND NOT line.move_id = ANY(%(move_ids)s)
             AND (SELECT move.move_type = 'out_invoice' FROM account_move move
                   WHERE move.id = line.move_id
                     AND move.commercial_partner_id = line.partner_id)
             """,
-            key=key,
+            key_lines=ConsumerPreferenceStatistics._key_lines_sql("line", key),
             move_ids=moves.ids,
         )
 
